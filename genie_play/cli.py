@@ -1,0 +1,184 @@
+"""The `genie-play` command: argument parsing only; each subcommand hands off to its package.
+
+`genie-play` with no subcommand (or with an image path first) means `genie-play play`.
+User mistakes (GenieError) print one line and exit 2; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from genie_play import __version__
+from genie_play.config import PRESETS, GenieConfig
+from genie_play.errors import EXIT_USER_ERROR, GenieError
+
+COMMANDS = ("play", "data", "train", "eval", "bench")
+DEFAULT_SIZE = GenieConfig().image_size
+
+
+def not_built(command: str) -> int:
+    """Reserved interface whose work has not landed yet: say so plainly, never fake output."""
+    raise GenieError(f"`genie-play {command}` is not built yet")
+
+
+# --- subcommand handlers (each imports its package lazily, so `--help` stays instant) ---------
+
+
+def cmd_play(args: argparse.Namespace) -> int:
+    if args.headless and not (args.keys and args.out):
+        raise GenieError("play --headless needs --keys SEQ and --out FILE")
+    return not_built("play")
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    return not_built(f"data {args.data_command}")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from genie_play.config import resolve_config
+
+    resolve_config(args.preset, args.set)  # a bad preset or --set is reported before anything runs
+    return not_built(f"train {args.network}")
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    return not_built("eval")
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    return not_built("bench")
+
+
+# --- the parser -------------------------------------------------------------------------------
+
+
+def _add_device(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--device", default="auto", metavar="{auto,cpu,cuda,cuda:N,mps}",
+        help="where the networks run; auto = CUDA if present, else MPS, else CPU (default: auto)",
+    )
+
+
+def _add_weights(p: argparse.ArgumentParser, required: bool = False) -> None:
+    p.add_argument(
+        "--weights", metavar="DIR", required=required,
+        help="folder with tokenizer/lam/dynamics .safetensors" + ("" if required else " (default: the shipped models/)"),
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="genie-play",
+        formatter_class=fmt,
+        description="Play a picture: a learned world model (Genie) turns each keypress into the next frame.",
+        epilog=(
+            "examples:\n"
+            "  genie-play                          play the bundled default prompt\n"
+            "  genie-play my_drawing.png           play your own picture\n"
+            "  genie-play data generate --out data/world --episodes 1000\n"
+            "  genie-play train all --data data/world --out runs/default\n"
+            "  genie-play bench --json bench.json\n\n"
+            "Run `genie-play COMMAND --help` for each command's options."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"genie-play {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser(
+        "play", formatter_class=fmt, help="play a picture in a window (the default command)",
+        description="Open the game window on a picture and play it with the keyboard.\n"
+        "With --headless, play a scripted key sequence without a window and write the frames.",
+    )
+    p.add_argument("image", nargs="?", metavar="IMAGE", help="prompt image (default: the bundled default prompt)")
+    _add_weights(p)
+    p.add_argument("--keymap", metavar="FILE", help="TOML keymap: latent action code -> key and label "
+                   "(default: your saved keymap, else models/keymap.toml)")
+    _add_device(p)
+    p.add_argument("--headless", action="store_true", help="no window: play --keys and write --out")
+    p.add_argument("--keys", metavar="SEQ", help="headless key sequence, e.g. 'right,right,jump,left'")
+    p.add_argument("--out", metavar="FILE", help="headless output: a .gif/.mp4, or a folder of PNG frames")
+    p.set_defaults(func=cmd_play)
+
+    p = sub.add_parser("data", help="make training data: generate, import, preview",
+                       description="Training data: shards of uint8 video frames with per-shard metadata.")
+    data_sub = p.add_subparsers(dest="data_command", metavar="DATA_COMMAND", required=True)
+    d = data_sub.add_parser("generate", help="record gameplay video of the built-in procedural platformer",
+                            description="Generate unlabeled gameplay video of the built-in platformer world "
+                            "(true actions are stored for evaluation only).")
+    d.add_argument("--out", metavar="DIR", required=True, help="folder for the shards")
+    d.add_argument("--episodes", metavar="N", type=int, required=True, help="number of episodes (clips) to record")
+    d.add_argument("--frames", metavar="T", type=int, default=64, help="frames per episode (default: 64)")
+    d.add_argument("--size", metavar="PX", type=int, default=DEFAULT_SIZE,
+                   help=f"frame width and height in pixels (default: {DEFAULT_SIZE})")
+    d.add_argument("--seed", metavar="S", type=int, default=0, help="random seed; same seed, same data (default: 0)")
+    d.add_argument("--workers", metavar="K", type=int, default=1, help="parallel worker processes (default: 1)")
+    d.set_defaults(func=cmd_data)
+    d = data_sub.add_parser("import", help="import your own videos, GIFs or frame folders",
+                            description="Import video files, GIFs or folders of frames into training shards.")
+    d.add_argument("paths", nargs="+", metavar="PATH", help="video files, GIFs or folders of frames")
+    d.add_argument("--out", metavar="DIR", required=True, help="folder for the shards")
+    d.add_argument("--size", metavar="PX", type=int, default=DEFAULT_SIZE,
+                   help=f"frame width and height in pixels (default: {DEFAULT_SIZE})")
+    d.set_defaults(func=cmd_data)
+    d = data_sub.add_parser("preview", help="write a contact sheet of a data folder",
+                            description="Write an image or GIF showing sample clips of a data folder.")
+    d.add_argument("dir", metavar="DIR", help="data folder")
+    d.add_argument("--out", metavar="FILE", required=True, help="output .png or .gif")
+    d.set_defaults(func=cmd_data)
+
+    p = sub.add_parser("train", help="train the tokenizer, the latent action model, the dynamics model, or all",
+                       description="Train one network (or all three in order). Runs the same under "
+                       "`torchrun --nproc_per_node K` for data-parallel training.")
+    p.add_argument("network", choices=("tokenizer", "lam", "dynamics", "all"), help="what to train")
+    p.add_argument("--data", metavar="DIR", required=True, help="training shards (from `data generate` or `data import`)")
+    p.add_argument("--out", metavar="DIR", required=True, help="run folder: checkpoints, logs, exported weights")
+    p.add_argument("--preset", default="default", choices=sorted(PRESETS), help="config preset (default: default)")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="override one config field, e.g. --set tokenizer.patch_size=8 (repeatable)")
+    p.add_argument("--steps", metavar="N", type=int, help="training steps (default: the preset's train.steps)")
+    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    _add_device(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("eval", help="measure trained weights the paper's way; writes metrics.json and a report",
+                       description="Evaluate tokenizer (PSNR, SSIM, code usage), LAM (NMI, purity) and dynamics "
+                       "(rollout PSNR, controllability) on held-out clips. Writes DIR/metrics.json and a report.")
+    _add_weights(p, required=True)
+    p.add_argument("--data", metavar="DIR", required=True, help="held-out shards")
+    p.add_argument("--out", metavar="DIR", required=True, help="folder for metrics.json and the report")
+    _add_device(p)
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("bench", help="measure play latency per keypress; prints a table and writes JSON",
+                       description="Benchmark play: time per keypress (p50/p95), FPS, memory, KV-cache speed-up.")
+    _add_weights(p)
+    _add_device(p)
+    p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def _default_to_play(argv: list[str]) -> list[str]:
+    """`genie-play` and `genie-play IMAGE [flags]` are short for `genie-play play ...`."""
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
+        return ["play", *argv]
+    return argv
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = _default_to_play(list(sys.argv[1:] if argv is None else argv))
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except GenieError as e:
+        print(f"genie-play: error: {e}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("genie-play: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

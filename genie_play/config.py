@@ -1,0 +1,250 @@
+"""Configs: one frozen dataclass per network, the training settings, and named presets.
+
+A `GenieConfig` is the whole recipe. Every weights file carries it as JSON, so a file alone says
+which network it holds and how to rebuild it. Field defaults *are* the `default` preset; other
+presets override some fields; the CLI overrides single fields with `--set section.field=value`.
+There are no other defaults anywhere.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from dataclasses import dataclass, field
+
+from genie_play.errors import GenieError
+
+
+@dataclass(frozen=True)
+class TokenizerConfig:
+    """Video tokenizer: ST-ViViT VQ-VAE, frames -> a grid of token ids per frame -> frames."""
+
+    patch_size: int = 4  # paper: 4
+    d_model: int = 256
+    num_heads: int = 4
+    encoder_layers: int = 4
+    decoder_layers: int = 4
+    codebook_size: int = 1024  # paper: 1024
+    latent_dim: int = 32  # paper: 32
+
+
+@dataclass(frozen=True)
+class LAMConfig:
+    """Latent action model: pixels of x_1..x_{t+1} -> one of `num_actions` codes per transition."""
+
+    patch_size: int = 16  # paper: 16
+    d_model: int = 256
+    num_heads: int = 4
+    encoder_layers: int = 4
+    decoder_layers: int = 4
+    latent_dim: int = 32
+
+
+@dataclass(frozen=True)
+class DynamicsConfig:
+    """MaskGIT dynamics: tokens of frames 1..t plus latent actions -> tokens of frame t+1."""
+
+    d_model: int = 384
+    num_heads: int = 6
+    num_layers: int = 8
+    maskgit_steps: int = 25  # paper: 25; play may lower it, see the speed benchmark
+    temperature: float = 2.0  # paper: 2.0
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings shared by the three training stages."""
+
+    batch_size: int = 32
+    lr: float = 3e-4
+    weight_decay: float = 0.05
+    warmup_steps: int = 500
+    steps: int = 20_000
+    grad_clip: float = 1.0
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class GenieConfig:
+    """Everything needed to build, train and play one world model."""
+
+    image_size: int = 64  # frames are square, image_size x image_size RGB
+    context_frames: int = 16  # frames the networks see at once (paper: 16)
+    num_actions: int = 8  # latent action codes, shared by the LAM and the dynamics model
+    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    lam: LAMConfig = field(default_factory=LAMConfig)
+    dynamics: DynamicsConfig = field(default_factory=DynamicsConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self):
+        _validate(self)
+
+    @property
+    def tokens_per_side(self) -> int:
+        return self.image_size // self.tokenizer.patch_size
+
+    @property
+    def tokens_per_frame(self) -> int:
+        return self.tokens_per_side**2
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data, source: str = "config") -> GenieConfig:
+        """Build a config from parsed JSON; unknown fields and wrong types are errors."""
+        return _from_dict(cls, data, source, prefix="")
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "config") -> GenieConfig:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise GenieError(f"{source}: config is not valid JSON ({e.msg} at line {e.lineno})") from None
+        return cls.from_dict(data, source)
+
+
+# --- parsing and validation -------------------------------------------------------------------
+
+
+def _field_types(cls) -> dict[str, type]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def _from_dict(cls, data, source: str, prefix: str):
+    where = prefix.rstrip(".") or "top level"
+    if not isinstance(data, dict):
+        raise GenieError(f"{source}: config {where} must be an object, got {type(data).__name__}")
+    types = _field_types(cls)
+    unknown = sorted(set(data) - set(types))
+    if unknown:
+        raise GenieError(f"{source}: unknown config field '{prefix}{unknown[0]}'")
+    values = {}
+    for name, kind in types.items():
+        if name not in data:
+            continue  # missing fields take their defaults, so older files stay readable
+        if dataclasses.is_dataclass(kind):
+            values[name] = _from_dict(kind, data[name], source, f"{prefix}{name}.")
+        else:
+            values[name] = _check_scalar(data[name], kind, f"{prefix}{name}", source)
+    try:
+        return cls(**values)
+    except GenieError as e:
+        raise GenieError(f"{source}: {e}") from None
+
+
+def _check_scalar(value, kind: type, name: str, source: str):
+    # bool is a subclass of int in Python, so test it explicitly in both directions.
+    ok = (
+        (kind is bool and isinstance(value, bool))
+        or (kind is int and isinstance(value, int) and not isinstance(value, bool))
+        or (kind is float and isinstance(value, (int, float)) and not isinstance(value, bool))
+        or (kind is str and isinstance(value, str))
+    )
+    if not ok:
+        raise GenieError(f"{source}: config field '{name}' must be {kind.__name__}, got {value!r}")
+    return float(value) if kind is float else value
+
+
+def _parse_text(text: str, kind: type, key: str):
+    try:
+        if kind is bool:
+            lowered = text.lower()
+            if lowered not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError
+            return lowered in ("true", "1", "yes")
+        return kind(text)
+    except ValueError:
+        raise GenieError(f"--set {key}={text}: '{text}' is not a valid {kind.__name__}") from None
+
+
+def _replace_path(obj, parts: list[str], text: str, key: str):
+    types = _field_types(type(obj))
+    name = parts[0]
+    if name not in types:
+        raise GenieError(f"--set {key}: unknown config field (fields here: {', '.join(types)})")
+    kind = types[name]
+    if dataclasses.is_dataclass(kind):
+        if len(parts) == 1:
+            raise GenieError(f"--set {key}: '{name}' is a section; name a field, e.g. {name}.{next(iter(_field_types(kind)))}")
+        value = _replace_path(getattr(obj, name), parts[1:], text, key)
+    else:
+        if len(parts) > 1:
+            raise GenieError(f"--set {key}: '{name}' has no sub-fields")
+        value = _parse_text(text, kind, key)
+    return dataclasses.replace(obj, **{name: value})
+
+
+def _validate(c: GenieConfig) -> None:
+    positive = {
+        "image_size": c.image_size, "context_frames": c.context_frames,
+        "tokenizer.patch_size": c.tokenizer.patch_size, "tokenizer.encoder_layers": c.tokenizer.encoder_layers,
+        "tokenizer.decoder_layers": c.tokenizer.decoder_layers, "tokenizer.latent_dim": c.tokenizer.latent_dim,
+        "lam.patch_size": c.lam.patch_size, "lam.encoder_layers": c.lam.encoder_layers,
+        "lam.decoder_layers": c.lam.decoder_layers, "lam.latent_dim": c.lam.latent_dim,
+        "dynamics.num_layers": c.dynamics.num_layers, "dynamics.maskgit_steps": c.dynamics.maskgit_steps,
+        "train.batch_size": c.train.batch_size, "train.steps": c.train.steps,
+    }
+    for name, value in positive.items():
+        if value < 1:
+            raise GenieError(f"config: {name} must be at least 1, got {value}")
+    for name, value in {"num_actions": c.num_actions, "tokenizer.codebook_size": c.tokenizer.codebook_size}.items():
+        if value < 2:
+            raise GenieError(f"config: {name} must be at least 2, got {value}")
+    for section, patch in (("tokenizer", c.tokenizer.patch_size), ("lam", c.lam.patch_size)):
+        if c.image_size % patch:
+            raise GenieError(f"config: {section}.patch_size {patch} does not divide image_size {c.image_size}")
+    for section in ("tokenizer", "lam", "dynamics"):
+        net = getattr(c, section)
+        if net.num_heads < 1 or net.d_model % net.num_heads:
+            raise GenieError(f"config: {section}.d_model {net.d_model} is not a multiple of num_heads {net.num_heads}")
+    if c.dynamics.temperature < 0:
+        raise GenieError(f"config: dynamics.temperature must be >= 0, got {c.dynamics.temperature}")
+    if c.train.lr <= 0 or c.train.warmup_steps < 0 or c.train.grad_clip <= 0 or c.train.weight_decay < 0:
+        raise GenieError("config: train.lr and train.grad_clip must be > 0, warmup_steps and weight_decay >= 0")
+
+
+# --- presets ----------------------------------------------------------------------------------
+
+PRESETS: dict[str, GenieConfig] = {
+    # The shipped model; its sizes are chosen by measurement and justified in models/MODEL_CARD.md.
+    "default": GenieConfig(),
+    # For tests and smoke runs: every network builds and trains in well under a second on a CPU.
+    "tiny": GenieConfig(
+        image_size=16,
+        context_frames=4,
+        tokenizer=TokenizerConfig(
+            patch_size=4, d_model=32, num_heads=2, encoder_layers=1, decoder_layers=1,
+            codebook_size=32, latent_dim=8,
+        ),
+        lam=LAMConfig(patch_size=8, d_model=32, num_heads=2, encoder_layers=1, decoder_layers=1, latent_dim=8),
+        dynamics=DynamicsConfig(d_model=32, num_heads=2, num_layers=1, maskgit_steps=4, temperature=1.0),
+        train=TrainConfig(batch_size=4, warmup_steps=5, steps=50),
+    ),
+}
+
+
+def get_preset(name: str) -> GenieConfig:
+    if name not in PRESETS:
+        raise GenieError(f"unknown preset '{name}' (choose from: {', '.join(PRESETS)})")
+    return PRESETS[name]
+
+
+def apply_overrides(config: GenieConfig, overrides: list[str]) -> GenieConfig:
+    """Apply `section.field=value` strings (e.g. `tokenizer.patch_size=8`, `image_size=32`)."""
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise GenieError(f"--set '{item}': expected FIELD=VALUE, e.g. tokenizer.patch_size=8")
+        config = _replace_path(config, key.strip().split("."), text.strip(), key.strip())
+    return config
+
+
+def resolve_config(preset: str, overrides: list[str] | None = None) -> GenieConfig:
+    """The config a command runs with: a named preset plus `--set` overrides."""
+    return apply_overrides(get_preset(preset), overrides or [])

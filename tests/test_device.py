@@ -1,0 +1,51 @@
+import pytest
+import torch
+
+from genie_play import device as device_mod
+from genie_play.device import autocast, describe_device, select_device
+from genie_play.errors import GenieError
+
+
+def test_auto_picks_cpu_on_a_machine_without_accelerators(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(device_mod, "_mps_available", lambda: False)
+    assert select_device("auto") == torch.device("cpu")
+
+
+def test_auto_prefers_cuda_then_mps(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert select_device("auto").type == "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(device_mod, "_mps_available", lambda: True)
+    assert select_device("auto").type == "mps"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_auto_here_is_cpu_and_cuda_request_is_a_clear_error():
+    assert select_device() == torch.device("cpu")
+    with pytest.raises(GenieError, match=r"--device cuda: CUDA was requested but .*use --device cpu"):
+        select_device("cuda")
+    with pytest.raises(GenieError, match="CUDA was requested"):
+        select_device("cuda:0")
+
+
+def test_cuda_request_without_cuda_is_an_error_even_on_gpu_machines(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(GenieError, match="CUDA was requested"):
+        select_device("CUDA")
+
+
+def test_unknown_and_unavailable_devices(monkeypatch):
+    with pytest.raises(GenieError, match="unknown device"):
+        select_device("tpu")
+    monkeypatch.setattr(device_mod, "_mps_available", lambda: False)
+    with pytest.raises(GenieError, match="MPS was requested"):
+        select_device("mps")
+
+
+def test_describe_and_autocast_on_cpu():
+    cpu = torch.device("cpu")
+    assert describe_device(cpu) == f"cpu ({torch.get_num_threads()} threads)"
+    with autocast(cpu):
+        out = torch.ones(2, 2) @ torch.ones(2, 2)
+    assert out.dtype == torch.float32  # CPU stays fp32

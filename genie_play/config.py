@@ -50,6 +50,7 @@ class DynamicsConfig:
     num_layers: int = 8
     maskgit_steps: int = 25  # paper: 25; play may lower it, see the speed benchmark
     temperature: float = 2.0  # paper: 2.0
+    context_corruption: float = 0.1  # training: up to this fraction of context tokens randomized
 
 
 @dataclass(frozen=True)
@@ -203,8 +204,12 @@ def _validate(c: GenieConfig) -> None:
         net = getattr(c, section)
         if net.num_heads < 1 or net.d_model % net.num_heads:
             raise GenieError(f"config: {section}.d_model {net.d_model} is not a multiple of num_heads {net.num_heads}")
+        if (net.d_model // net.num_heads) % 2:  # rotary time embeddings rotate channel pairs
+            raise GenieError(f"config: {section}.d_model / num_heads must be even, got {net.d_model // net.num_heads}")
     if c.dynamics.temperature < 0:
         raise GenieError(f"config: dynamics.temperature must be >= 0, got {c.dynamics.temperature}")
+    if not 0 <= c.dynamics.context_corruption < 1:
+        raise GenieError(f"config: dynamics.context_corruption must be in [0, 1), got {c.dynamics.context_corruption}")
     if c.train.lr <= 0 or c.train.warmup_steps < 0 or c.train.grad_clip <= 0 or c.train.weight_decay < 0:
         raise GenieError("config: train.lr and train.grad_clip must be > 0, warmup_steps and weight_decay >= 0")
 

@@ -1,0 +1,76 @@
+"""Reading pictures the player gives us and fitting them to the model's square frame.
+
+One place for both, so a prompt image, an imported video frame and a dropped file are all cropped
+and resized the same way. Anything that is not a readable picture is a one-line GenieError.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from genie_play.errors import file_error
+
+# Refuse pictures above this many pixels before decoding them (a 100 KB PNG can claim 50k x 50k).
+MAX_IMAGE_PIXELS = 50_000_000
+
+
+def load_image(path: str | os.PathLike) -> np.ndarray:
+    """Read any still image (first frame of an animation) as RGB uint8 (H, W, 3), EXIF-rotated."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.exists():
+        raise file_error(path, "no such file")
+    if path.is_dir():
+        raise file_error(path, "is a directory, not an image")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:  # reads the header only
+                width, height = im.size
+                if width * height > MAX_IMAGE_PIXELS:
+                    raise file_error(path, f"image is {width}x{height}, over the {MAX_IMAGE_PIXELS:,}-pixel limit")
+                if width == 0 or height == 0:
+                    raise file_error(path, "image has zero size")
+                im.seek(0)
+                return to_rgb(ImageOps.exif_transpose(im))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise file_error(path, f"image is over the {MAX_IMAGE_PIXELS:,}-pixel limit") from None
+    except UnidentifiedImageError:
+        raise file_error(path, "not an image file (or an unsupported format)") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise file_error(path, f"cannot read image ({str(e) or type(e).__name__})") from None
+
+
+def to_rgb(im) -> np.ndarray:
+    """A PIL image of any mode -> RGB uint8; transparency is composited onto white."""
+    from PIL import Image
+
+    if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        a = np.asarray(im, dtype=np.float64)
+        scale = 65535.0 if im.mode.startswith("I;16") or a.max() > 255 else 255.0
+        gray = np.clip(a / scale * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=2)
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        rgba = im.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return np.asarray(Image.alpha_composite(background, rgba).convert("RGB"))
+    return np.asarray(im.convert("RGB"))
+
+
+def fit_frame(rgb: np.ndarray, size: int) -> np.ndarray:
+    """Center-crop RGB uint8 (H, W, 3) to a square and resize it to (size, size, 3)."""
+    if rgb.shape == (size, size, 3) and rgb.dtype == np.uint8:
+        return np.array(rgb)
+    from PIL import Image
+
+    h, w = rgb.shape[:2]
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    square = Image.fromarray(np.ascontiguousarray(rgb[top:top + side, left:left + side]))
+    resample = Image.Resampling.LANCZOS if side > size else Image.Resampling.BICUBIC
+    return np.array(square.resize((size, size), resample))  # a writable copy

@@ -1,0 +1,77 @@
+"""Latent action model (LAM): learns 8 discrete actions from unlabeled video.
+
+The encoder reads the pixels of frames x_1..x_T and, for each transition x_t -> x_{t+1}, reads
+one vector at frame t+1 (which, by causality, has seen exactly x_1..x_{t+1}), pooled over
+patches, and quantizes it to one of `num_actions` codes. The decoder must rebuild x_{t+1} from
+x_1..x_t plus that code, so the code is forced to carry "what changed". At play only the code
+ids matter (the player picks one); the encoder is used to label video for training and evaluation.
+Departure from the paper: the per-transition latent is a mean over patch outputs (the paper
+does not specify the pooling); pixel input with patch 16 as in the paper.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from genie_play.config import GenieConfig
+from genie_play.world.patches import frames_to_float, patchify, unpatchify
+from genie_play.world.quantizer import QuantizerOutput, VectorQuantizer
+from genie_play.world.st_transformer import STTransformer, init_weights
+
+
+@dataclass
+class LAMOutput:
+    prediction: torch.Tensor  # (B, T-1, H, W, 3) predicted x_2..x_T in [-1, 1]
+    actions: torch.Tensor  # (B, T-1): actions[:, t] took frame t to frame t+1
+    loss: torch.Tensor  # recon_loss + vq.loss
+    recon_loss: torch.Tensor
+    vq: QuantizerOutput
+
+
+class LatentActionModel(nn.Module):
+    """Frames (B, T, H, W, 3) -> latent actions (B, T-1) in [0, num_actions)."""
+
+    def __init__(self, config: GenieConfig):
+        super().__init__()
+        self.config = config
+        c = config.lam
+        n = (config.image_size // c.patch_size) ** 2
+        pixels = c.patch_size * c.patch_size * 3
+        self.encoder_in = nn.Linear(pixels, c.d_model)
+        self.encoder_pos = nn.Parameter(torch.zeros(n, c.d_model))
+        self.encoder = STTransformer(c.d_model, c.num_heads, c.encoder_layers, config.context_frames)
+        self.to_latent = nn.Linear(c.d_model, c.latent_dim)
+        self.vq = VectorQuantizer(config.num_actions, c.latent_dim)
+        self.decoder_in = nn.Linear(pixels, c.d_model)
+        self.decoder_pos = nn.Parameter(torch.zeros(n, c.d_model))
+        self.action_in = nn.Linear(c.latent_dim, c.d_model)
+        self.decoder = STTransformer(c.d_model, c.num_heads, c.decoder_layers, config.context_frames)
+        self.patch_out = nn.Linear(c.d_model, pixels)
+        init_weights(self)
+        nn.init.normal_(self.encoder_pos, std=0.02)
+        nn.init.normal_(self.decoder_pos, std=0.02)
+
+    def forward(self, frames: torch.Tensor) -> LAMOutput:
+        x = frames_to_float(frames)
+        vq = self.vq(self._transition_latents(x))
+        patch = self.config.lam.patch_size
+        h = self.decoder_in(patchify(x[:, :-1], patch)) + self.decoder_pos  # history x_1..x_{T-1}
+        h = h + self.action_in(vq.quantized)[:, :, None, :]  # action a_t joins frame t
+        prediction = unpatchify(self.patch_out(self.decoder(h)), patch, self.config.image_size)
+        recon_loss = F.mse_loss(prediction, x[:, 1:])
+        return LAMOutput(prediction, vq.ids, recon_loss + vq.loss, recon_loss, vq)
+
+    @torch.no_grad()
+    def infer_actions(self, frames: torch.Tensor) -> torch.Tensor:
+        """The latent action of every transition: frames (B, T, H, W, 3) -> codes (B, T-1)."""
+        return self.vq(self._transition_latents(frames_to_float(frames))).ids
+
+    def _transition_latents(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[1] < 2:
+            raise ValueError("the latent action model needs at least two frames")
+        h = self.encoder(self.encoder_in(patchify(x, self.config.lam.patch_size)) + self.encoder_pos)
+        return self.to_latent(h[:, 1:].mean(dim=2))  # (B, T-1, latent_dim)

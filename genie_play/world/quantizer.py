@@ -1,0 +1,78 @@
+"""Vector quantizer shared by the tokenizer (1024 codes) and the latent action model (8 codes).
+
+Collapse is the known failure of VQ models (a few codes used, the rest dead), so this one
+- compares l2-normalized vectors (cosine similarity), which keeps codes and encoder outputs on
+  one scale and spreads assignments;
+- restarts dead codes during training: a code whose running usage falls below `dead_fraction`
+  of the uniform share is moved onto a random encoder output from the current batch;
+- reports perplexity and the fraction of codes in use, for training logs and evaluation.
+Gradients reach the encoder through the straight-through estimator; codes learn from the
+codebook loss, the encoder is pulled towards its code by the commitment loss.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass
+class QuantizerOutput:
+    quantized: torch.Tensor  # (..., dim), straight-through: forward = code, gradient = encoder's
+    ids: torch.Tensor  # (...), long, in [0, num_codes)
+    loss: torch.Tensor  # codebook + beta * commitment
+    perplexity: torch.Tensor  # exp(entropy) of this batch's code histogram: 1 = collapsed, num_codes = uniform
+    usage: torch.Tensor  # fraction of codes used in this batch
+
+
+class VectorQuantizer(nn.Module):
+    """l2-normalized VQ with straight-through gradients, commitment loss and dead-code restarts."""
+
+    def __init__(self, num_codes: int, dim: int, beta: float = 0.25, usage_decay: float = 0.99, dead_fraction: float = 0.03):
+        super().__init__()
+        self.num_codes, self.dim, self.beta = num_codes, dim, beta
+        self.usage_decay, self.dead_fraction = usage_decay, dead_fraction
+        self.codebook = nn.Parameter(F.normalize(torch.randn(num_codes, dim), dim=-1))
+        # Running share of assignments per code; starts uniform so no code is "dead" at step 0.
+        self.register_buffer("running_usage", torch.full((num_codes,), 1.0 / num_codes))
+
+    def codes(self) -> torch.Tensor:
+        return F.normalize(self.codebook, dim=-1)
+
+    def lookup(self, ids: torch.Tensor) -> torch.Tensor:
+        """Code vectors for ids (...) -> (..., dim)."""
+        return F.embedding(ids, self.codes())
+
+    def forward(self, z: torch.Tensor) -> QuantizerOutput:
+        flat = F.normalize(z.reshape(-1, self.dim), dim=-1)  # (M, dim)
+        codes = self.codes()
+        ids = (flat @ codes.t()).argmax(dim=-1)  # nearest code by cosine similarity
+        q = codes[ids]
+        loss = F.mse_loss(q, flat.detach()) + self.beta * F.mse_loss(flat, q.detach())
+        quantized = flat + (q - flat).detach()
+
+        counts = torch.bincount(ids, minlength=self.num_codes).to(flat.dtype)
+        probs = counts / counts.sum()
+        perplexity = torch.exp(-(probs * torch.log(probs.clamp_min(1e-10))).sum())
+        if self.training:
+            self._restart_dead_codes(probs, flat.detach())
+        return QuantizerOutput(
+            quantized=quantized.view(*z.shape[:-1], self.dim),
+            ids=ids.view(z.shape[:-1]),
+            loss=loss,
+            perplexity=perplexity,
+            usage=(counts > 0).to(flat.dtype).mean(),
+        )
+
+    @torch.no_grad()
+    def _restart_dead_codes(self, probs: torch.Tensor, flat: torch.Tensor) -> None:
+        self.running_usage.mul_(self.usage_decay).add_(probs, alpha=1 - self.usage_decay)
+        dead = torch.nonzero(self.running_usage < self.dead_fraction / self.num_codes).squeeze(1)
+        if len(dead) == 0:
+            return
+        picks = torch.randint(len(flat), (len(dead),), device=flat.device)
+        self.codebook.data[dead] = flat[picks]
+        self.running_usage[dead] = 1.0 / self.num_codes

@@ -1,0 +1,207 @@
+"""The ST-transformer: Genie's one building block, shared by the tokenizer, the LAM and the dynamics model.
+
+For a clip x of shape (B, T, N, D) -- T frames of N patch tokens -- each layer does
+    spatial self-attention  (within a frame, over its N tokens)
+    causal temporal attention (each patch position over frames <= t)
+    MLP
+with pre-norm and residuals, so cost grows linearly in T rather than quadratically in T*N.
+
+Departures from the paper, and why:
+- Time positions use rotary embeddings (RoPE) inside temporal attention instead of absolute
+  position embeddings: attention then depends only on how far apart two frames are, so keys
+  cached during play stay valid while the context window slides.
+- Temporal attention has a sliding window of `window` frames (Mistral-style): frame t sees frames
+  t-window+1..t. Training clips are never longer than the window, so training is plain causal;
+  during play the KV cache keeps the last window-1 frames and a cached step equals a full forward
+  over the whole history with that banded mask (tested).
+- "Target" frames (MaskGIT's partially masked next frame) attend to the cached clean context and
+  to themselves only. Training runs the same way -- a clean pass fills the cache, a target pass
+  predicts -- so what the model sees at play is exactly what it saw in training.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class KVCache:
+    """Keys and values of past frames for every layer's temporal attention.
+
+    Per layer: k, v of shape (B*N, heads, L, head_dim), stored *without* rotary encoding so
+    positions can be re-assigned (0..L-1) after old frames are dropped.
+    """
+
+    def __init__(self, max_frames: int | None = None):
+        self.max_frames = max_frames  # None keeps everything (training); play keeps window-1
+        self.layers: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def __len__(self) -> int:
+        return self.layers[0][0].shape[2] if self.layers else 0
+
+    def layer(self, i: int) -> tuple[torch.Tensor, torch.Tensor] | None:
+        return self.layers[i] if i < len(self.layers) else None
+
+    def extend(self, new: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
+        """Append the keys/values of new frames (one (k, v) per layer), dropping the oldest."""
+        if not self.layers:
+            self.layers = list(new)
+        else:
+            self.layers = [(torch.cat([k0, k1], 2), torch.cat([v0, v1], 2)) for (k0, v0), (k1, v1) in zip(self.layers, new)]
+        if self.max_frames is not None and len(self) > self.max_frames:
+            keep = self.max_frames  # k[:, :, -0:] would keep everything, so 0 is its own case
+            self.layers = [(k[:, :, -keep:], v[:, :, -keep:]) for k, v in self.layers] if keep else []
+
+
+def apply_rope(x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+    """Rotate pairs of channels of x (..., T, head_dim) by angles proportional to `positions` (T,)."""
+    half = x.shape[-1] // 2
+    freqs = torch.exp(-math.log(10_000.0) * torch.arange(half, device=x.device, dtype=torch.float32) / half)
+    angles = positions.to(torch.float32)[:, None] * freqs[None, :]  # (T, half)
+    cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
+    x1, x2 = x[..., :half], x[..., half:]
+    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+
+
+class SpatialAttention(nn.Module):
+    """Full self-attention among the N tokens of each frame."""
+
+    def __init__(self, d_model: int, num_heads: int):
+        super().__init__()
+        self.num_heads = num_heads
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.proj = nn.Linear(d_model, d_model)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, N, D = x.shape
+        q, k, v = self.qkv(x.reshape(B * T, N, D)).view(B * T, N, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4)
+        y = F.scaled_dot_product_attention(q, k, v)  # (B*T, heads, N, head_dim)
+        return self.proj(y.transpose(1, 2).reshape(B, T, N, D))
+
+
+class TemporalAttention(nn.Module):
+    """Causal attention over frames at each patch position, optionally continuing a KV cache."""
+
+    def __init__(self, d_model: int, num_heads: int):
+        super().__init__()
+        self.num_heads = num_heads
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.proj = nn.Linear(d_model, d_model)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        past: tuple[torch.Tensor, torch.Tensor] | None,
+        positions: torch.Tensor,
+        window: int,
+        targets: bool,
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """x: (B, T, N, D) frames at time `positions` (T,); past: cached frames at times 0..L-1.
+
+        Causal frames see the past and earlier frames of x; target frames see the past before their
+        own time and themselves only. Returns the output and this call's (unrotated) keys/values.
+        """
+        B, T, N, D = x.shape
+        h = x.transpose(1, 2).reshape(B * N, T, D)
+        q, k, v = self.qkv(h).view(B * N, T, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4)  # 3 x (B*N, heads, T, hd)
+        new_kv = (k, v)
+        q, k = apply_rope(q, positions), apply_rope(k, positions)
+        num_past = past[0].shape[2] if past is not None else 0
+        if num_past == 0 and not targets and T <= window:
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        else:
+            if num_past:
+                past_pos = torch.arange(num_past, device=x.device)
+                k = torch.cat([apply_rope(past[0], past_pos), k], dim=2)
+                v = torch.cat([past[1], v], dim=2)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=_temporal_mask(positions, num_past, window, targets))
+        y = y.view(B, N, self.num_heads, T, -1).permute(0, 3, 1, 2, 4).reshape(B, T, N, D)
+        return self.proj(y), new_kv
+
+
+def _temporal_mask(positions: torch.Tensor, num_past: int, window: int, targets: bool) -> torch.Tensor:
+    """Boolean (T, num_past + T) mask: which keys each query frame may attend to."""
+    q = positions[:, None]
+    past = torch.arange(num_past, device=positions.device)[None, :]
+    see_past = (past < q) & (past > q - window)
+    own = positions[None, :]
+    if targets:
+        see_own = torch.eye(len(positions), dtype=torch.bool, device=positions.device)
+    else:
+        see_own = (own <= q) & (own > q - window)
+    return torch.cat([see_past, see_own], dim=1)
+
+
+class STBlock(nn.Module):
+    """One ST-transformer layer: spatial attention -> causal temporal attention -> MLP."""
+
+    def __init__(self, d_model: int, num_heads: int, mlp_ratio: int = 4):
+        super().__init__()
+        self.norm_spatial = nn.LayerNorm(d_model)
+        self.spatial = SpatialAttention(d_model, num_heads)
+        self.norm_temporal = nn.LayerNorm(d_model)
+        self.temporal = TemporalAttention(d_model, num_heads)
+        self.norm_mlp = nn.LayerNorm(d_model)
+        self.mlp = nn.Sequential(
+            nn.Linear(d_model, mlp_ratio * d_model), nn.GELU(approximate="tanh"), nn.Linear(mlp_ratio * d_model, d_model)
+        )
+
+    def forward(self, x, past, positions, window, targets):
+        x = x + self.spatial(self.norm_spatial(x))
+        y, new_kv = self.temporal(self.norm_temporal(x), past, positions, window, targets)
+        x = x + y
+        return x + self.mlp(self.norm_mlp(x)), new_kv
+
+
+class STTransformer(nn.Module):
+    """A stack of ST blocks with a final LayerNorm, over (B, T, N, D) token grids."""
+
+    def __init__(self, d_model: int, num_heads: int, num_layers: int, window: int):
+        super().__init__()
+        self.window = window  # the context length in frames (config.context_frames)
+        self.blocks = nn.ModuleList(STBlock(d_model, num_heads) for _ in range(num_layers))
+        self.norm = nn.LayerNorm(d_model)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        cache: KVCache | None = None,
+        *,
+        append: bool = False,
+        targets: bool = False,
+        positions: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Run frames x (B, T, N, D) after the frames held in `cache` (if any).
+
+        append:    add these frames' keys/values to the cache (clean frames only).
+        targets:   x holds independent candidate frames for the times in `positions` (default:
+                   right after the cache); each sees the cached past before its time and itself.
+        """
+        num_past = len(cache) if cache is not None else 0
+        if positions is None:
+            positions = torch.arange(num_past, num_past + x.shape[1], device=x.device)
+        new_kvs = []
+        for i, block in enumerate(self.blocks):
+            past = cache.layer(i) if cache is not None else None
+            x, kv = block(x, past, positions, self.window, targets)
+            new_kvs.append(kv)
+        if append:
+            if cache is None:
+                raise ValueError("append=True needs a cache")
+            cache.extend(new_kvs)
+        return self.norm(x)
+
+
+def init_weights(module: nn.Module) -> None:
+    """GPT-style init: small normal weights, zero biases, unit LayerNorms."""
+    for m in module.modules():
+        if isinstance(m, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, std=0.02)
+            if isinstance(m, nn.Linear) and m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.LayerNorm):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)

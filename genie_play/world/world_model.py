@@ -1,0 +1,185 @@
+"""The world model: the three networks plus the play state, and the one place that samples frames.
+
+    reset(image)   prompt picture -> tokens; fills the KV caches; returns the first frame
+    step(action)   latent action -> MaskGIT over one frame's tokens (the past lives in the KV
+                   cache) -> decoded frame
+    undo()         back one frame
+The app, headless play, evaluation, benchmark and RL environment all drive this object.
+
+The context is a sliding window of `max_context` frames: the caches keep the last max_context-1
+frames and temporal attention is banded to that width (see st_transformer.py). Undo rebuilds the
+caches from the last max_context frames of the history.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from genie_play.config import GenieConfig
+from genie_play.device import select_device
+from genie_play.errors import GenieError, file_error
+from genie_play.images import fit_frame, load_image
+from genie_play.io import Weights, load_network, read_weights
+from genie_play.world.dynamics import Dynamics
+from genie_play.world.lam import LatentActionModel
+from genie_play.world.maskgit import maskgit_sample
+from genie_play.world.st_transformer import KVCache
+from genie_play.world.tokenizer import Tokenizer
+
+WEIGHT_FILES = {"tokenizer": "tokenizer.safetensors", "lam": "lam.safetensors", "dynamics": "dynamics.safetensors"}
+MAX_UNDO = 256  # frames of history kept for undo; bounds memory in long sessions
+
+
+def check_compatible(tokenizer: Weights, dynamics: Weights, lam: Weights | None = None) -> None:
+    """Refuse a dynamics model trained on another tokenizer, or a LAM with another action count."""
+    t, d = tokenizer.config, dynamics.config
+    if d.image_size != t.image_size or d.tokenizer != t.tokenizer:
+        diffs = [f"{k} {getattr(d.tokenizer, k)} vs {getattr(t.tokenizer, k)}"
+                 for k in vars(t.tokenizer) if getattr(d.tokenizer, k) != getattr(t.tokenizer, k)]
+        if d.image_size != t.image_size:
+            diffs.insert(0, f"image_size {d.image_size} vs {t.image_size}")
+        raise file_error(dynamics.path, f"was trained with a different tokenizer than {tokenizer.path} "
+                         f"({', '.join(diffs)}); use the tokenizer it was trained with")
+    if lam is not None and (lam.config.num_actions != d.num_actions or lam.config.image_size != d.image_size):
+        raise file_error(lam.path, f"has {lam.config.num_actions} latent actions at {lam.config.image_size}px, "
+                         f"but {dynamics.path} expects {d.num_actions} at {d.image_size}px")
+
+
+class WorldModel:
+    """Owns the networks and the rollout state (token history, KV caches, random stream)."""
+
+    def __init__(
+        self,
+        tokenizer: Tokenizer,
+        dynamics: Dynamics,
+        lam: LatentActionModel | None = None,
+        *,
+        device: str | torch.device = "cpu",
+        max_context: int | None = None,
+        maskgit_steps: int | None = None,
+        temperature: float | None = None,
+        seed: int = 0,
+    ):
+        self.device = device if isinstance(device, torch.device) else select_device(device)
+        self.tokenizer = tokenizer.to(self.device).eval()
+        self.dynamics = dynamics.to(self.device).eval()
+        self.lam = lam.to(self.device).eval() if lam is not None else None
+        config = dynamics.config
+        self.config = config
+        self.max_context = max_context or config.context_frames
+        if self.max_context < 1:
+            raise GenieError(f"max_context must be at least 1, got {self.max_context}")
+        self.maskgit_steps = maskgit_steps or config.dynamics.maskgit_steps
+        self.temperature = config.dynamics.temperature if temperature is None else temperature
+        self.seed = seed
+        # The world model owns its networks, so it sets their attention window to its context.
+        self.dynamics.transformer.window = self.max_context
+        self.tokenizer.decoder.window = self.max_context
+        self._generator = torch.Generator(device=self.device)
+        self._history: collections.deque = collections.deque(maxlen=MAX_UNDO)  # (ids (1, N), action, frame)
+        self._dynamics_cache = self._decoder_cache = None
+
+    @classmethod
+    def load(cls, weights_dir: str | os.PathLike, device: str | torch.device = "auto", **options) -> WorldModel:
+        """Load tokenizer, dynamics (and the LAM if present) from a folder, checking they fit together."""
+        folder = Path(weights_dir)
+        if not folder.is_dir():
+            raise file_error(folder, "weights folder not found")
+        tokenizer, tw = load_network(folder / WEIGHT_FILES["tokenizer"], "tokenizer", Tokenizer)
+        dynamics_w = read_weights(folder / WEIGHT_FILES["dynamics"], "dynamics")
+        lam_path = folder / WEIGHT_FILES["lam"]
+        lam_w = read_weights(lam_path, "lam") if lam_path.exists() else None
+        check_compatible(tw, dynamics_w, lam_w)
+        dynamics, _ = load_network(dynamics_w.path, "dynamics", Dynamics)
+        lam = load_network(lam_path, "lam", LatentActionModel)[0] if lam_w is not None else None
+        return cls(tokenizer, dynamics, lam, device=device, **options)
+
+    # --- play ---------------------------------------------------------------------------------
+
+    @property
+    def num_actions(self) -> int:
+        return self.config.num_actions
+
+    @property
+    def frame(self) -> np.ndarray:
+        """The frame on screen: RGB uint8 (H, W, 3)."""
+        if not self._history:
+            raise RuntimeError("call reset(image) first")
+        return self._history[-1][2]
+
+    @property
+    def num_frames(self) -> int:
+        return len(self._history)
+
+    @torch.inference_mode()
+    def reset(self, image) -> np.ndarray:
+        """Start from a picture (path, PIL image or RGB uint8 array); returns it at model resolution."""
+        frame = self._prompt_frame(image)
+        pixels = torch.from_numpy(frame).to(self.device)[None, None]  # (1, 1, H, W, 3)
+        ids = self.tokenizer.encode(pixels)[:, 0]  # (1, N)
+        self._generator.manual_seed(self.seed)
+        self._history.clear()
+        self._history.append((ids, self.dynamics.no_action, frame))
+        self._rebuild_caches()
+        return frame
+
+    @torch.inference_mode()
+    def step(self, action: int) -> np.ndarray:
+        """Advance one frame under latent action `action` (0..num_actions-1); returns the new frame."""
+        if not 0 <= int(action) < self.num_actions:
+            raise GenieError(f"latent action {action} is out of range 0..{self.num_actions - 1}")
+        if self._dynamics_cache is None:
+            raise RuntimeError("call reset(image) first")
+        a = torch.tensor([int(action)], device=self.device)
+        ids = torch.full((1, self.config.tokens_per_frame), self.dynamics.mask_id, device=self.device)
+        ids = maskgit_sample(
+            lambda x: self.dynamics.next_logits(self._dynamics_cache, x, a),
+            ids, self.dynamics.mask_id, self.maskgit_steps, self.temperature, [self._generator],
+        )
+        self.dynamics.prime(self._dynamics_cache, ids[:, None], a[:, None])
+        decoded = self.tokenizer.decode(ids[:, None], self._decoder_cache, append=True)  # (1, 1, H, W, 3)
+        frame = _to_uint8(decoded[0, 0])
+        self._history.append((ids, int(action), frame))
+        return frame
+
+    @torch.inference_mode()
+    def undo(self) -> np.ndarray:
+        """Go back one frame (never past the prompt); returns the frame now on screen."""
+        if len(self._history) > 1:
+            self._history.pop()
+            self._rebuild_caches()
+        return self.frame
+
+    # --- internals ----------------------------------------------------------------------------
+
+    def _prompt_frame(self, image) -> np.ndarray:
+        size = self.config.image_size
+        if isinstance(image, (str, os.PathLike)):
+            return fit_frame(load_image(image), size)
+        if isinstance(image, np.ndarray):
+            if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+                raise GenieError(f"prompt array must be RGB uint8 (H, W, 3), got {image.dtype} {image.shape}")
+            return fit_frame(image, size)
+        from genie_play.images import to_rgb
+
+        return fit_frame(to_rgb(image), size)  # a PIL image
+
+    def _rebuild_caches(self) -> None:
+        """Recompute both KV caches from the last max_context frames of the history."""
+        recent = list(self._history)[-self.max_context:]
+        ids = torch.stack([r[0] for r in recent], dim=1)  # (1, T, N)
+        prev = torch.tensor([[r[1] for r in recent]], device=self.device)  # (1, T)
+        self._dynamics_cache = KVCache(max_frames=self.max_context - 1)
+        self.dynamics.prime(self._dynamics_cache, ids, prev)
+        self._decoder_cache = KVCache(max_frames=self.max_context - 1)
+        self.tokenizer.decode(ids, self._decoder_cache, append=True)
+
+
+def _to_uint8(frame: torch.Tensor) -> np.ndarray:
+    """(H, W, 3) float in [0, 1] -> RGB uint8 numpy on the CPU."""
+    return (frame * 255).round().to(torch.uint8).cpu().numpy()

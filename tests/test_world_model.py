@@ -1,0 +1,144 @@
+"""The world model: reset/step/undo with random tiny weights, the sliding KV cache, and loading checks."""
+
+import numpy as np
+import pytest
+import torch
+
+from genie_play.config import PRESETS, apply_overrides
+from genie_play.errors import GenieError
+from genie_play.io import save_weights
+from genie_play.world.dynamics import Dynamics
+from genie_play.world.lam import LatentActionModel
+from genie_play.world.st_transformer import KVCache
+from genie_play.world.tokenizer import Tokenizer
+from genie_play.world.world_model import WorldModel
+
+TINY = PRESETS["tiny"]
+
+
+def make_world(config=TINY, **options):
+    torch.manual_seed(0)
+    return WorldModel(Tokenizer(config), Dynamics(config), LatentActionModel(config), **options)
+
+
+@pytest.fixture
+def prompt():
+    return np.random.default_rng(0).integers(0, 256, (48, 80, 3), dtype=np.uint8)  # any size and aspect
+
+
+def test_reset_and_twenty_steps_give_frames(prompt):
+    world = make_world(seed=3)
+    first = world.reset(prompt)
+    assert first.shape == (16, 16, 3) and first.dtype == np.uint8
+    for i in range(20):
+        frame = world.step(i % TINY.num_actions)
+        assert frame.shape == (16, 16, 3) and frame.dtype == np.uint8
+        assert 0 <= frame.min() and frame.max() <= 255
+    assert world.num_frames == 21 and np.array_equal(world.frame, frame)
+    assert len(world._dynamics_cache) == world.max_context - 1  # the window slid
+
+
+def test_same_seed_same_rollout_and_reset_restarts_the_stream(prompt):
+    keys = [1, 4, 4, 0, 7, 2]
+    a, b = make_world(seed=5), make_world(seed=5)
+    a.reset(prompt)
+    b.reset(prompt)
+    run_a = [a.step(k) for k in keys]
+    run_b = [b.step(k) for k in keys]
+    assert all(np.array_equal(x, y) for x, y in zip(run_a, run_b))
+    a.reset(prompt)
+    assert all(np.array_equal(x, a.step(k)) for x, k in zip(run_a, keys))
+
+
+def test_undo_returns_to_earlier_frames_and_stops_at_the_prompt(prompt):
+    world = make_world()
+    first = world.reset(prompt)
+    frames = [first] + [world.step(k) for k in (1, 2, 3)]
+    assert np.array_equal(world.undo(), frames[2])
+    assert np.array_equal(world.undo(), frames[1])
+    assert world.num_frames == 2 and len(world._dynamics_cache) == 2
+    world.undo()
+    assert np.array_equal(world.undo(), first) and world.num_frames == 1
+    assert world.step(0).shape == (16, 16, 3)  # play goes on from the prompt
+
+
+def test_cached_step_equals_recomputing_the_whole_history(prompt):
+    """After the window slides, next-frame logits from the play cache equal a full banded forward."""
+    world = make_world()
+    world.reset(prompt)
+    for k in range(11):  # 12 frames, context window 4
+        world.step(k % 8)
+    ids = torch.stack([h[0] for h in world._history], dim=1)  # (1, 12, N)
+    prev = torch.tensor([[h[1] for h in world._history]])
+    fresh = KVCache()  # keeps everything; attention is still banded to the window
+    with torch.inference_mode():
+        world.dynamics.prime(fresh, ids, prev)
+        masked = torch.full((1, TINY.tokens_per_frame), world.dynamics.mask_id)
+        masked[0, :3] = ids[0, -1, :3]
+        action = torch.tensor([6])
+        cached = world.dynamics.next_logits(world._dynamics_cache, masked, action)
+        recomputed = world.dynamics.next_logits(fresh, masked, action)
+    assert len(fresh) == 12 and len(world._dynamics_cache) == 3
+    assert (cached - recomputed).abs().max() < 1e-4
+
+
+def test_bad_actions_and_order_of_calls(prompt):
+    world = make_world()
+    with pytest.raises(RuntimeError, match="reset"):
+        world.step(0)
+    world.reset(prompt)
+    with pytest.raises(GenieError, match="latent action 8 is out of range 0..7"):
+        world.step(8)
+    with pytest.raises(GenieError, match="RGB uint8"):
+        world.reset(np.zeros((4, 4), dtype=np.float32))
+
+
+def test_prompt_from_a_file(tmp_path, prompt):
+    from PIL import Image
+
+    path = tmp_path / "drawing.png"
+    Image.fromarray(prompt).save(path)
+    world = make_world()
+    assert world.reset(path).shape == (16, 16, 3)
+    with pytest.raises(GenieError, match="missing.png: no such file"):
+        world.reset(tmp_path / "missing.png")
+
+
+def save_world(folder, tokenizer_config=TINY, dynamics_config=TINY, lam_config=TINY):
+    torch.manual_seed(0)
+    save_weights(folder / "tokenizer.safetensors", "tokenizer", Tokenizer(tokenizer_config), tokenizer_config)
+    save_weights(folder / "dynamics.safetensors", "dynamics", Dynamics(dynamics_config), dynamics_config)
+    save_weights(folder / "lam.safetensors", "lam", LatentActionModel(lam_config), lam_config)
+
+
+def test_load_plays_saved_weights(tmp_path, prompt):
+    save_world(tmp_path)
+    world = WorldModel.load(tmp_path, device="cpu", maskgit_steps=2, seed=1)
+    assert world.maskgit_steps == 2 and world.lam is not None
+    world.reset(prompt)
+    assert world.step(3).shape == (16, 16, 3)
+
+
+def test_load_refuses_a_dynamics_model_trained_on_another_tokenizer(tmp_path):
+    other = apply_overrides(TINY, ["tokenizer.codebook_size=64"])
+    save_world(tmp_path, dynamics_config=other)
+    with pytest.raises(GenieError) as e:
+        WorldModel.load(tmp_path, device="cpu")
+    message = str(e.value)
+    assert "dynamics.safetensors: was trained with a different tokenizer than" in message
+    assert "codebook_size 64 vs 32" in message and "\n" not in message
+
+
+def test_load_refuses_a_lam_with_another_action_count(tmp_path):
+    save_world(tmp_path, lam_config=apply_overrides(TINY, ["num_actions=6"]))
+    with pytest.raises(GenieError, match="lam.safetensors: has 6 latent actions at 16px, but .* expects 8"):
+        WorldModel.load(tmp_path, device="cpu")
+
+
+def test_load_names_missing_files(tmp_path):
+    with pytest.raises(GenieError, match="weights folder not found"):
+        WorldModel.load(tmp_path / "nowhere", device="cpu")
+    save_world(tmp_path)
+    (tmp_path / "dynamics.safetensors").unlink()
+    with pytest.raises(GenieError, match="dynamics.safetensors: no such file"):
+        WorldModel.load(tmp_path, device="cpu")

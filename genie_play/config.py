@@ -136,7 +136,7 @@ def _from_dict(cls, data, source: str, prefix: str):
     try:
         return cls(**values)
     except GenieError as e:
-        raise GenieError(f"{source}: {e}") from None
+        raise GenieError(f"{source}: {e}" if source else str(e)) from None
 
 
 def _check_scalar(value, kind: type, name: str, source: str):
@@ -164,8 +164,8 @@ def _parse_text(text: str, kind: type, key: str):
         raise GenieError(f"--set {key}={text}: '{text}' is not a valid {kind.__name__}") from None
 
 
-def _replace_path(obj, parts: list[str], text: str, key: str):
-    types = _field_types(type(obj))
+def _set_path(cls, data: dict, parts: list[str], text: str, key: str) -> None:
+    types = _field_types(cls)
     name = parts[0]
     if name not in types:
         raise GenieError(f"--set {key}: unknown config field (fields here: {', '.join(types)})")
@@ -173,12 +173,11 @@ def _replace_path(obj, parts: list[str], text: str, key: str):
     if dataclasses.is_dataclass(kind):
         if len(parts) == 1:
             raise GenieError(f"--set {key}: '{name}' is a section; name a field, e.g. {name}.{next(iter(_field_types(kind)))}")
-        value = _replace_path(getattr(obj, name), parts[1:], text, key)
+        _set_path(kind, data[name], parts[1:], text, key)
+    elif len(parts) > 1:
+        raise GenieError(f"--set {key}: '{name}' has no sub-fields")
     else:
-        if len(parts) > 1:
-            raise GenieError(f"--set {key}: '{name}' has no sub-fields")
-        value = _parse_text(text, kind, key)
-    return dataclasses.replace(obj, **{name: value})
+        data[name] = _parse_text(text, kind, key)
 
 
 def _validate(c: GenieConfig) -> None:
@@ -241,13 +240,19 @@ def get_preset(name: str) -> GenieConfig:
 
 
 def apply_overrides(config: GenieConfig, overrides: list[str]) -> GenieConfig:
-    """Apply `section.field=value` strings (e.g. `tokenizer.patch_size=8`, `image_size=32`)."""
+    """Apply `section.field=value` strings (e.g. `tokenizer.patch_size=8`, `image_size=32`).
+
+    All overrides are applied before the result is validated, so fields that must change
+    together (d_model and num_heads) can be set in one go.
+    """
+    data = config.to_dict()
     for item in overrides:
         key, sep, text = item.partition("=")
+        key = key.strip()
         if not sep or not key:
             raise GenieError(f"--set '{item}': expected FIELD=VALUE, e.g. tokenizer.patch_size=8")
-        config = _replace_path(config, key.strip().split("."), text.strip(), key.strip())
-    return config
+        _set_path(GenieConfig, data, key.split("."), text.strip(), key)
+    return GenieConfig.from_dict(data, source="")
 
 
 def resolve_config(preset: str, overrides: list[str] | None = None) -> GenieConfig:

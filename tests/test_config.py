@@ -82,3 +82,8 @@ def test_overrides_set_nested_fields_with_types():
 def test_bad_overrides_say_what_is_wrong(item, message):
     with pytest.raises(GenieError, match=message):
         apply_overrides(PRESETS["tiny"], [item])
+
+
+def test_fields_that_must_change_together_can_be_set_together():
+    config = apply_overrides(PRESETS["default"], ["dynamics.d_model=256", "dynamics.num_heads=4"])
+    assert (config.dynamics.d_model, config.dynamics.num_heads) == (256, 4)

@@ -142,3 +142,13 @@ def test_load_names_missing_files(tmp_path):
     (tmp_path / "dynamics.safetensors").unlink()
     with pytest.raises(GenieError, match="dynamics.safetensors: no such file"):
         WorldModel.load(tmp_path, device="cpu")
+
+
+@pytest.mark.parametrize("max_context", [1, 4])
+def test_without_kv_cache_the_frames_are_the_same_until_the_window_slides(prompt, max_context):
+    cached = make_world(seed=2, max_context=max_context)
+    uncached = make_world(seed=2, max_context=max_context, kv_cache=False)
+    cached.reset(prompt)
+    uncached.reset(prompt)
+    for k in (3, 1, 6):
+        assert np.array_equal(cached.step(k), uncached.step(k))

@@ -64,6 +64,7 @@ class WorldModel:
         maskgit_steps: int | None = None,
         temperature: float | None = None,
         seed: int = 0,
+        kv_cache: bool = True,
     ):
         self.device = device if isinstance(device, torch.device) else select_device(device)
         self.tokenizer = tokenizer.to(self.device).eval()
@@ -77,6 +78,7 @@ class WorldModel:
         self.maskgit_steps = maskgit_steps or config.dynamics.maskgit_steps
         self.temperature = config.dynamics.temperature if temperature is None else temperature
         self.seed = seed
+        self.kv_cache = kv_cache  # False recomputes the context every MaskGIT round (for benchmarks)
         # The world model owns its networks, so it sets their attention window to its context.
         self.dynamics.transformer.window = self.max_context
         self.tokenizer.decoder.window = self.max_context
@@ -138,12 +140,16 @@ class WorldModel:
         a = torch.tensor([int(action)], device=self.device)
         ids = torch.full((1, self.config.tokens_per_frame), self.dynamics.mask_id, device=self.device)
         ids = maskgit_sample(
-            lambda x: self.dynamics.next_logits(self._dynamics_cache, x, a),
+            lambda x: self.dynamics.next_logits(self._context_cache(), x, a),
             ids, self.dynamics.mask_id, self.maskgit_steps, self.temperature, [self._generator],
         )
-        self.dynamics.prime(self._dynamics_cache, ids[:, None], a[:, None])
-        decoded = self.tokenizer.decode(ids[:, None], self._decoder_cache, append=True)  # (1, 1, H, W, 3)
-        frame = _to_uint8(decoded[0, 0])
+        if self.kv_cache:
+            self.dynamics.prime(self._dynamics_cache, ids[:, None], a[:, None])
+            decoded = self.tokenizer.decode(ids[:, None], self._decoder_cache, append=True)[:, -1]
+        else:
+            window_ids, _ = self._recent(self.max_context - 1)
+            decoded = self.tokenizer.decode(torch.cat([window_ids, ids[:, None]], dim=1))[:, -1]
+        frame = _to_uint8(decoded[0])  # (H, W, 3)
         self._history.append((ids, int(action), frame))
         return frame
 
@@ -169,11 +175,24 @@ class WorldModel:
 
         return fit_frame(to_rgb(image), size)  # a PIL image
 
+    def _recent(self, frames: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Token ids (1, T, N) and leading actions (1, T) of the last T = min(frames, history) frames."""
+        recent = list(self._history)[max(0, len(self._history) - frames):]
+        ids = torch.stack([r[0] for r in recent], dim=1) if recent else self._history[-1][0][:, None][:, :0]
+        return ids, torch.tensor([r[1] for r in recent], dtype=torch.long, device=self.device)[None]
+
+    def _context_cache(self) -> KVCache:
+        """The dynamics context for the next frame: the live cache, or a fresh one without caching."""
+        if self.kv_cache:
+            return self._dynamics_cache
+        cache = KVCache()
+        if self.max_context > 1:
+            self.dynamics.prime(cache, *self._recent(self.max_context - 1))
+        return cache
+
     def _rebuild_caches(self) -> None:
         """Recompute both KV caches from the last max_context frames of the history."""
-        recent = list(self._history)[-self.max_context:]
-        ids = torch.stack([r[0] for r in recent], dim=1)  # (1, T, N)
-        prev = torch.tensor([[r[1] for r in recent]], device=self.device)  # (1, T)
+        ids, prev = self._recent(self.max_context)
         self._dynamics_cache = KVCache(max_frames=self.max_context - 1)
         self.dynamics.prime(self._dynamics_cache, ids, prev)
         self._decoder_cache = KVCache(max_frames=self.max_context - 1)

@@ -152,3 +152,42 @@ def test_without_kv_cache_the_frames_are_the_same_until_the_window_slides(prompt
     uncached.reset(prompt)
     for k in (3, 1, 6):
         assert np.array_equal(cached.step(k), uncached.step(k))
+
+
+def test_preview_shows_every_action_without_changing_the_world(prompt):
+    world, twin = make_world(seed=4), make_world(seed=4)
+    world.reset(prompt)
+    twin.reset(prompt)
+    world.step(1)
+    twin.step(1)
+    frames = world.preview(range(8))
+    assert len(frames) == 8 and all(f.shape == (16, 16, 3) and f.dtype == np.uint8 for f in frames)
+    assert world.num_frames == 2 and np.array_equal(world.frame, twin.frame)
+    assert len({f.tobytes() for f in frames}) > 1  # actions lead to different frames
+    # the preview continues the world's own random stream: a fresh step gives the same frame
+    assert np.array_equal(twin.step(5), frames[5])
+    # and stepping a previewed action returns exactly what was shown, then play goes on in lockstep
+    assert np.array_equal(world.step(5), frames[5])
+    assert np.array_equal(world.step(2), twin.step(2))
+
+
+def test_previews_expire_when_the_state_or_sampling_changes(prompt):
+    world = make_world(seed=4)
+    world.reset(prompt)
+    world.preview([0, 1])
+    world.maskgit_steps = 1
+    assert world._previews_made_with != world._sampling()  # old previews are not used
+    world.step(0)
+    assert world._previews == {}
+    world.preview([3])
+    world.undo()
+    assert world._previews == {}
+    with pytest.raises(GenieError, match="out of range"):
+        world.preview([0, 9])
+
+
+def test_preview_without_kv_cache_matches_too(prompt):
+    world = make_world(seed=6, kv_cache=False)
+    world.reset(prompt)
+    frames = world.preview([2, 7])
+    assert np.array_equal(world.step(7), frames[1]) and world.num_frames == 2

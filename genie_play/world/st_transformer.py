@@ -45,6 +45,12 @@ class KVCache:
     def layer(self, i: int) -> tuple[torch.Tensor, torch.Tensor] | None:
         return self.layers[i] if i < len(self.layers) else None
 
+    def repeat(self, times: int) -> KVCache:
+        """A copy holding `times` copies of the batch (batch-major), e.g. to try several actions at once."""
+        out = KVCache(self.max_frames)
+        out.layers = [(k.repeat(times, 1, 1, 1), v.repeat(times, 1, 1, 1)) for k, v in self.layers]
+        return out
+
     def extend(self, new: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
         """Append the keys/values of new frames (one (k, v) per layer), dropping the oldest."""
         if not self.layers:

@@ -4,6 +4,7 @@
     step(action)   latent action -> MaskGIT over one frame's tokens (the past lives in the KV
                    cache) -> decoded frame
     undo()         back one frame
+    preview(acts)  the next frame for several actions at once, without changing anything
 The app, headless play, evaluation, benchmark and RL environment all drive this object.
 
 The context is a sliding window of `max_context` frames: the caches keep the last max_context-1
@@ -16,6 +17,7 @@ from __future__ import annotations
 import collections
 import os
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -73,6 +75,8 @@ class WorldModel:
         config = dynamics.config
         self.config = config
         self.max_context = max_context or config.context_frames
+        self._previews: dict[int, tuple] = {}  # action -> (ids, frame, generator state) from preview()
+        self._previews_made_with: tuple = ()
         if self.max_context < 1:
             raise GenieError(f"max_context must be at least 1, got {self.max_context}")
         self.maskgit_steps = maskgit_steps or config.dynamics.maskgit_steps
@@ -127,31 +131,46 @@ class WorldModel:
         self._generator.manual_seed(self.seed)
         self._history.clear()
         self._history.append((ids, self.dynamics.no_action, frame))
+        self._previews = {}
         self._rebuild_caches()
         return frame
 
     @torch.inference_mode()
     def step(self, action: int) -> np.ndarray:
         """Advance one frame under latent action `action` (0..num_actions-1); returns the new frame."""
-        if not 0 <= int(action) < self.num_actions:
-            raise GenieError(f"latent action {action} is out of range 0..{self.num_actions - 1}")
-        if self._dynamics_cache is None:
-            raise RuntimeError("call reset(image) first")
-        a = torch.tensor([int(action)], device=self.device)
-        ids = torch.full((1, self.config.tokens_per_frame), self.dynamics.mask_id, device=self.device)
-        ids = maskgit_sample(
-            lambda x: self.dynamics.next_logits(self._context_cache(), x, a),
-            ids, self.dynamics.mask_id, self.maskgit_steps, self.temperature, [self._generator],
-        )
-        if self.kv_cache:
-            self.dynamics.prime(self._dynamics_cache, ids[:, None], a[:, None])
-            decoded = self.tokenizer.decode(ids[:, None], self._decoder_cache, append=True)[:, -1]
+        action = self._check_action(action)
+        previewed = self._previews.get(action) if self._previews_made_with == self._sampling() else None
+        if previewed is not None:  # the frame the player already saw for this action
+            ids, frame, generator_state = previewed
+            self._generator.set_state(generator_state)
         else:
-            window_ids, _ = self._recent(self.max_context - 1)
-            decoded = self.tokenizer.decode(torch.cat([window_ids, ids[:, None]], dim=1))[:, -1]
-        frame = _to_uint8(decoded[0])  # (H, W, 3)
-        self._history.append((ids, int(action), frame))
+            ids, frame = self._sample([action], [self._generator]), None
+        if self.kv_cache:
+            a = torch.tensor([[action]], device=self.device)
+            self.dynamics.prime(self._dynamics_cache, ids[:, None], a)
+        decoded = self._decode_next(ids, append=True)
+        frame = _to_uint8(decoded[0]) if frame is None else frame
+        self._history.append((ids, action, frame))
+        self._previews = {}
         return frame
+
+    @torch.inference_mode()
+    def preview(self, actions: Sequence[int]) -> list[np.ndarray]:
+        """The frame each action would produce now, in one batched pass; the state is untouched.
+
+        A following step(a) for a previewed action returns exactly the previewed frame.
+        """
+        actions = [self._check_action(a) for a in actions]
+        generators = []
+        for _ in actions:  # each candidate continues the world's own random stream
+            g = torch.Generator(device=self.device)
+            g.set_state(self._generator.get_state())
+            generators.append(g)
+        ids = self._sample(actions, generators)
+        frames = [_to_uint8(f) for f in self._decode_next(ids, append=False)]
+        self._previews = {a: (ids[i:i + 1], frames[i], generators[i].get_state()) for i, a in enumerate(actions)}
+        self._previews_made_with = self._sampling()
+        return frames
 
     @torch.inference_mode()
     def undo(self) -> np.ndarray:
@@ -159,9 +178,44 @@ class WorldModel:
         if len(self._history) > 1:
             self._history.pop()
             self._rebuild_caches()
+            self._previews = {}
         return self.frame
 
     # --- internals ----------------------------------------------------------------------------
+
+    def _check_action(self, action: int) -> int:
+        if not 0 <= int(action) < self.num_actions:
+            raise GenieError(f"latent action {action} is out of range 0..{self.num_actions - 1}")
+        if self._dynamics_cache is None:
+            raise RuntimeError("call reset(image) first")
+        return int(action)
+
+    def _sampling(self) -> tuple:
+        return (self.maskgit_steps, self.temperature)
+
+    def _sample(self, actions: list[int], generators: list[torch.Generator]) -> torch.Tensor:
+        """MaskGIT-sample the next frame's token ids (B, N), one row per action; no state changes."""
+        B = len(actions)
+        a = torch.tensor(actions, device=self.device)
+        shared = None
+        if self.kv_cache:
+            shared = self._dynamics_cache.repeat(B) if B > 1 else self._dynamics_cache
+
+        def next_logits(ids: torch.Tensor) -> torch.Tensor:
+            context = shared if shared is not None else self._context_cache().repeat(B)
+            return self.dynamics.next_logits(context, ids, a)
+
+        ids = torch.full((B, self.config.tokens_per_frame), self.dynamics.mask_id, device=self.device)
+        return maskgit_sample(next_logits, ids, self.dynamics.mask_id, self.maskgit_steps, self.temperature, generators)
+
+    def _decode_next(self, ids: torch.Tensor, append: bool) -> torch.Tensor:
+        """Pixels (B, H, W, 3) in [0, 1] of next-frame ids (B, N); append=True extends the decoder cache."""
+        B = ids.shape[0]
+        if self.kv_cache:
+            cache = self._decoder_cache if append or B == 1 else self._decoder_cache.repeat(B)
+            return self.tokenizer.decode(ids[:, None], cache, append=append)[:, -1]
+        window = self._recent(self.max_context - 1)[0].expand(B, -1, -1)
+        return self.tokenizer.decode(torch.cat([window, ids[:, None]], dim=1))[:, -1]
 
     def _prompt_frame(self, image) -> np.ndarray:
         size = self.config.image_size
@@ -182,9 +236,7 @@ class WorldModel:
         return ids, torch.tensor([r[1] for r in recent], dtype=torch.long, device=self.device)[None]
 
     def _context_cache(self) -> KVCache:
-        """The dynamics context for the next frame: the live cache, or a fresh one without caching."""
-        if self.kv_cache:
-            return self._dynamics_cache
+        """Without the KV cache: the dynamics context recomputed from the history."""
         cache = KVCache()
         if self.max_context > 1:
             self.dynamics.prime(cache, *self._recent(self.max_context - 1))

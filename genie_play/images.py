@@ -74,3 +74,25 @@ def fit_frame(rgb: np.ndarray, size: int) -> np.ndarray:
     square = Image.fromarray(np.ascontiguousarray(rgb[top:top + side, left:left + side]))
     resample = Image.Resampling.LANCZOS if side > size else Image.Resampling.BICUBIC
     return np.array(square.resize((size, size), resample))  # a writable copy
+
+
+def grid(rows: list[list[np.ndarray]], gap: int = 2, scale: int = 2) -> np.ndarray:
+    """Tile rows of equal-size RGB uint8 frames into one image, with white gaps, upscaled crisply."""
+    h, w = rows[0][0].shape[:2]
+    cols = max(len(r) for r in rows)
+    out = np.full((len(rows) * (h + gap) + gap, cols * (w + gap) + gap, 3), 255, dtype=np.uint8)
+    for i, row in enumerate(rows):
+        for j, frame in enumerate(row):
+            y, x = gap + i * (h + gap), gap + j * (w + gap)
+            out[y:y + h, x:x + w] = frame
+    return out.repeat(scale, axis=0).repeat(scale, axis=1) if scale > 1 else out
+
+
+def save_grid(path: str | os.PathLike, rows: list[list[np.ndarray]], **layout) -> None:
+    """Write `grid(rows)` as a PNG, atomically."""
+    from PIL import Image
+
+    from genie_play.io import atomic_path
+
+    with atomic_path(path) as tmp:
+        Image.fromarray(grid(rows, **layout)).save(tmp, format="PNG")

@@ -16,7 +16,7 @@ def moving_squares(batch=2, frames=4, size=16):
     x = torch.zeros(batch, frames, size, size, 3, dtype=torch.uint8)
     for b in range(batch):
         for t in range(frames):
-            x[b, t, 4:9, 2 + 2 * t + b:7 + 2 * t + b, b] = 255
+            x[b, t, 4:9, 2 + 2 * t + b % 4:7 + 2 * t + b % 4, b % 3] = 255
             x[b, t, 10:14, 3:12, 2] = 128
     return x
 

@@ -1,0 +1,1 @@
+"""Training: the loop, per-network objectives, distributed setup and checkpoints."""

@@ -1,0 +1,85 @@
+"""What each network learns from a batch of clips: its loss, the numbers worth logging, samples.
+
+The dynamics objective never sees ground-truth actions: it tokenizes the clip with a trained
+tokenizer and labels each transition with a trained LAM, both frozen.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from genie_play.config import GenieConfig
+from genie_play.errors import GenieError
+from genie_play.io import load_network
+from genie_play.world.dynamics import Dynamics
+from genie_play.world.lam import LatentActionModel
+from genie_play.world.tokenizer import Tokenizer
+
+NETWORKS = ("tokenizer", "lam", "dynamics")
+
+
+def psnr_from_mse(mse_pm1: float) -> float:
+    """PSNR in dB for an MSE measured on pixels scaled to [-1, 1]."""
+    return 10 * math.log10(4.0 / max(mse_pm1, 1e-12))
+
+
+@dataclass
+class Objective:
+    """One network under training, plus the frozen networks its inputs come from."""
+
+    network: str
+    model: nn.Module
+    tokenizer: Tokenizer | None = None  # frozen, dynamics only
+    lam: LatentActionModel | None = None  # frozen, dynamics only
+    tokenizer_path: Path | None = None
+    lam_path: Path | None = None
+
+    def loss(self, model: nn.Module, frames: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """`model` is self.model or its DDP wrapper; frames (B, T, H, W, 3) uint8."""
+        if self.network == "dynamics":
+            with torch.no_grad():
+                ids, actions = self.tokenizer.encode(frames), self.lam.infer_actions(frames)
+            out = model(ids, actions)
+            return out.loss, {"loss": out.loss, "accuracy": out.accuracy}
+        out = model(frames)
+        return out.loss, {
+            "loss": out.loss, "recon_mse": out.recon_loss,
+            "perplexity": out.vq.perplexity, "code_usage": out.vq.usage,
+        }
+
+    def to(self, device: torch.device) -> Objective:
+        self.model.to(device)
+        for frozen in (self.tokenizer, self.lam):
+            if frozen is not None:
+                frozen.to(device).eval().requires_grad_(False)
+        return self
+
+
+def build_objective(network: str, config: GenieConfig, tokenizer_path: Path | None = None,
+                    lam_path: Path | None = None) -> Objective:
+    if network == "tokenizer":
+        return Objective(network, Tokenizer(config))
+    if network == "lam":
+        return Objective(network, LatentActionModel(config))
+    if network != "dynamics":
+        raise ValueError(f"unknown network {network!r}")
+    if tokenizer_path is None or lam_path is None:
+        raise GenieError("train dynamics needs --tokenizer FILE and --lam FILE (trained weights)")
+    tokenizer, tw = load_network(tokenizer_path, "tokenizer", Tokenizer)
+    lam, lw = load_network(lam_path, "lam", LatentActionModel)
+    if tw.config.image_size != config.image_size or lw.config.image_size != config.image_size:
+        raise GenieError(f"{tokenizer_path} / {lam_path}: trained at another image size than the preset's {config.image_size}")
+    # The dynamics model must speak the tokenizer's language and the LAM's action count.
+    return Objective(network, Dynamics(_adopt(config, tw.config, lw.config)), tokenizer, lam,
+                     Path(tokenizer_path), Path(lam_path))
+
+
+def _adopt(config: GenieConfig, tokenizer_config: GenieConfig, lam_config: GenieConfig) -> GenieConfig:
+    import dataclasses
+
+    return dataclasses.replace(config, tokenizer=tokenizer_config.tokenizer, num_actions=lam_config.num_actions)

@@ -1,0 +1,276 @@
+"""The training loop, the same for all three networks, on one CPU, one GPU or many ranks.
+
+Per step: draw a batch (a pure function of seed, step and rank), forward under bf16 autocast on
+CUDA only, backward, clip gradients, AdamW step with linear warmup then cosine decay. Rank 0
+logs JSON lines, shows progress, writes samples and atomic checkpoints; SIGTERM or Ctrl-C saves
+a checkpoint and exits cleanly; a non-finite loss stops the run and keeps the last good
+checkpoint. At the end the shippable weights are exported with their config and a summary.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import signal
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import torch
+
+from genie_play.config import GenieConfig
+from genie_play.device import autocast, describe_device, select_device
+from genie_play.errors import GenieError, file_error
+from genie_play.io import atomic_write, save_weights
+from genie_play.train import distributed
+from genie_play.train.checkpoint import load_checkpoint, restore, save_checkpoint
+from genie_play.train.objectives import Objective, build_objective, psnr_from_mse
+
+
+@dataclass
+class RunOptions:
+    """Where and how to run; the model and optimisation settings live in GenieConfig."""
+
+    network: str
+    data: Path
+    out: Path
+    device: str = "auto"
+    resume: bool = False
+    tokenizer: Path | None = None  # dynamics only: trained tokenizer weights
+    lam: Path | None = None  # dynamics only: trained LAM weights
+    checkpoint_every: int = 500
+    sample_every: int = 1000
+    log_every: int = 10
+    compile: bool = False
+    quiet: bool = False
+
+
+def learning_rate(step: int, config: GenieConfig) -> float:
+    """Linear warmup to train.lr, then cosine decay to a tenth of it at train.steps."""
+    t = config.train
+    if step < t.warmup_steps:
+        return t.lr * (step + 1) / t.warmup_steps
+    progress = min(1.0, (step - t.warmup_steps) / max(1, t.steps - t.warmup_steps))
+    return t.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def make_optimizer(model: torch.nn.Module, config: GenieConfig) -> torch.optim.AdamW:
+    """AdamW; matrices decay, biases/norms/embedding-like vectors don't (nanoGPT's split)."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    groups = [
+        {"params": [p for p in params if p.dim() >= 2], "weight_decay": config.train.weight_decay},
+        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(groups, lr=config.train.lr, betas=(0.9, 0.95))
+
+
+def batch_indices(step: int, seed: int, ctx: distributed.Dist, per_rank: int, size: int) -> torch.Tensor:
+    """Clip indices for this rank at this step: rank r draws only from indices = r mod world_size."""
+    g = torch.Generator().manual_seed(seed * 1_000_003 + step)
+    own = torch.randint(max(1, size // ctx.world_size), (ctx.world_size, per_rank), generator=g)[ctx.rank]
+    return (own * ctx.world_size + ctx.rank).clamp_max(size - 1)
+
+
+class _StopFlag:
+    """Turns SIGTERM / Ctrl-C into "finish this step, save, exit" instead of dying mid-write."""
+
+    def __init__(self):
+        self.set = False
+        self._previous = {}
+
+    def __enter__(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._previous[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread: leave signals alone
+                pass
+        return self
+
+    def _handle(self, signum, frame):
+        self.set = True
+
+    def __exit__(self, *exc):
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def train(config: GenieConfig, opts: RunOptions, dataset) -> Path | None:
+    """Train `opts.network` on `dataset` (clips of uint8 frames); returns the exported weights path."""
+    device = select_device(opts.device)
+    ctx = distributed.setup(device)
+    device = distributed.device_for(ctx, device)
+    out = Path(opts.out)
+    ckpt_dir = out / "checkpoints"
+
+    checkpoint = load_checkpoint(ckpt_dir) if opts.resume else None
+    if not opts.resume and (ckpt_dir / "latest.json").exists():
+        raise file_error(out, "already holds a training run; pass --resume to continue it or choose another --out")
+    if checkpoint is not None:  # the run keeps its own architecture; only its length may change
+        config = replace(checkpoint.config, train=replace(checkpoint.config.train, steps=config.train.steps))
+
+    torch.manual_seed(config.train.seed)  # the same initial weights for the same seed
+    objective = build_objective(opts.network, config, opts.tokenizer, opts.lam).to(device)
+    config = objective.model.config  # dynamics adopts its tokenizer's codebook
+    _check_data(dataset, config, opts.data)
+    optimizer = make_optimizer(objective.model, config)
+    start = 0
+    if checkpoint is not None:
+        restore(checkpoint, objective.model, optimizer)
+        start = checkpoint.step
+    model = distributed.wrap(objective.model, ctx, device)
+    if opts.compile:
+        model = torch.compile(model)
+    per_rank = max(1, config.train.batch_size // ctx.world_size)
+
+    log = _Log(out, ctx, opts, config, start)
+    samples_every = opts.sample_every
+    losses = []
+    step = start
+    with _StopFlag() as stop:
+        while step < config.train.steps:
+            torch.manual_seed(hash((config.train.seed, step, ctx.rank)) % (2**62))  # exact resumes
+            frames = _batch(dataset, batch_indices(step, config.train.seed, ctx, per_rank, len(dataset)), device)
+            lr = learning_rate(step, config)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            model.train()
+            with autocast(device):
+                loss, metrics = objective.loss(model, frames)
+            if not torch.isfinite(loss):
+                last = load_checkpoint(ckpt_dir)
+                kept = f"the last good checkpoint (step {last.step}) is kept in {ckpt_dir}" if last else "no checkpoint was written"
+                raise GenieError(f"{opts.network} loss became {loss.item()} at step {step}; stopping ({kept})")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            grad_norm = torch.nn.utils.clip_grad_norm_(objective.model.parameters(), config.train.grad_clip)
+            optimizer.step()
+            distributed.sync_codebooks(objective.model, ctx)
+            step += 1
+            losses.append(loss.item())
+            log.step(step, lr, grad_norm, metrics, frames.shape[0] * ctx.world_size, device)
+
+            if ctx.is_main and samples_every and step % samples_every == 0:
+                _save_samples(objective, frames, out / "samples" / f"{opts.network}-{step:08d}.png")
+            stopping = distributed.any_rank(stop.set, ctx, device)
+            if ctx.is_main and (step % opts.checkpoint_every == 0 or stopping or step == config.train.steps):
+                save_checkpoint(ckpt_dir, step, objective.model, optimizer, config, {"network": opts.network})
+            if stopping:
+                log.close()
+                print(f"genie-play: stopped at step {step}; checkpoint saved in {ckpt_dir} (continue with --resume)",
+                      file=sys.stderr)
+                distributed.teardown(ctx)
+                return None
+    log.close()
+    exported = None
+    if ctx.is_main:
+        exported = out / f"{opts.network}.safetensors"
+        save_weights(exported, opts.network, objective.model, config, _summary(objective, opts, config, losses, ctx))
+        if not opts.quiet:
+            print(f"{opts.network}: {step} steps done; weights in {exported}", file=sys.stderr)
+    distributed.teardown(ctx)
+    return exported
+
+
+def _check_data(dataset, config: GenieConfig, where) -> None:
+    if len(dataset) == 0:
+        raise file_error(where, "holds no clips")
+    frames = _frames_of(dataset[0])
+    if frames.shape[0] < 2 or tuple(frames.shape[1:]) != (config.image_size, config.image_size, 3):
+        raise file_error(where, f"clips are {tuple(frames.shape)} but this run needs "
+                         f"(>=2, {config.image_size}, {config.image_size}, 3) frames")
+
+
+def _frames_of(item) -> torch.Tensor:
+    frames = item["frames"] if isinstance(item, dict) else item
+    return torch.as_tensor(frames)
+
+
+def _batch(dataset, indices: torch.Tensor, device: torch.device) -> torch.Tensor:
+    return torch.stack([_frames_of(dataset[int(i)]) for i in indices]).to(device, non_blocking=True)
+
+
+def _summary(objective: Objective, opts: RunOptions, config: GenieConfig, losses: list, ctx) -> dict:
+    summary = {
+        "network": opts.network, "steps": config.train.steps, "batch_size": config.train.batch_size,
+        "ranks": ctx.world_size, "data": str(opts.data), "final_loss": sum(losses[-50:]) / max(1, len(losses[-50:])),
+    }
+    for name, path in (("tokenizer", objective.tokenizer_path), ("lam", objective.lam_path)):
+        if path is not None:  # lets the world model notice a dynamics model paired with another tokenizer
+            summary[f"{name}_sha256"] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return summary
+
+
+class _Log:
+    """JSON-lines metrics (+ TensorBoard if installed) and a progress bar, on rank 0 only."""
+
+    def __init__(self, out: Path, ctx, opts: RunOptions, config: GenieConfig, start: int):
+        self.ctx, self.every, self.quiet = ctx, opts.log_every, opts.quiet
+        self.t0, self.clips = time.monotonic(), 0
+        self.file = self.bar = self.tb = None
+        if not ctx.is_main:
+            return
+        out.mkdir(parents=True, exist_ok=True)
+        self.file = open(out / "log.jsonl", "a", encoding="utf-8")  # append-only: survives resumes
+        if not opts.quiet:
+            from genie_play.data.progress import Progress
+
+            self.bar = Progress(config.train.steps, f"train {opts.network}", unit="steps", initial=start)
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.tb = SummaryWriter(str(out / "tensorboard"))
+        except ImportError:
+            pass
+
+    def step(self, step: int, lr: float, grad_norm, metrics: dict, clips: int, device) -> None:
+        self.clips += clips
+        if step % self.every and step != 1:
+            if self.bar:
+                self.bar.update(1)
+            return
+        values = {k: distributed.all_mean(float(v.detach()), self.ctx, device) for k, v in metrics.items()}
+        if "recon_mse" in values:
+            values["psnr"] = psnr_from_mse(values["recon_mse"])
+        elapsed = max(time.monotonic() - self.t0, 1e-9)
+        record = {"step": step, "lr": lr, "grad_norm": float(grad_norm), "clips_per_s": self.clips / elapsed, **values}
+        if self.file:
+            self.file.write(json.dumps(record) + "\n")
+            self.file.flush()
+        if self.tb:
+            for k, v in record.items():
+                if k != "step":
+                    self.tb.add_scalar(k, v, step)
+        if self.bar:
+            self.bar.update(1)
+            self.bar.set_postfix(loss=f"{values['loss']:.4f}", clips_s=f"{record['clips_per_s']:.1f}")
+
+    def close(self) -> None:
+        for thing in (self.file, self.bar, self.tb):
+            if thing is not None:
+                thing.close()
+
+
+def _save_samples(objective: Objective, frames: torch.Tensor, path: Path) -> None:
+    """A PNG grid: real frames above, what the network made of them below."""
+    from genie_play.images import save_grid
+
+    model = objective.model
+    model.eval()
+    with torch.no_grad():
+        clip = frames[:2, :8]
+        if objective.network == "tokenizer":
+            made = ((model(clip).recon + 1) / 2).clamp(0, 1)
+            real = clip
+        elif objective.network == "lam":
+            made = ((model(clip).prediction + 1) / 2).clamp(0, 1)
+            real = clip[:, 1:]
+        else:
+            made = objective.tokenizer.decode(model(objective.tokenizer.encode(clip), objective.lam.infer_actions(clip)).logits.argmax(-1))
+            real = clip[:, 1:]
+    rows = []
+    for b in range(clip.shape[0]):
+        rows.append([f.cpu().numpy() for f in real[b]])
+        rows.append([(f * 255).round().to(torch.uint8).cpu().numpy() for f in made[b]])
+    save_grid(path, rows)

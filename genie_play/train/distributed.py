@@ -83,6 +83,23 @@ def any_rank(flag: bool, ctx: Dist, device: torch.device) -> bool:
     return bool(t.item())
 
 
+def check_in_sync(model: nn.Module, ctx: Dist, device: torch.device) -> None:
+    """Raise if any rank's weights differ bit for bit from rank 0's (a data-parallel bug)."""
+    if not ctx.enabled:
+        return
+    import hashlib
+
+    digests = []
+    for tensor in model.state_dict().values():
+        raw = hashlib.sha256(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes()).digest()
+        digests.append(int.from_bytes(raw[:7], "little"))
+    mine = torch.tensor(digests, dtype=torch.int64, device=device)
+    gathered = [torch.empty_like(mine) for _ in range(ctx.world_size)]
+    dist.all_gather(gathered, mine)
+    if any(not torch.equal(g, gathered[0]) for g in gathered):
+        raise RuntimeError("data-parallel ranks ended with different weights")
+
+
 def teardown(ctx: Dist) -> None:
     if ctx.enabled and dist.is_initialized():
         dist.destroy_process_group()

@@ -131,6 +131,8 @@ def train(config: GenieConfig, opts: RunOptions, dataset) -> Path | None:
     with _StopFlag() as stop:
         while step < config.train.steps:
             torch.manual_seed(hash((config.train.seed, step, ctx.rank)) % (2**62))  # exact resumes
+            if hasattr(dataset, "set_epoch"):
+                dataset.set_epoch(step)  # fresh windows into the clips at every step, reproducibly
             frames = _batch(dataset, batch_indices(step, config.train.seed, ctx, per_rank, len(dataset)), device)
             lr = learning_rate(step, config)
             for group in optimizer.param_groups:
@@ -163,12 +165,14 @@ def train(config: GenieConfig, opts: RunOptions, dataset) -> Path | None:
                 distributed.teardown(ctx)
                 return None
     log.close()
+    distributed.check_in_sync(objective.model, ctx, device)
     exported = None
     if ctx.is_main:
         exported = out / f"{opts.network}.safetensors"
         save_weights(exported, opts.network, objective.model, config, _summary(objective, opts, config, losses, ctx))
         if not opts.quiet:
-            print(f"{opts.network}: {step} steps done; weights in {exported}", file=sys.stderr)
+            ranks = f" (weights identical on all {ctx.world_size} ranks)" if ctx.enabled else ""
+            print(f"{opts.network}: {step} steps done; weights in {exported}{ranks}", file=sys.stderr)
     distributed.teardown(ctx)
     return exported
 

@@ -15,6 +15,7 @@ from genie_play.errors import EXIT_USER_ERROR, GenieError
 
 COMMANDS = ("play", "data", "train", "eval", "bench")
 DEFAULT_SIZE = GenieConfig().image_size
+DEFAULT_CLIP = GenieConfig().context_frames
 
 
 def not_built(command: str) -> int:
@@ -32,18 +33,56 @@ def cmd_play(args: argparse.Namespace) -> int:
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    return not_built(f"data {args.data_command}")
+    if args.data_command == "generate":
+        from genie_play.data.generate import GenerateSpec, generate
+
+        spec = GenerateSpec(args.out, args.episodes, args.frames, args.size, args.seed, args.split)
+        generate(spec, workers=args.workers)
+    elif args.data_command == "import":
+        from genie_play.data.video_import import import_paths
+
+        import_paths(args.paths, args.out, size=args.size, frames=args.frames, fps=args.fps)
+    else:
+        from genie_play.data.preview import write_preview
+
+        write_preview(args.dir, args.out, clips=args.clips, seed=args.seed)
+    return 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from genie_play.config import resolve_config
+    from pathlib import Path
 
-    resolve_config(args.preset, args.set)  # a bad preset or --set is reported before anything runs
-    return not_built(f"train {args.network}")
+    from genie_play.config import resolve_config
+    from genie_play.train.recipe import train_networks
+    from genie_play.train.trainer import RunOptions
+
+    shortcuts = {"train.steps": args.steps, "train.batch_size": args.batch, "train.lr": args.lr}
+    overrides = [*args.set, *(f"{k}={v}" for k, v in shortcuts.items() if v is not None)]
+    config = resolve_config(args.preset, overrides)  # a bad preset or --set is reported before anything runs
+    opts = RunOptions(
+        network=args.network, data=Path(args.data), out=Path(args.out), device=args.device, resume=args.resume,
+        tokenizer=args.tokenizer and Path(args.tokenizer), lam=args.lam and Path(args.lam),
+        checkpoint_every=args.checkpoint_every, sample_every=args.sample_every, compile=args.compile,
+    )
+    train_networks(config, opts)
+    return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    return not_built("eval")
+    from pathlib import Path
+
+    from genie_play.eval.evaluate import EvalOptions, evaluate
+
+    opts = EvalOptions(Path(args.weights), Path(args.data), Path(args.out), device=args.device, clips=args.clips,
+                       rollout_steps=args.rollout_steps, maskgit_steps=args.maskgit_steps, seed=args.seed)
+    result = evaluate(opts)
+    shown = ["tokenizer_psnr", "tokenizer_ssim", "tokenizer_code_usage", "lam_code_usage", "lam_nmi", "lam_purity",
+             "dynamics_psnr", "dynamics_delta_psnr", "rollout_sharpness_ratio", "rollout_frozen_fraction"]
+    for key in shown:
+        if key in result:
+            print(f"{key:28s} {result[key]:.4f}")
+    print(f"wrote {Path(args.out) / 'metrics.json'} and {Path(args.out) / 'report.html'}")
+    return 0
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -97,8 +136,17 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default: your saved keymap, else models/keymap.toml)")
     _add_device(p)
     p.add_argument("--headless", action="store_true", help="no window: play --keys and write --out")
-    p.add_argument("--keys", metavar="SEQ", help="headless key sequence, e.g. 'right,right,jump,left'")
+    p.add_argument("--keys", metavar="SEQ", help="headless key sequence: keymap labels or key names, "
+                   "e.g. 'right right jump' or 'right*5,jump left' (commas allow labels with spaces)")
     p.add_argument("--out", metavar="FILE", help="headless output: a .gif/.mp4, or a folder of PNG frames")
+    p.add_argument("--scale", metavar="K", type=int, default=1,
+                   help="headless output: upscale frames K times with crisp pixels (default: 1)")
+    p.add_argument("--seed", metavar="S", type=int, default=0,
+                   help="random seed of the sampler; same seed, same rollout (default: 0)")
+    p.add_argument("--maskgit-steps", metavar="N", type=int,
+                   help="MaskGIT decoding steps per frame (default: the model's; adjustable live with [ and ])")
+    p.add_argument("--temperature", metavar="T", type=float,
+                   help="sampling temperature, 0 = greedy (default: the model's; adjustable live with - and =)")
     p.set_defaults(func=cmd_play)
 
     p = sub.add_parser("data", help="make training data: generate, import, preview",
@@ -114,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"frame width and height in pixels (default: {DEFAULT_SIZE})")
     d.add_argument("--seed", metavar="S", type=int, default=0, help="random seed; same seed, same data (default: 0)")
     d.add_argument("--workers", metavar="K", type=int, default=1, help="parallel worker processes (default: 1)")
+    d.add_argument("--split", choices=("train", "heldout"), default="train",
+                   help="style families to draw from: train, or the held-out ones kept for evaluation (default: train)")
     d.set_defaults(func=cmd_data)
     d = data_sub.add_parser("import", help="import your own videos, GIFs or frame folders",
                             description="Import video files, GIFs or folders of frames into training shards.")
@@ -121,11 +171,17 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--out", metavar="DIR", required=True, help="folder for the shards")
     d.add_argument("--size", metavar="PX", type=int, default=DEFAULT_SIZE,
                    help=f"frame width and height in pixels (default: {DEFAULT_SIZE})")
+    d.add_argument("--frames", metavar="T", type=int, default=DEFAULT_CLIP,
+                   help=f"frames per clip; each video is cut into clips of T frames (default: {DEFAULT_CLIP})")
+    d.add_argument("--fps", metavar="F", type=float, default=15.0,
+                   help="keep about F frames per second of faster videos, like the built-in world (default: 15; 0 keeps all)")
     d.set_defaults(func=cmd_data)
     d = data_sub.add_parser("preview", help="write a contact sheet of a data folder",
                             description="Write an image or GIF showing sample clips of a data folder.")
     d.add_argument("dir", metavar="DIR", help="data folder")
-    d.add_argument("--out", metavar="FILE", required=True, help="output .png or .gif")
+    d.add_argument("--out", metavar="FILE", required=True, help="output .png (contact sheet) or .gif (animated grid)")
+    d.add_argument("--clips", metavar="N", type=int, default=16, help="number of random clips to show (default: 16)")
+    d.add_argument("--seed", metavar="S", type=int, default=0, help="which random clips (default: 0)")
     d.set_defaults(func=cmd_data)
 
     p = sub.add_parser("train", help="train the tokenizer, the latent action model, the dynamics model, or all",
@@ -138,7 +194,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="override one config field, e.g. --set tokenizer.patch_size=8 (repeatable)")
     p.add_argument("--steps", metavar="N", type=int, help="training steps (default: the preset's train.steps)")
+    p.add_argument("--batch", metavar="B", type=int, help="global batch size in clips (default: train.batch_size)")
+    p.add_argument("--lr", metavar="LR", type=float, help="peak learning rate (default: train.lr)")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    p.add_argument("--tokenizer", metavar="FILE", help="dynamics only: trained tokenizer weights")
+    p.add_argument("--lam", metavar="FILE", help="dynamics only: trained latent action model weights")
+    p.add_argument("--checkpoint-every", metavar="N", type=int, default=500, help="steps between checkpoints (default: 500)")
+    p.add_argument("--sample-every", metavar="N", type=int, default=1000,
+                   help="steps between sample images in --out/samples, 0 for none (default: 1000)")
+    p.add_argument("--compile", action="store_true", help="torch.compile the network (faster on GPU after a warm-up)")
     _add_device(p)
     p.set_defaults(func=cmd_train)
 
@@ -148,6 +212,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_weights(p, required=True)
     p.add_argument("--data", metavar="DIR", required=True, help="held-out shards")
     p.add_argument("--out", metavar="DIR", required=True, help="folder for metrics.json and the report")
+    p.add_argument("--clips", metavar="N", type=int, default=16, help="held-out clips to measure (default: 16)")
+    p.add_argument("--rollout-steps", metavar="N", type=int, default=200,
+                   help="length of the random-action stability rollout (default: 200)")
+    p.add_argument("--maskgit-steps", metavar="N", type=int, help="MaskGIT steps per frame (default: the weights' own)")
+    p.add_argument("--seed", metavar="S", type=int, default=0, help="seed for rollouts and random actions (default: 0)")
     _add_device(p)
     p.set_defaults(func=cmd_eval)
 

@@ -1,0 +1,220 @@
+"""`data import`: your own videos, animated GIFs and folders of frames -> the shard format.
+
+Videos are decoded with PyAV (FFmpeg), GIFs and frame images with Pillow. Each frame is
+centre-cropped to a square and resized to the frame size; faster videos are thinned to about
+`fps` frames per second; each source is cut into consecutive clips of `frames` frames. A file
+that cannot be read is reported by name on one line and skipped; the rest is imported.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from PIL import Image, ImageSequence, UnidentifiedImageError
+
+from genie_play.config import GenieConfig
+from genie_play.data.shards import next_index, write_shard
+from genie_play.errors import GenieError, file_error
+
+VIDEO_EXTS = {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".mpg", ".mpeg", ".ogv", ".wmv", ".flv"}
+IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
+CLIPS_PER_SHARD = 64
+DEFAULT_FPS = 15.0  # frame folders carry no timing; assume the built-in world's rate
+
+
+@dataclass
+class Source:
+    path: Path
+    kind: str  # "video" | "gif" | "frames"
+    files: list[Path] = field(default_factory=list)  # the images of a frame folder, in order
+
+
+def _natural(p: Path):
+    """Sort key so frame2.png comes before frame10.png."""
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", p.name)]
+
+
+def find_sources(paths: list[str | Path], skip: Callable[[GenieError], None]) -> list[Source]:
+    """Videos, GIFs and frame folders under `paths`; anything else is passed to `skip`."""
+    sources: list[Source] = []
+    for p in map(Path, paths):
+        if not p.exists():
+            skip(file_error(p, "no such file or folder"))
+        elif p.is_dir():
+            _walk(p, sources, skip)
+        elif p.suffix.lower() in VIDEO_EXTS:
+            sources.append(Source(p, "video"))
+        elif p.suffix.lower() == ".gif":
+            sources.append(Source(p, "gif"))
+        elif p.suffix.lower() in IMAGE_EXTS:
+            skip(file_error(p, "a single image is not a video; pass the folder that holds its frames"))
+        else:
+            skip(file_error(p, f"not a video, GIF or folder of frames (unknown type '{p.suffix or p.name}')"))
+    return sources
+
+
+def _walk(folder: Path, sources: list[Source], skip) -> None:
+    first, images = len(sources), []
+    for p in sorted(folder.iterdir(), key=_natural):
+        ext = p.suffix.lower()
+        if p.name.startswith("."):
+            continue  # .DS_Store and friends
+        if p.is_dir():
+            _walk(p, sources, skip)
+        elif ext in IMAGE_EXTS:
+            images.append(p)
+        elif ext in VIDEO_EXTS:
+            sources.append(Source(p, "video"))
+        elif ext == ".gif":
+            sources.append(Source(p, "gif"))
+        else:
+            skip(file_error(p, "not a video, GIF or image"))
+    if images:
+        sources.insert(first, Source(folder, "frames", images))  # the folder's own frames before its contents
+
+
+def _reason(e: Exception) -> str:
+    """The library's own words for a failure, without errno numbers or the file name repeated."""
+    text = getattr(e, "strerror", None) or (str(e).splitlines()[0] if str(e) else type(e).__name__)
+    return re.sub(r"^\[Errno -?\d+\] ", "", str(text))
+
+
+def to_square(img: Image.Image, size: int) -> np.ndarray:
+    """Centre-crop to a square and resize to size×size RGB uint8."""
+    img = img.convert("RGB")
+    w, h = img.size
+    s = min(w, h)
+    if (w, h) != (s, s):
+        img = img.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
+    if s != size:
+        img = img.resize((size, size), Image.Resampling.LANCZOS if s > size else Image.Resampling.BICUBIC, reducing_gap=3.0)
+    return np.asarray(img, np.uint8)
+
+
+def read_video(path: Path, size: int, fps: float, skip) -> tuple[list[np.ndarray], float]:
+    """Decoded, squared frames of a video file and their frame rate (after thinning to ~fps)."""
+    import av  # PyAV: only `data import` needs FFmpeg
+
+    frames: list[np.ndarray] = []
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise file_error(path, "has no video stream")
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            rate = float(stream.average_rate or stream.guessed_rate or DEFAULT_FPS)
+            keep = max(1, round(rate / fps)) if fps > 0 else 1
+            for i, frame in enumerate(container.decode(stream)):
+                if i % keep == 0:
+                    frames.append(to_square(frame.to_image(), size))
+    except GenieError:
+        raise
+    except (av.FFmpegError, OSError, ValueError, IndexError, UnicodeDecodeError) as e:
+        reason = _reason(e)
+        if not frames:
+            raise file_error(path, f"cannot decode video ({reason})") from None
+        skip(file_error(path, f"damaged after {len(frames)} frames ({reason}); importing those"))
+    return frames, rate / keep
+
+
+def read_gif(path: Path, size: int, fps: float) -> tuple[list[np.ndarray], float]:
+    try:
+        with Image.open(path) as img:
+            frames, durations = [], []
+            for frame in ImageSequence.Iterator(img):
+                frames.append(to_square(frame, size))
+                durations.append(frame.info.get("duration") or 100)
+    except (UnidentifiedImageError, OSError, ValueError, EOFError) as e:
+        raise file_error(path, f"not a readable GIF ({_reason(e)})") from None
+    rate = 1000.0 / max(float(np.mean(durations)), 1.0)
+    keep = max(1, round(rate / fps)) if fps > 0 else 1
+    return frames[::keep], rate / keep
+
+
+def read_frames(source: Source, size: int, skip) -> tuple[list[np.ndarray], float]:
+    frames = []
+    for p in source.files:
+        try:
+            with Image.open(p) as img:
+                frames.append(to_square(img, size))
+        except (UnidentifiedImageError, OSError, ValueError) as e:
+            skip(file_error(p, f"not a readable image ({_reason(e)})"))
+    return frames, DEFAULT_FPS
+
+
+def import_paths(paths: list[str | Path], out: str | Path, size: int = GenieConfig().image_size,
+                 frames: int = GenieConfig().context_frames, fps: float = DEFAULT_FPS,
+                 report: Callable[[str], None] | None = None) -> dict:
+    """Import every readable source under `paths` into new shards in `out`; returns a summary."""
+    if frames < 2:
+        raise GenieError(f"--frames must be at least 2, got {frames}")
+    if not 16 <= size <= 512:
+        raise GenieError(f"--size must be between 16 and 512 pixels, got {size}")
+    report = report or (lambda msg: print(f"genie-play: skipped {msg}", file=sys.stderr))
+    skipped: list[str] = []
+
+    def skip(err: GenieError) -> None:
+        skipped.append(str(err))
+        report(str(err))
+
+    writer = _Writer(Path(out), size, frames)
+    imported = 0
+    for src in find_sources(paths, skip):
+        try:
+            if src.kind == "video":
+                data, rate = read_video(src.path, size, fps, skip)
+            elif src.kind == "gif":
+                data, rate = read_gif(src.path, size, fps)
+            else:
+                data, rate = read_frames(src, size, skip)
+        except GenieError as e:
+            skip(e)
+            continue
+        if len(data) < frames:
+            what = "no frames" if not data else f"too short: {len(data)} frames, a clip needs {frames}"
+            skip(file_error(src.path, f"{what} (try a smaller --frames)" if data else what))
+            continue
+        for start in range(0, len(data) - frames + 1, frames):
+            writer.add(np.stack(data[start:start + frames]), {"source": str(src.path), "start": start, "fps": round(rate, 3),
+                                                             "style": None, "actions": None, "resets": []})
+        imported += 1
+    writer.flush()
+    if writer.clips == 0:
+        raise GenieError(f"nothing imported: no readable video, GIF or frame folder among {len(paths)} path(s)"
+                         + (f" ({len(skipped)} skipped)" if skipped else ""))
+    print(f"{out}: imported {writer.clips} clips ({writer.clips * frames} frames) from {imported} source(s) "
+          f"into {writer.shards} shard(s)" + (f"; skipped {len(skipped)}" if skipped else ""))
+    return {"clips": writer.clips, "sources": imported, "shards": writer.shards, "skipped": skipped}
+
+
+class _Writer:
+    """Buffers clips and writes them as shards numbered after any already in the folder."""
+
+    def __init__(self, out: Path, size: int, frames: int):
+        self.out, self.size, self.frames = out, size, frames
+        self.index = next_index(out)
+        self.buf: list[tuple[np.ndarray, dict]] = []
+        self.clips = self.shards = 0
+
+    def add(self, clip: np.ndarray, meta: dict) -> None:
+        self.buf.append((clip, meta))
+        if len(self.buf) == CLIPS_PER_SHARD:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.buf:
+            return
+        rates = {m["fps"] for _, m in self.buf}
+        meta = {"source": "import", "size": self.size, "frames": self.frames,
+                "fps": rates.pop() if len(rates) == 1 else None, "action_names": None,
+                "clips": [m for _, m in self.buf]}
+        write_shard(self.out, self.index, np.stack([c for c, _ in self.buf]), meta)
+        self.index += 1
+        self.shards += 1
+        self.clips += len(self.buf)
+        self.buf = []

@@ -1,0 +1,1 @@
+"""Evaluation: the paper's metrics (PSNR, SSIM, NMI, purity, ΔtPSNR, rollout stability) and a report."""

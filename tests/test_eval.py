@@ -1,0 +1,93 @@
+"""Evaluation metrics on hand-made cases, and `genie-play eval` end to end on generated data."""
+
+import json
+
+import pytest
+import torch
+
+from genie_play.cli import main
+from genie_play.config import PRESETS
+from genie_play.eval import metrics as M
+from genie_play.eval.evaluate import EvalOptions, evaluate
+from genie_play.io import save_weights
+from genie_play.world.dynamics import Dynamics
+from genie_play.world.lam import LatentActionModel
+from genie_play.world.tokenizer import Tokenizer
+
+TINY = PRESETS["tiny"]
+
+
+def test_psnr_and_ssim_on_known_cases():
+    a = torch.randint(0, 256, (2, 16, 16, 3), dtype=torch.uint8)
+    assert torch.all(M.psnr(a, a) >= 99) and torch.allclose(M.ssim(a, a), torch.ones(2))
+    b = torch.zeros(1, 8, 8, 3)
+    c = torch.full((1, 8, 8, 3), 0.1)  # MSE 0.01 -> 20 dB
+    assert M.psnr(b, c).item() == pytest.approx(20.0, abs=1e-4)
+    noisy = (a.float() + torch.randn(a.shape) * 40).clamp(0, 255).to(torch.uint8)
+    assert torch.all(M.ssim(a, noisy) < 0.9) and torch.all(M.psnr(a, noisy) < 25)
+
+
+def test_nmi_purity_and_usage():
+    labels = torch.randint(0, 4, (1000,))
+    perfect = M.contingency((labels + 1) % 4, labels, 8, 4)  # a relabelling: fully informative
+    assert M.nmi(perfect) == pytest.approx(1.0) and M.purity(perfect)[0] == 1.0
+    independent = M.contingency(torch.randint(0, 8, (100_000,)), torch.randint(0, 4, (100_000,)), 8, 4)
+    assert M.nmi(independent) < 0.01
+    overall, per_code = M.purity(torch.tensor([[3, 1], [0, 0], [1, 5]]))
+    assert overall == pytest.approx(8 / 10) and per_code[0] == 0.75 and per_code[2] == pytest.approx(5 / 6)
+    assert M.code_usage(torch.tensor([0, 0, 1, 1]), 4) == {"usage": 0.5, "perplexity": pytest.approx(2.0)}
+
+
+def test_sharpness_drops_with_blur():
+    sharp = torch.zeros(1, 16, 16, 3)
+    sharp[:, ::2] = 1.0
+    assert M.sharpness(sharp) > 10 * M.sharpness(torch.full((1, 16, 16, 3), 0.5) + 0.01 * sharp)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("data")
+    assert main(["data", "generate", "--out", str(folder), "--episodes", "4", "--frames", "8", "--size", "16"]) == 0
+    return folder
+
+
+def test_delta_psnr_of_a_model_that_ignores_actions_is_zero(data, tmp_path):
+    torch.manual_seed(0)
+    dynamics = Dynamics(TINY)
+    with torch.no_grad():
+        dynamics.action_emb.weight.zero_()  # every latent action looks the same to it
+    for kind, net in (("tokenizer", Tokenizer(TINY)), ("lam", LatentActionModel(TINY)), ("dynamics", dynamics)):
+        save_weights(tmp_path / f"{kind}.safetensors", kind, net, TINY)
+    result = evaluate(EvalOptions(tmp_path, data, tmp_path / "eval", device="cpu", clips=3, rollout_steps=8, report=False))
+    assert result["dynamics_delta_psnr"] == 0.0
+    assert result["delta_t"] == 3  # tiny clips hold 4 frames, so t = 4 is capped at 3
+
+
+def test_eval_command_writes_metrics_and_report(data, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "all", "--data", str(data), "--out", str(run), "--preset", "tiny", "--steps", "2",
+                 "--sample-every", "0"]) == 0
+    out = tmp_path / "eval"
+    assert main(["eval", "--weights", str(run), "--data", str(data), "--out", str(out), "--clips", "2",
+                 "--rollout-steps", "12", "--device", "cpu"]) == 0
+    result = json.loads((out / "metrics.json").read_text())
+    for key in ("tokenizer_psnr", "tokenizer_ssim", "tokenizer_code_usage", "lam_code_usage", "lam_nmi",
+                "lam_purity", "dynamics_psnr", "dynamics_psnr_t1", "dynamics_delta_psnr",
+                "rollout_sharpness_ratio", "rollout_frozen_fraction", "lam_code0_share"):
+        assert key in result, key
+    assert 0 <= result["lam_nmi"] <= 1 and 0 < result["tokenizer_psnr"] < 100
+    for name in ("report.html", "reconstructions.png", "rollouts.png", "actions.png", "long_rollout.gif", "training_curves.png"):
+        assert (out / name).stat().st_size > 0, name
+    assert "actions.png" in (out / "report.html").read_text()
+    assert "dynamics_delta_psnr" in capsys.readouterr().out
+
+
+def test_eval_refuses_data_of_another_size(data, tmp_path):
+    from genie_play.config import apply_overrides
+    from genie_play.errors import GenieError
+
+    other = apply_overrides(TINY, ["image_size=32"])
+    for kind, cls in (("tokenizer", Tokenizer), ("lam", LatentActionModel), ("dynamics", Dynamics)):
+        save_weights(tmp_path / f"{kind}.safetensors", kind, cls(other), other)
+    with pytest.raises(GenieError, match="frames are 16x16, the weights need 32x32"):
+        evaluate(EvalOptions(tmp_path, data, tmp_path / "eval", device="cpu", clips=1))

@@ -1,0 +1,53 @@
+"""Training from the command line on generated data: one process, and two data-parallel ranks."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from genie_play.cli import main
+from genie_play.io import read_weights
+from genie_play.world.world_model import WorldModel
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("data")
+    assert main(["data", "generate", "--out", str(folder), "--episodes", "8", "--frames", "8", "--size", "16"]) == 0
+    return folder
+
+
+def test_train_all_exports_three_networks_that_play(data, tmp_path):
+    out = tmp_path / "run"
+    argv = ["train", "all", "--data", str(data), "--out", str(out), "--preset", "tiny", "--steps", "3",
+            "--batch", "2", "--sample-every", "3"]
+    assert main(argv) == 0
+    for network in ("tokenizer", "lam", "dynamics"):
+        weights = read_weights(out / f"{network}.safetensors", network)
+        assert weights.summary["steps"] == 3 and weights.config.train.batch_size == 2
+    assert (out / "tokenizer" / "samples" / "tokenizer-00000003.png").exists()
+    world = WorldModel.load(out, device="cpu")
+    world.reset(np.zeros((16, 16, 3), np.uint8))
+    assert world.step(1).shape == (16, 16, 3)
+    assert main([*argv, "--resume"]) == 0  # every stage is already done: nothing is lost or redone
+
+
+def test_train_refuses_data_of_another_size(data, tmp_path, capsys):
+    argv = ["train", "tokenizer", "--data", str(data), "--out", str(tmp_path), "--preset", "default", "--steps", "1"]
+    assert main(argv) == 2
+    assert "shard-00000.json: clips have 8 frames, fewer than the 16 asked for" in capsys.readouterr().err
+    assert main([*argv, "--set", "context_frames=4"]) == 2
+    assert "clips are (4, 16, 16, 3) but this run needs (>=2, 64, 64, 3) frames" in capsys.readouterr().err
+
+
+def test_two_ranks_with_torchrun_end_with_identical_weights(data, tmp_path):
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "genie_play",
+           "train", "tokenizer", "--data", str(data), "--out", str(tmp_path), "--preset", "tiny", "--steps", "3",
+           "--sample-every", "0"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "weights identical on all 2 ranks" in proc.stderr
+    assert read_weights(tmp_path / "tokenizer.safetensors").summary["ranks"] == 2

@@ -77,7 +77,7 @@ def test_bad_files_are_named_and_skipped_while_good_ones_import(tmp_path, clip, 
     captured = capsys.readouterr()
     err = captured.err.splitlines()
     for name, why in [("corrupt.mp4", "cannot decode video"), ("notes.txt", "not a video, GIF or folder of frames"),
-                      ("f10.png", "not a readable image"), ("missing.webm", "no such file or folder")]:
+                      ("f10.png", "not an image file"), ("missing.webm", "no such file or folder")]:
         assert any(name in line and why in line for line in err), (name, err)
     assert len(err) == 4 and all(line.startswith("genie-play: skipped ") for line in err)
     [shard] = open_folder(tmp_path / "out")

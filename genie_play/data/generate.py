@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from genie_play.data.game import ACTIONS, Physics
-from genie_play.data.progress import Progress
+from genie_play.progress import Progress
 from genie_play.data.record import GenerateSpec, record_clips
 from genie_play.data.shards import open_shard, shard_paths, write_shard
 from genie_play.errors import GenieError, file_error

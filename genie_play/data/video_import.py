@@ -20,6 +20,7 @@ from PIL import Image, ImageSequence, UnidentifiedImageError
 from genie_play.config import GenieConfig
 from genie_play.data.shards import next_index, write_shard
 from genie_play.errors import GenieError, file_error
+from genie_play.images import fit_frame, load_image, to_rgb
 
 VIDEO_EXTS = {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".mpg", ".mpeg", ".ogv", ".wmv", ".flv"}
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
@@ -85,15 +86,8 @@ def _reason(e: Exception) -> str:
 
 
 def to_square(img: Image.Image, size: int) -> np.ndarray:
-    """Centre-crop to a square and resize to size×size RGB uint8."""
-    img = img.convert("RGB")
-    w, h = img.size
-    s = min(w, h)
-    if (w, h) != (s, s):
-        img = img.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
-    if s != size:
-        img = img.resize((size, size), Image.Resampling.LANCZOS if s > size else Image.Resampling.BICUBIC, reducing_gap=3.0)
-    return np.asarray(img, np.uint8)
+    """Centre-crop to a square and resize to size×size RGB uint8, exactly as prompt images are."""
+    return fit_frame(to_rgb(img), size)
 
 
 def read_video(path: Path, size: int, fps: float, skip) -> tuple[list[np.ndarray], float]:
@@ -140,10 +134,9 @@ def read_frames(source: Source, size: int, skip) -> tuple[list[np.ndarray], floa
     frames = []
     for p in source.files:
         try:
-            with Image.open(p) as img:
-                frames.append(to_square(img, size))
-        except (UnidentifiedImageError, OSError, ValueError) as e:
-            skip(file_error(p, f"not a readable image ({_reason(e)})"))
+            frames.append(fit_frame(load_image(p), size))
+        except GenieError as e:
+            skip(e)
     return frames, DEFAULT_FPS
 
 

@@ -218,7 +218,7 @@ class _Log:
         out.mkdir(parents=True, exist_ok=True)
         self.file = open(out / "log.jsonl", "a", encoding="utf-8")  # append-only: survives resumes
         if not opts.quiet:
-            from genie_play.data.progress import Progress
+            from genie_play.progress import Progress
 
             self.bar = Progress(config.train.steps, f"train {opts.network}", unit="steps", initial=start)
         try:

@@ -29,7 +29,13 @@ def not_built(command: str) -> int:
 def cmd_play(args: argparse.Namespace) -> int:
     if args.headless and not (args.keys and args.out):
         raise GenieError("play --headless needs --keys SEQ and --out FILE")
-    return not_built("play")
+    from genie_play.app.main import PlayOptions, play
+
+    return play(PlayOptions(
+        image=args.image, weights=args.weights, keymap=args.keymap, device=args.device, seed=args.seed,
+        maskgit_steps=args.maskgit_steps, temperature=args.temperature, headless=args.headless,
+        keys=args.keys, out=args.out, scale=args.scale,
+    ))
 
 
 def cmd_data(args: argparse.Namespace) -> int:

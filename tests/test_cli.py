@@ -18,9 +18,6 @@ SUBCOMMAND_FLAGS = {
 }
 
 NOT_BUILT = [
-    (["play"], "play"),
-    ([], "play"),
-    (["drawing.png", "--device", "cpu"], "play"),
     (["bench", "--json", "b.json"], "bench"),
 ]
 

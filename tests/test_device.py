@@ -45,7 +45,8 @@ def test_unknown_and_unavailable_devices(monkeypatch):
 
 def test_describe_and_autocast_on_cpu():
     cpu = torch.device("cpu")
-    assert describe_device(cpu) == f"cpu ({torch.get_num_threads()} threads)"
+    n = torch.get_num_threads()
+    assert describe_device(cpu) == f"cpu ({n} thread{'' if n == 1 else 's'})"
     with autocast(cpu):
         out = torch.ones(2, 2) @ torch.ones(2, 2)
     assert out.dtype == torch.float32  # CPU stays fp32

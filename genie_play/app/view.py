@@ -1,0 +1,117 @@
+"""Drawing the whole window for the App: layout, the game view, and which panel each mode shows.
+
+Layout: a top bar, the body (game view + action explorer, or the sketch/gallery/remap panel),
+and the HUD at the bottom. Everything is recomputed from the window size every frame, so the
+window can be resized freely.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pygame
+
+from genie_play.app import hud, theme
+
+TOP, BOTTOM, PAD = 48, 78, 16
+
+
+def layout(size: tuple[int, int], explorer: bool) -> dict[str, pygame.Rect]:
+    w, h = size
+    body = pygame.Rect(PAD, TOP + PAD, max(64, w - 2 * PAD), max(64, h - TOP - BOTTOM - 2 * PAD))
+    side = max(220, min(380, int(w * 0.3))) if explorer and w >= 560 else 0
+    view = pygame.Rect(body.x, body.y, body.width - (side + PAD if side else 0), body.height)
+    return {"top": pygame.Rect(0, 0, w, TOP), "hud": pygame.Rect(0, h - BOTTOM, w, BOTTOM), "body": body,
+            "view": view, "side": pygame.Rect(view.right + PAD, body.y, side, body.height)}
+
+
+def draw_app(app) -> None:
+    screen = app.screen
+    t = time.monotonic() - app.started
+    screen.fill(theme.BG)
+    show_explorer = app.mode == "play" and app.explorer.visible
+    rects = layout(screen.get_size(), show_explorer)
+    if app.mode == "sketch":
+        app.sketch.draw(screen, rects["body"], app.fonts)
+    elif app.mode == "gallery":
+        app.gallery.draw(screen, rects["body"], app.fonts)
+    elif app.mode == "remap":
+        saved = str(app.s.user_keymap) if app.s.user_keymap else "nowhere (no user folder)"
+        app.remap.draw(screen, rects["body"], app.fonts, app.keymap, app.explorer.frames, saved, t)
+    else:
+        _game_view(app, screen, rects["view"], t)
+        if show_explorer:
+            app.explorer.draw(screen, rects["side"], app.fonts, app.keymap, app.last_code, app.hover, t, app.crisp)
+    hud.top_bar(screen, rects["top"], app.fonts, _title(app), _badges(app))
+    hud.hud(screen, rects["hud"], app.fonts, _fields(app), _action(app))
+    hud.toasts(screen, rects["hud"].y - 10, app.fonts, app.toasts)
+    if app.help:
+        hud.help_overlay(screen, app.fonts, app.keymap)
+
+
+def _game_view(app, screen: pygame.Surface, box: pygame.Rect, t: float) -> None:
+    theme.panel(screen, box, (10, 11, 16), 10)
+    if app.frame is None:
+        job = app.worker.current
+        seconds = time.perf_counter() - job.started if job is not None and job.started else 0.0
+        hud.progress(screen, box, app.fonts, "Loading the world model…",
+                     f"{app.s.weights}  ·  {seconds:.1f} s", t)
+        return
+    image, where = theme.fit_image(app.frame, box.inflate(-24, -24), app.crisp)
+    screen.blit(image, where)
+    pygame.draw.rect(screen, theme.LINE, where.inflate(4, 4), width=2, border_radius=3)
+    job = app.worker.current
+    if job is not None and job.kind in ("step", "undo", "reset") and time.perf_counter() - job.started > 0.15:
+        # a slow step (e.g. the first on a GPU) shows that the model is thinking, and for how long
+        chip = pygame.Rect(where.x + 10, where.y + 10, 150, 30)
+        theme.panel(screen, chip, theme.PANEL, 15, alpha=220)
+        theme.spinner(screen, (chip.x + 16, chip.centery), 8, t)
+        theme.text(screen, f"thinking {time.perf_counter() - job.started:.1f} s", (chip.x + 32, chip.centery),
+                   app.fonts.small, theme.TEXT, anchor="midleft")
+    if app.paused:
+        theme.text(screen, "PAUSED", where.center, app.fonts.title, theme.ACCENT, anchor="center")
+    if app.num_frames == 1 and app.last_code is None:
+        keys = [f"{b.keys[0]}: {b.label}" for b in app.keymap.bindings if b.keys][:4]
+        hint = "press a key to play  ·  " + "  ·  ".join(keys) + "  ·  H for help"
+        theme.text(screen, hint, (box.centerx, box.bottom - 8), app.fonts.small, theme.DIM, anchor="midbottom",
+                   max_width=box.width - 20)
+
+
+def _title(app) -> str:
+    mode = {"sketch": "sketching a prompt", "gallery": "choosing a prompt", "remap": "remapping keys"}.get(app.mode)
+    return mode or f"playing {app.prompt_name}"
+
+
+def _badges(app) -> list:
+    badges = []
+    if app.recording is not None:
+        seconds = int(time.monotonic() - app.recording.started)
+        badges.append((f"REC {seconds // 60}:{seconds % 60:02d}  ·  {len(app.recording.frames)} frames", theme.REC))
+    if app.paused:
+        badges.append(("PAUSED", theme.ACCENT))
+    badges.append(("crisp" if app.crisp else "smooth", theme.DIM))
+    return badges
+
+
+def _fields(app) -> list:
+    steps, temperature = app.sampling
+    if app.step_times:
+        ms = 1000 * sum(app.step_times) / len(app.step_times)
+        frame_time = (f"{ms:.0f} ms  ·  {1000 / ms:.1f} fps" if ms < 1000 else f"{ms / 1000:.1f} s  ·  {1000 / ms:.2f} fps")
+    else:
+        frame_time = "—"
+    context = f"{min(app.num_frames, app.max_context)}/{app.max_context}" if app.max_context else "—"
+    return [
+        ("FRAME TIME", frame_time, f"window {app.clock.get_fps():.0f} fps"),
+        ("DEVICE", app.device_label, None),
+        ("MASKGIT STEPS", "—" if steps is None else str(steps), "[  ]"),
+        ("TEMPERATURE", "—" if temperature is None else f"{temperature:.2f}", "-  ="),
+        ("CONTEXT", context, f"frame {app.num_frames}" if app.num_frames else None),
+    ]
+
+
+def _action(app) -> tuple:
+    lit = time.monotonic() - app.last_press < 0.25  # flash on every press, even a repeat
+    if app.last_code is None:
+        return None, "", app.last_key if lit else None, lit
+    return app.last_code, app.keymap.label(app.last_code), app.last_key, lit

@@ -1,0 +1,395 @@
+"""The game window: one `App` object whose `frame_once()` is the whole main loop.
+
+    events -> handle(event)   keys, mouse and dropped files, routed by mode (play, sketch,
+                              gallery, remap) and the help overlay
+    tick()                    collect finished world jobs, start the next one, key repeat
+    draw()                    game view, action explorer, HUD, toasts, overlays
+
+The real loop and the tests run exactly this code: tests post pygame events and call
+`frame_once()` until `idle`. The world model only ever runs on the worker thread, one job at a
+time, so the window keeps drawing (with progress) while the model loads or thinks.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+import pygame  # noqa: E402  (after the env var that keeps its banner quiet)
+
+from genie_play.app import theme  # noqa: E402
+from genie_play.app.controls import CONTROLS, Controls  # noqa: E402
+from genie_play.app.explorer import Explorer  # noqa: E402
+from genie_play.app.gallery import Gallery  # noqa: E402
+from genie_play.app.recorder import Recording  # noqa: E402
+from genie_play.app.keymap import NUM_ACTIONS, Keymap, load_keymap, normalize_key, save_keymap  # noqa: E402
+from genie_play.app.remap import Remap  # noqa: E402
+from genie_play.app.sketch import Sketch  # noqa: E402
+from genie_play.app.worker import Job, Worker  # noqa: E402
+from genie_play.errors import GenieError  # noqa: E402
+
+@dataclass
+class WindowSettings:
+    """Everything the window needs; `genie_play.app.main` fills it from the command line."""
+
+    weights: Path
+    prompt: Path | np.ndarray
+    keymap: Keymap
+    device: str = "auto"
+    seed: int = 0
+    maskgit_steps: int | None = None
+    temperature: float | None = None
+    user_keymap: Path | None = None  # where remap saves; None = do not save
+    shipped_keymap: Path | None = None  # what "restore defaults" in remap loads
+    prompts: Path | None = None  # the gallery's folder
+    captures: Path = Path("genie-play-captures")  # screenshots and recordings
+    warning: str | None = None  # shown as a toast at start (e.g. a broken saved keymap)
+    size: tuple[int, int] = (1100, 720)
+    fps: int = 60  # window redraw rate (the world steps as fast as the model allows)
+    repeat_delay: float = 0.3  # a held key starts repeating after this long...
+    repeat_hz: float = 10.0  # ...then steps at this steady rate (or as fast as the model can)
+    preview_delay: float = 0.15  # previews wait this long after a step, so quick taps are never delayed
+    preview_batch: int | None = None  # codes per preview job; None: all at once on CUDA, one by one elsewhere
+
+
+class App(Controls):
+    """The game: state, event handling, scheduling of world jobs, and drawing."""
+
+    def __init__(self, settings: WindowSettings, screen: pygame.Surface):
+        self.s, self.screen = settings, screen
+        self.fonts = theme.Fonts.load()
+        self.keymap = settings.keymap
+        self.worker, self.io = Worker("genie-world"), Worker("genie-io")
+        self.world = None
+        self.explorer = Explorer(NUM_ACTIONS)
+        self.sketch, self.remap, self.gallery = Sketch(), Remap(), Gallery(settings.prompts)
+        self.mode, self.help, self.paused, self.crisp = "play", False, False, True
+        self.running, self.fatal = True, None
+        self.frame: np.ndarray | None = None
+        self.prompt, self.prompt_name = settings.prompt, _name(settings.prompt)
+        self.num_frames = self.max_context = 0
+        self.version = 0  # bumps whenever the state the previews depend on changes
+        # what the player asked for, in order: ("step", code, key) | ("undo",) | ("reset", image, name)
+        self.intents: collections.deque = collections.deque()
+        self.running_intent: tuple | None = None  # the one the worker is computing now
+        self.held: dict[str, int] = {}  # action keys held down, in press order
+        self.next_repeat = self.last_step_end = 0.0
+        self.last_code = self.last_key = None
+        self.last_press = 0.0
+        self.hover = None
+        self.step_times: collections.deque = collections.deque(maxlen=10)
+        self.sampling = [settings.maskgit_steps, settings.temperature]
+        self.device_label = "…"
+        self.recording: Recording | None = None
+        self.toasts: list = []
+        self.clock = pygame.time.Clock()
+        self.started = time.monotonic()
+        if settings.warning:
+            self.toast(settings.warning, theme.BAD, 8)
+        self.worker.submit("load", self._load)
+
+    # --- the loop -----------------------------------------------------------------------------
+
+    def frame_once(self) -> None:
+        """One turn of the main loop: events, scheduling, drawing."""
+        for event in pygame.event.get():
+            self.handle(event)
+        self.tick()
+        self.screen = pygame.display.get_surface() or self.screen  # follows window resizes
+        self.draw()
+        pygame.display.flip()
+        self.clock.tick(self.s.fps)
+
+    @property
+    def idle(self) -> bool:
+        """Nothing left to compute or save (tests wait for this)."""
+        previews_done = not self.explorer.visible or self.explorer.complete or self.mode != "play"
+        return (self.world is not None and not self.worker.busy and not self.io.busy and not self.intents
+                and previews_done)
+
+    def close(self) -> None:
+        if self.recording is not None and self.recording.frames:
+            self.recording.save()  # never lose a recording to a closed window
+        self.worker.close()
+        self.io.close()
+
+    # --- world jobs ---------------------------------------------------------------------------
+
+    def _load(self):
+        from genie_play.device import describe_device, select_device
+        from genie_play.world.world_model import WorldModel
+
+        device = select_device(self.s.device)
+        world = WorldModel.load(self.s.weights, device=device, maskgit_steps=self.s.maskgit_steps,
+                                temperature=self.s.temperature, seed=self.s.seed)
+        world.reset(self.prompt)
+        return world, describe_device(device)
+
+    def tick(self) -> None:
+        """Route finished jobs, then give the idle worker the next job: an intent, a repeat, or a preview."""
+        for job in self.worker.poll() + self.io.poll():
+            self._finished(job)
+        now = time.monotonic()
+        if self.world is None or self.worker.busy:
+            return
+        steps, temperature = self.sampling
+        self.world.maskgit_steps, self.world.temperature = steps, temperature  # applied only between jobs
+        if not self.intents and self.held and not self.paused and self.mode == "play" and now >= self.next_repeat:
+            key, code = list(self.held.items())[-1]  # the most recently pressed key wins
+            self.intents.append(("step", code, key))
+            self.next_repeat = now + 1.0 / self.s.repeat_hz
+        if self.intents:
+            self._start(self.intents.popleft())
+        elif (self.mode in ("play", "remap") and self.explorer.visible and not self.held
+              and now - self.last_step_end >= self.s.preview_delay and self.explorer.missing()):
+            batch = self.s.preview_batch or (NUM_ACTIONS if self.world.device.type == "cuda" else 1)
+            codes = self.explorer.missing()[:batch]
+            self.explorer.requested.update(codes)
+            self.worker.submit("preview", lambda: self.world.preview(codes), (self.version, codes))
+
+    def _start(self, intent: tuple) -> None:
+        world = self.world
+        self.running_intent = intent
+        if intent[0] == "step":
+            code = intent[1]
+            self.worker.submit("step", lambda: world.step(code), intent)
+        elif intent[0] == "undo":
+            self.worker.submit("undo", world.undo, intent)
+        else:
+            self.worker.submit("reset", lambda: world.reset(intent[1]), intent)
+
+    def _finished(self, job: Job) -> None:
+        if job.kind in ("step", "undo", "reset"):
+            self.running_intent = None
+        if job.error is not None:
+            if not isinstance(job.error, GenieError):
+                raise job.error  # a bug: keep its traceback
+            if job.kind == "load":
+                self.fatal, self.running = job.error, False
+            else:
+                self.toast(str(job.error), theme.BAD, 6)
+            return
+        if job.kind == "load":
+            self.world, self.device_label = job.result
+            self.sampling = [self.world.maskgit_steps, self.world.temperature]
+            visible, self.explorer = self.explorer.visible, Explorer(self.world.num_actions)
+            self.explorer.visible = visible
+            self._show(self.world.frame, {"do": "reset", "prompt": self.prompt_name})
+        elif job.kind == "step":
+            _, code, key = job.tag
+            self.step_times.append(job.seconds)
+            self.last_code = code
+            self._show(job.result, {"do": "step", "action": code, "label": self.keymap.label(code), "key": key})
+        elif job.kind == "undo":
+            self._show(job.result, {"do": "undo"})
+        elif job.kind == "reset":
+            self.prompt, self.prompt_name = job.tag[1], job.tag[2]
+            pygame.display.set_caption(f"genie_play — {self.prompt_name}")
+            self.last_code = None
+            self._show(job.result, {"do": "reset", "prompt": self.prompt_name})
+        elif job.kind == "preview":
+            version, codes = job.tag
+            self.explorer.receive(version, codes, job.result)
+        elif job.kind == "save":
+            self.toast(f"saved {job.result}", theme.GOOD, 5)
+
+    def _show(self, frame: np.ndarray, step: dict) -> None:
+        """A new frame is on screen: the previews are stale and a recording gets the frame."""
+        self.frame = frame
+        self.num_frames, self.max_context = self.world.num_frames, self.world.max_context
+        self.last_step_end = time.monotonic()
+        self._changed()
+        if self.recording is not None:
+            self.recording.add(frame, step)
+
+    def _changed(self) -> None:
+        self.version += 1
+        self.explorer.invalidate(self.version)
+
+    # --- events -------------------------------------------------------------------------------
+
+    def handle(self, event: pygame.event.Event) -> None:
+        if event.type == pygame.QUIT:
+            self.running = False
+        elif event.type == pygame.DROPFILE:
+            self._dropped(Path(event.file))
+        elif event.type in (pygame.WINDOWFOCUSLOST, pygame.WINDOWMINIMIZED):
+            self.held.clear()  # a key released in another window would otherwise repeat forever
+        elif event.type == pygame.KEYUP:
+            self.held.pop(normalize_key(pygame.key.name(event.key)), None)
+        elif self.help:
+            if event.type == pygame.KEYDOWN and event.key in (pygame.K_h, pygame.K_F1, pygame.K_ESCAPE):
+                self.help = False
+        elif self.mode == "sketch":
+            outcome = self.sketch.handle(event)
+            if outcome == "play":
+                self._reset_to(self.sketch.to_array(), "your sketch")
+                self.mode = "play"
+            elif outcome == "close":
+                self.mode = "play"
+        elif self.mode == "gallery":
+            outcome = self.gallery.handle(event)
+            if outcome is not None:
+                self.mode = "play"
+                if outcome[0] == "play":
+                    self._reset_to(outcome[1], outcome[1].name)
+        elif self.mode == "remap":
+            self._remapped(self.remap.handle(event, self.keymap))
+        elif event.type == pygame.KEYDOWN:
+            self._play_key(event)
+        elif event.type == pygame.MOUSEMOTION:
+            self.hover = self.explorer.hit(event.pos) if self.explorer.visible else None
+        elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 1 and self.explorer.visible:
+            code = self.explorer.hit(event.pos)
+            if code is not None:
+                self.press(code, "click", hold=False)
+
+    def _play_key(self, event) -> None:
+        name = normalize_key(pygame.key.name(event.key))
+        if event.mod & pygame.KMOD_CTRL and name == "z":
+            name = "backspace"  # Ctrl+Z undoes too
+        control = CONTROLS.get(name)
+        if control is not None:
+            control(self)
+            return
+        code = self.keymap.code_for_key(name)
+        if code is not None:
+            self.press(code, name)
+        else:
+            self.toast(f"'{name}' plays nothing  ·  M to remap  ·  H for help", theme.DIM, 2.5)
+
+    def press(self, code: int, key: str, hold: bool = True) -> None:
+        """An action key or a preview click: queue one step (and repeat while the key is held)."""
+        self.last_press, self.last_key = time.monotonic(), key
+        if self.world is None:
+            return self.toast("still loading the model…", theme.DIM)
+        if self.paused:
+            return self.toast("paused  ·  P to resume", theme.ACCENT)
+        if code >= self.world.num_actions:
+            return self.toast(f"code {code} does not exist in this model", theme.BAD)
+        if hold:
+            self.held.pop(key, None)
+            self.held[key] = code
+            self.next_repeat = time.monotonic() + self.s.repeat_delay
+        if sum(i[0] == "step" for i in self.intents) < 2:  # a short queue: taps count, holds never pile up
+            self.intents.append(("step", code, key))
+
+    def frames_when_done(self) -> int:
+        """The history length once the running and queued intents are done (undo needs it)."""
+        n = self.num_frames
+        for intent in [self.running_intent, *self.intents]:
+            if intent is not None:
+                n = n + 1 if intent[0] == "step" else max(1, n - 1) if intent[0] == "undo" else 1
+        return n
+
+    def _reset_to(self, image, name: str) -> None:
+        self.intents.clear()
+        self.intents.append(("reset", image, name))
+
+    def _dropped(self, path: Path) -> None:
+        if path.suffix.lower() == ".toml":
+            try:
+                self._use_keymap(load_keymap(path), save=False)
+                self.toast(f"keymap loaded from {path.name}", theme.GOOD)
+            except GenieError as e:
+                self.toast(f"{e}  ·  kept the previous keymap", theme.BAD, 8)
+            return
+        if self.mode != "play":
+            self.mode, self.help = "play", False
+        self._reset_to(path, path.name)
+        self.toast(f"playing {path.name}", theme.INFO)
+
+    def _remapped(self, outcome) -> None:
+        if outcome is None:
+            return
+        if outcome[0] == "close":
+            self.mode = "play"
+        elif outcome[0] == "apply":
+            self._use_keymap(outcome[1], save=True)
+        elif outcome[0] == "export":
+            self._save_keymap(outcome[1], "exported")
+        elif outcome[0] == "restore" and self.s.shipped_keymap is not None:
+            try:
+                self._use_keymap(load_keymap(self.s.shipped_keymap), save=True)
+                self.remap._say("restored the shipped keymap")
+            except GenieError as e:
+                self.remap._say(str(e), error=True)
+
+    def _use_keymap(self, keymap: Keymap, save: bool) -> None:
+        self.keymap = keymap
+        self.held.clear()
+        if save and self.s.user_keymap is not None:
+            if self._save_keymap(self.s.user_keymap, "saved"):
+                self.keymap = Keymap(keymap.bindings, str(self.s.user_keymap))
+
+    def _save_keymap(self, path: Path, verb: str) -> bool:
+        try:
+            save_keymap(self.keymap, path)  # tiny and atomic: done at once, so a restart always sees it
+        except GenieError as e:
+            self.toast(str(e), theme.BAD, 6)
+            return False
+        self.toast(f"keymap {verb} to {path}", theme.GOOD, 4)
+        return True
+
+    def toast(self, message: str, color=theme.TEXT, seconds: float = 3.0) -> None:
+        now = time.monotonic()
+        self.toasts = [t for t in self.toasts if t[2] > now][-3:] + [(message, color, now + seconds)]
+
+    # --- drawing ------------------------------------------------------------------------------
+
+    def draw(self) -> None:
+        from genie_play.app.view import draw_app
+
+        draw_app(self)
+
+
+def _name(prompt) -> str:
+    return Path(prompt).name if isinstance(prompt, (str, os.PathLike)) else "picture"
+
+
+NO_DISPLAY = ("play without a window with --headless, e.g. "
+              "genie-play play IMAGE --headless --keys 'right right jump' --out run.gif")
+
+
+def open_window(size: tuple[int, int]) -> pygame.Surface:
+    """Open the resizable window, or explain in one line that there is no display."""
+    import sys
+
+    asked = os.environ.get("SDL_VIDEODRIVER", "").lower()
+    has_screen = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    if sys.platform.startswith("linux") and not asked and not has_screen:
+        raise GenieError(f"no display available (DISPLAY is not set); {NO_DISPLAY}")
+    try:
+        pygame.display.init()
+        # SDL quietly falls back to an invisible window when there is no screen; only tests ask for one.
+        if pygame.display.get_driver() in ("offscreen", "dummy") and asked != pygame.display.get_driver():
+            pygame.display.quit()
+            raise pygame.error("only an invisible window could be opened")
+        screen = pygame.display.set_mode(size, pygame.RESIZABLE)
+    except pygame.error as e:
+        raise GenieError(f"no display available ({e}); {NO_DISPLAY}") from None
+    pygame.font.init()
+    pygame.key.set_repeat()  # our own steady repeat drives held keys, not the OS's
+    return screen
+
+
+def run_window(settings: WindowSettings) -> int:
+    """Play in a window until it is closed; a model that fails to load is a one-line error."""
+    screen = open_window(settings.size)
+    pygame.display.set_caption(f"genie_play — {_name(settings.prompt)}")
+    app = App(settings, screen)
+    try:
+        while app.running:
+            app.frame_once()
+    finally:
+        app.close()
+        pygame.quit()
+    if app.fatal is not None:
+        raise app.fatal
+    return 0

@@ -7,28 +7,19 @@ import sys
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from genie_play.app import main as app_main
 from genie_play.cli import main
+from conftest import save_tiny_world
 from genie_play.config import PRESETS
-from genie_play.io import save_weights
-from genie_play.world.dynamics import Dynamics
-from genie_play.world.lam import LatentActionModel
-from genie_play.world.tokenizer import Tokenizer
 
 SIZE = PRESETS["tiny"].image_size
 
 
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("tiny_weights")
-    config = PRESETS["tiny"]
-    torch.manual_seed(0)
-    for kind, build in (("tokenizer", Tokenizer), ("dynamics", Dynamics), ("lam", LatentActionModel)):
-        save_weights(folder / f"{kind}.safetensors", kind, build(config), config)
-    return folder
+    return save_tiny_world(tmp_path_factory.mktemp("tiny_weights"))
 
 
 @pytest.fixture(autouse=True)

@@ -19,13 +19,10 @@ from genie_play.app.keymap import RESERVED, load_keymap, resolve_keymap  # noqa:
 from genie_play.app.main import prompts_dir  # noqa: E402
 from genie_play.app.controls import CONTROLS  # noqa: E402
 from genie_play.app.window import App, WindowSettings, open_window  # noqa: E402
+from conftest import save_tiny_world  # noqa: E402
 from genie_play.config import PRESETS  # noqa: E402
 from genie_play.images import fit_frame, load_image  # noqa: E402
-from genie_play.io import save_weights  # noqa: E402
 from genie_play.paths import models_dir  # noqa: E402
-from genie_play.world.dynamics import Dynamics  # noqa: E402
-from genie_play.world.lam import LatentActionModel  # noqa: E402
-from genie_play.world.tokenizer import Tokenizer  # noqa: E402
 
 SHIPPED = models_dir() / "keymap.toml"
 SIZE = PRESETS["tiny"].image_size
@@ -33,12 +30,7 @@ SIZE = PRESETS["tiny"].image_size
 
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("tiny_weights")
-    config = PRESETS["tiny"]
-    torch.manual_seed(0)
-    for kind, build in (("tokenizer", Tokenizer), ("dynamics", Dynamics), ("lam", LatentActionModel)):
-        save_weights(folder / f"{kind}.safetensors", kind, build(config), config)
-    return folder
+    return save_tiny_world(tmp_path_factory.mktemp("tiny_weights"))
 
 
 @pytest.fixture(scope="module", autouse=True)

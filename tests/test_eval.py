@@ -44,11 +44,9 @@ def test_sharpness_drops_with_blur():
     assert M.sharpness(sharp) > 10 * M.sharpness(torch.full((1, 16, 16, 3), 0.5) + 0.01 * sharp)
 
 
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("data")
-    assert main(["data", "generate", "--out", str(folder), "--episodes", "4", "--frames", "8", "--size", "16"]) == 0
-    return folder
+@pytest.fixture
+def data(generated_data):
+    return generated_data
 
 
 def test_delta_psnr_of_a_model_that_ignores_actions_is_zero(data, tmp_path):

@@ -3,22 +3,13 @@
 import pytest
 import torch
 
+from conftest import moving_squares
 from genie_play.config import PRESETS
 from genie_play.world.dynamics import Dynamics
 from genie_play.world.lam import LatentActionModel
 from genie_play.world.tokenizer import Tokenizer
 
 TINY = PRESETS["tiny"]
-
-
-def moving_squares(batch=2, frames=4, size=16):
-    """A square sliding right over a fixed bar: a clip with something to learn."""
-    x = torch.zeros(batch, frames, size, size, 3, dtype=torch.uint8)
-    for b in range(batch):
-        for t in range(frames):
-            x[b, t, 4:9, 2 + 2 * t + b % 4:7 + 2 * t + b % 4, b % 3] = 255
-            x[b, t, 10:14, 3:12, 2] = 128
-    return x
 
 
 def overfit(net, batch_loss, steps, lr=3e-3):

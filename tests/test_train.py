@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from conftest import moving_squares
 from genie_play.config import resolve_config
 from genie_play.errors import GenieError
 from genie_play.io import read_weights
@@ -24,13 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def clips(n=8, frames=4, size=16):
-    """Deterministic little clips: a square sliding over a bar."""
-    x = torch.zeros(n, frames, size, size, 3, dtype=torch.uint8)
-    for b in range(n):
-        for t in range(frames):
-            x[b, t, 4:9, 1 + 2 * t + b % 4:6 + 2 * t + b % 4, b % 3] = 255
-            x[b, t, 11:14, 2:13, 2] = 120
-    return list(x)
+    return list(moving_squares(n, frames, size))
 
 
 def config(steps=6, *extra):

@@ -12,11 +12,9 @@ from genie_play.io import read_weights
 from genie_play.world.world_model import WorldModel
 
 
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("data")
-    assert main(["data", "generate", "--out", str(folder), "--episodes", "8", "--frames", "8", "--size", "16"]) == 0
-    return folder
+@pytest.fixture
+def data(generated_data):
+    return generated_data
 
 
 def test_train_all_exports_three_networks_that_play(data, tmp_path):

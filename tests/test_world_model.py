@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import save_tiny_world
 from genie_play.config import PRESETS, apply_overrides
 from genie_play.errors import GenieError
-from genie_play.io import save_weights
 from genie_play.world.dynamics import Dynamics
 from genie_play.world.lam import LatentActionModel
 from genie_play.world.st_transformer import KVCache
@@ -105,10 +105,7 @@ def test_prompt_from_a_file(tmp_path, prompt):
 
 
 def save_world(folder, tokenizer_config=TINY, dynamics_config=TINY, lam_config=TINY):
-    torch.manual_seed(0)
-    save_weights(folder / "tokenizer.safetensors", "tokenizer", Tokenizer(tokenizer_config), tokenizer_config)
-    save_weights(folder / "dynamics.safetensors", "dynamics", Dynamics(dynamics_config), dynamics_config)
-    save_weights(folder / "lam.safetensors", "lam", LatentActionModel(lam_config), lam_config)
+    return save_tiny_world(folder, tokenizer_config, dynamics_config, lam_config)
 
 
 def test_load_plays_saved_weights(tmp_path, prompt):

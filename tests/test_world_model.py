@@ -7,6 +7,7 @@ import torch
 from conftest import save_tiny_world
 from genie_play.config import PRESETS, apply_overrides
 from genie_play.errors import GenieError
+from genie_play.io import read_weights, save_weights
 from genie_play.world.dynamics import Dynamics
 from genie_play.world.lam import LatentActionModel
 from genie_play.world.st_transformer import KVCache
@@ -188,3 +189,18 @@ def test_preview_without_kv_cache_matches_too(prompt):
     world.reset(prompt)
     frames = world.preview([2, 7])
     assert np.array_equal(world.step(7), frames[1]) and world.num_frames == 2
+
+
+def test_load_refuses_a_tokenizer_with_the_same_sizes_but_other_weights(tmp_path):
+    import hashlib
+
+    save_world(tmp_path)
+    weights = read_weights(tmp_path / "dynamics.safetensors")
+    trained_with = hashlib.sha256((tmp_path / "tokenizer.safetensors").read_bytes()).hexdigest()
+    save_weights(tmp_path / "dynamics.safetensors", "dynamics", weights.tensors, weights.config,
+                 {"tokenizer_sha256": trained_with})
+    WorldModel.load(tmp_path, device="cpu")  # the tokenizer it was trained with: fine
+    torch.manual_seed(1)
+    save_weights(tmp_path / "tokenizer.safetensors", "tokenizer", Tokenizer(TINY), TINY)  # retrained
+    with pytest.raises(GenieError, match="dynamics.safetensors: was trained with another tokenizer than .*tokenizer.safetensors"):
+        WorldModel.load(tmp_path, device="cpu")

@@ -15,6 +15,7 @@ caches from the last max_context frames of the history.
 from __future__ import annotations
 
 import collections
+import hashlib
 import os
 from pathlib import Path
 from typing import Sequence
@@ -47,6 +48,10 @@ def check_compatible(tokenizer: Weights, dynamics: Weights, lam: Weights | None 
             diffs.insert(0, f"image_size {d.image_size} vs {t.image_size}")
         raise file_error(dynamics.path, f"was trained with a different tokenizer than {tokenizer.path} "
                          f"({', '.join(diffs)}); use the tokenizer it was trained with")
+    trained_with = dynamics.summary.get("tokenizer_sha256")
+    if trained_with and trained_with != hashlib.sha256(Path(tokenizer.path).read_bytes()).hexdigest():
+        raise file_error(dynamics.path, f"was trained with another tokenizer than {tokenizer.path} (same sizes, "
+                         "different weights, so its tokens mean other things); use the tokenizer from its training run")
     if lam is not None and (lam.config.num_actions != d.num_actions or lam.config.image_size != d.image_size):
         raise file_error(lam.path, f"has {lam.config.num_actions} latent actions at {lam.config.image_size}px, "
                          f"but {dynamics.path} expects {d.num_actions} at {d.image_size}px")

@@ -69,3 +69,12 @@ def test_a_cache_of_zero_frames_keeps_nothing(net):
     cache = KVCache(max_frames=0)
     net(torch.randn(B, 1, N, D), cache, append=True)
     assert len(cache) == 0
+
+
+def test_cached_keys_rebased_to_position_zero_still_equal_the_full_forward(net):
+    x = torch.randn(B, 12, N, D)
+    cache = KVCache(max_frames=net.window - 1)
+    cache.REBASE_AFTER = 2  # rebase several times within a short clip
+    steps = [net(x[:, t:t + 1], cache, append=True) for t in range(12)]
+    assert cache.start < 2 + net.window
+    assert (torch.cat(steps, 1) - net(x)).abs().max() < 1e-4

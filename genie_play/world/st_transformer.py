@@ -9,7 +9,7 @@ with pre-norm and residuals, so cost grows linearly in T rather than quadratical
 Departures from the paper, and why:
 - Time positions use rotary embeddings (RoPE) inside temporal attention instead of absolute
   position embeddings: attention then depends only on how far apart two frames are, so keys
-  cached during play stay valid while the context window slides.
+  cached during play are rotated once, when computed, and stay valid while the window slides.
 - Temporal attention has a sliding window of `window` frames (Mistral-style): frame t sees frames
   t-window+1..t. Training clips are never longer than the window, so training is plain causal;
   during play the KV cache keeps the last window-1 frames and a cached step equals a full forward
@@ -31,16 +31,25 @@ from torch import nn
 class KVCache:
     """Keys and values of past frames for every layer's temporal attention.
 
-    Per layer: k, v of shape (B*N, heads, L, head_dim), stored *without* rotary encoding so
-    positions can be re-assigned (0..L-1) after old frames are dropped.
+    Per layer: k, v of shape (B*N, heads, L, head_dim). Keys are stored already rotated (RoPE) at
+    their absolute frame position, so a step never re-rotates the past: attention scores depend
+    only on position differences. `start` is the position of the oldest cached frame.
     """
+
+    REBASE_AFTER = 4096  # re-rotate to position 0 now and then, so angles stay small in fp32
 
     def __init__(self, max_frames: int | None = None):
         self.max_frames = max_frames  # None keeps everything (training); play keeps window-1
         self.layers: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self.start = 0
 
     def __len__(self) -> int:
         return self.layers[0][0].shape[2] if self.layers else 0
+
+    @property
+    def next_position(self) -> int:
+        """The time position of a frame that would come right after the cached ones."""
+        return self.start + len(self)
 
     def layer(self, i: int) -> tuple[torch.Tensor, torch.Tensor] | None:
         return self.layers[i] if i < len(self.layers) else None
@@ -49,6 +58,7 @@ class KVCache:
         """A copy holding `times` copies of the batch (batch-major), e.g. to try several actions at once."""
         out = KVCache(self.max_frames)
         out.layers = [(k.repeat(times, 1, 1, 1), v.repeat(times, 1, 1, 1)) for k, v in self.layers]
+        out.start = self.start
         return out
 
     def extend(self, new: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
@@ -58,8 +68,14 @@ class KVCache:
         else:
             self.layers = [(torch.cat([k0, k1], 2), torch.cat([v0, v1], 2)) for (k0, v0), (k1, v1) in zip(self.layers, new)]
         if self.max_frames is not None and len(self) > self.max_frames:
-            keep = self.max_frames  # k[:, :, -0:] would keep everything, so 0 is its own case
+            drop, keep = len(self) - self.max_frames, self.max_frames
+            self.start += drop
+            # k[:, :, -0:] would keep everything, so 0 is its own case
             self.layers = [(k[:, :, -keep:], v[:, :, -keep:]) for k, v in self.layers] if keep else []
+        if self.start >= self.REBASE_AFTER and self.layers:
+            shift = torch.full((len(self),), -self.start, device=self.layers[0][0].device)
+            self.layers = [(apply_rope(k, shift), v) for k, v in self.layers]
+            self.start = 0
 
 
 def apply_rope(x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
@@ -101,37 +117,54 @@ class TemporalAttention(nn.Module):
         self,
         x: torch.Tensor,
         past: tuple[torch.Tensor, torch.Tensor] | None,
+        past_start: int,
         positions: torch.Tensor,
         window: int,
         targets: bool,
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-        """x: (B, T, N, D) frames at time `positions` (T,); past: cached frames at times 0..L-1.
+        """x: (B, T, N, D) frames at time `positions` (T,); past: cached frames from time past_start on.
 
         Causal frames see the past and earlier frames of x; target frames see the past before their
-        own time and themselves only. Returns the output and this call's (unrotated) keys/values.
+        own time and themselves only. Returns the output and this call's (rotated) keys/values.
         """
         B, T, N, D = x.shape
         h = x.transpose(1, 2).reshape(B * N, T, D)
         q, k, v = self.qkv(h).view(B * N, T, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4)  # 3 x (B*N, heads, T, hd)
-        new_kv = (k, v)
         q, k = apply_rope(q, positions), apply_rope(k, positions)
+        new_kv = (k, v)
         num_past = past[0].shape[2] if past is not None else 0
         if num_past == 0 and not targets and T <= window:
             y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
         else:
-            if num_past:
-                past_pos = torch.arange(num_past, device=x.device)
-                k = torch.cat([apply_rope(past[0], past_pos), k], dim=2)
-                v = torch.cat([past[1], v], dim=2)
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=_temporal_mask(positions, num_past, window, targets))
+            now = int(positions[0])
+            if T == 1 and num_past and past_start + num_past <= now < past_start + window:
+                y = _attend_past_and_self(q, past, k, v)  # the play step: one frame, whole cache visible
+            else:
+                if num_past:
+                    k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
+                mask = _temporal_mask(positions, past_start, num_past, window, targets)
+                y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         y = y.view(B, N, self.num_heads, T, -1).permute(0, 3, 1, 2, 4).reshape(B, T, N, D)
         return self.proj(y), new_kv
 
 
-def _temporal_mask(positions: torch.Tensor, num_past: int, window: int, targets: bool) -> torch.Tensor:
+def _attend_past_and_self(q, past, k, v) -> torch.Tensor:
+    """Softmax attention of one frame's q (BN, h, 1, hd) over the cached past and its own k, v.
+
+    Equal to attention over cat(past, own) but without copying the cache on every MaskGIT round.
+    """
+    scale = q.shape[-1] ** -0.5
+    s_past = (q @ past[0].transpose(-1, -2)) * scale  # (BN, h, 1, L)
+    s_own = (q * k).sum(-1, keepdim=True) * scale  # (BN, h, 1, 1)
+    top = torch.maximum(s_past.amax(-1, keepdim=True), s_own)
+    e_past, e_own = (s_past - top).exp(), (s_own - top).exp()
+    return (e_past @ past[1] + e_own * v) / (e_past.sum(-1, keepdim=True) + e_own)
+
+
+def _temporal_mask(positions: torch.Tensor, past_start: int, num_past: int, window: int, targets: bool) -> torch.Tensor:
     """Boolean (T, num_past + T) mask: which keys each query frame may attend to."""
     q = positions[:, None]
-    past = torch.arange(num_past, device=positions.device)[None, :]
+    past = torch.arange(past_start, past_start + num_past, device=positions.device)[None, :]
     see_past = (past < q) & (past > q - window)
     own = positions[None, :]
     if targets:
@@ -155,9 +188,9 @@ class STBlock(nn.Module):
             nn.Linear(d_model, mlp_ratio * d_model), nn.GELU(approximate="tanh"), nn.Linear(mlp_ratio * d_model, d_model)
         )
 
-    def forward(self, x, past, positions, window, targets):
+    def forward(self, x, past, past_start, positions, window, targets):
         x = x + self.spatial(self.norm_spatial(x))
-        y, new_kv = self.temporal(self.norm_temporal(x), past, positions, window, targets)
+        y, new_kv = self.temporal(self.norm_temporal(x), past, past_start, positions, window, targets)
         x = x + y
         return x + self.mlp(self.norm_mlp(x)), new_kv
 
@@ -186,13 +219,13 @@ class STTransformer(nn.Module):
         targets:   x holds independent candidate frames for the times in `positions` (default:
                    right after the cache); each sees the cached past before its time and itself.
         """
-        num_past = len(cache) if cache is not None else 0
+        start, end = (cache.start, cache.next_position) if cache is not None else (0, 0)
         if positions is None:
-            positions = torch.arange(num_past, num_past + x.shape[1], device=x.device)
+            positions = torch.arange(end, end + x.shape[1], device=x.device)
         new_kvs = []
         for i, block in enumerate(self.blocks):
             past = cache.layer(i) if cache is not None else None
-            x, kv = block(x, past, positions, self.window, targets)
+            x, kv = block(x, past, start, positions, self.window, targets)
             new_kvs.append(kv)
         if append:
             if cache is None:

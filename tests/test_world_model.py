@@ -204,3 +204,36 @@ def test_load_refuses_a_tokenizer_with_the_same_sizes_but_other_weights(tmp_path
     save_weights(tmp_path / "tokenizer.safetensors", "tokenizer", Tokenizer(TINY), TINY)  # retrained
     with pytest.raises(GenieError, match="dynamics.safetensors: was trained with another tokenizer than .*tokenizer.safetensors"):
         WorldModel.load(tmp_path, device="cpu")
+
+
+def test_a_previewed_step_runs_no_network_and_leaves_the_same_caches_as_an_on_demand_step(prompt, monkeypatch):
+    world, twin = make_world(seed=2), make_world(seed=2)
+    for w in (world, twin):
+        w.reset(prompt)
+        for k in range(6):  # past the tiny window, so the caches have slid
+            w.step(k)
+    frames = world.preview(range(8))
+    calls = []
+    monkeypatch.setattr(world.dynamics, "forward", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(world.dynamics.transformer, "forward", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(world.tokenizer.decoder, "forward", lambda *a, **k: calls.append(a))
+    assert np.array_equal(world.step(3), frames[3]) and world.last_step_precomputed and calls == []
+    monkeypatch.undo()
+    twin.step(3)
+    assert not twin.last_step_precomputed
+    for mine, theirs in ((world._dynamics_cache, twin._dynamics_cache), (world._decoder_cache, twin._decoder_cache)):
+        assert len(mine) == len(theirs) and mine.start == theirs.start
+        for (k0, v0), (k1, v1) in zip(mine.layers, theirs.layers):
+            assert (k0 - k1).abs().max() < 1e-5 and (v0 - v1).abs().max() < 1e-5
+    for k in (1, 6, 0):
+        assert np.array_equal(world.step(k), twin.step(k))
+
+
+def test_step_timings_split_the_work_when_asked(prompt):
+    world = make_world()
+    world.reset(prompt)
+    world.step(0)
+    assert world.timings is None
+    world.timings = {}
+    world.step(1)
+    assert set(world.timings) == {"maskgit_ms", "context_ms", "decode_ms"} and all(v > 0 for v in world.timings.values())

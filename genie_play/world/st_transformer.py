@@ -61,6 +61,10 @@ class KVCache:
         out.start = self.start
         return out
 
+    def newest(self, first: int, last: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Per layer, the newest frame's keys/values for batch rows first..last-1, ready for extend()."""
+        return [(k[first:last, :, -1:].clone(), v[first:last, :, -1:].clone()) for k, v in self.layers]
+
     def extend(self, new: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
         """Append the keys/values of new frames (one (k, v) per layer), dropping the oldest."""
         if not self.layers:

@@ -15,8 +15,11 @@ caches from the last max_context frames of the history.
 from __future__ import annotations
 
 import collections
+import contextlib
 import hashlib
 import os
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -36,6 +39,17 @@ from genie_play.world.tokenizer import Tokenizer
 
 WEIGHT_FILES = {"tokenizer": "tokenizer.safetensors", "lam": "lam.safetensors", "dynamics": "dynamics.safetensors"}
 MAX_UNDO = 256  # frames of history kept for undo; bounds memory in long sessions
+
+
+@dataclass
+class Preview:
+    """Everything step(action) needs to show a precomputed frame without running a network."""
+
+    ids: torch.Tensor  # (1, N) token ids of the frame
+    frame: np.ndarray  # (H, W, 3) uint8
+    generator_state: torch.Tensor  # the world's random stream after sampling this frame
+    dynamics_kv: list | None  # this frame's keys/values for each cache (None without the KV cache)
+    decoder_kv: list | None
 
 
 def check_compatible(tokenizer: Weights, dynamics: Weights, lam: Weights | None = None) -> None:
@@ -80,8 +94,10 @@ class WorldModel:
         config = dynamics.config
         self.config = config
         self.max_context = max_context or config.context_frames
-        self._previews: dict[int, tuple] = {}  # action -> (ids, frame, generator state) from preview()
+        self._previews: dict[int, Preview] = {}  # action -> its precomputed next frame, from preview()
         self._previews_made_with: tuple = ()
+        self.last_step_precomputed = False  # did the last step() show a frame made by preview()?
+        self.timings: dict[str, float] | None = None  # set to {} to have step() record its phases in ms
         if self.max_context < 1:
             raise GenieError(f"max_context must be at least 1, got {self.max_context}")
         self.maskgit_steps = maskgit_steps or config.dynamics.maskgit_steps
@@ -145,16 +161,21 @@ class WorldModel:
         """Advance one frame under latent action `action` (0..num_actions-1); returns the new frame."""
         action = self._check_action(action)
         previewed = self._previews.get(action) if self._previews_made_with == self._sampling() else None
-        if previewed is not None:  # the frame the player already saw for this action
-            ids, frame, generator_state = previewed
-            self._generator.set_state(generator_state)
+        self.last_step_precomputed = previewed is not None
+        if previewed is not None:  # the frame the player already saw for this action, caches and all
+            self._generator.set_state(previewed.generator_state)
+            if self.kv_cache:
+                self._dynamics_cache.extend(previewed.dynamics_kv)
+                self._decoder_cache.extend(previewed.decoder_kv)
+            ids, frame = previewed.ids, previewed.frame
         else:
-            ids, frame = self._sample([action], [self._generator]), None
-        if self.kv_cache:
-            a = torch.tensor([[action]], device=self.device)
-            self.dynamics.prime(self._dynamics_cache, ids[:, None], a)
-        decoded = self._decode_next(ids, append=True)
-        frame = _to_uint8(decoded[0]) if frame is None else frame
+            with self._phase("maskgit_ms"):
+                ids = self._sample([action], [self._generator], self._dynamics_cache if self.kv_cache else None)
+            with self._phase("context_ms"):  # the new frame and its latent action join the context
+                if self.kv_cache:
+                    self.dynamics.prime(self._dynamics_cache, ids[:, None], torch.tensor([[action]], device=self.device))
+            with self._phase("decode_ms"):
+                frame = _to_uint8(self._decode_next(ids)[0])
         self._history.append((ids, action, frame))
         self._previews = {}
         return frame
@@ -163,7 +184,8 @@ class WorldModel:
     def preview(self, actions: Sequence[int]) -> list[np.ndarray]:
         """The frame each action would produce now, in one batched pass; the state is untouched.
 
-        A following step(a) for a previewed action returns exactly the previewed frame.
+        A following step(a) for a previewed action returns exactly the previewed frame, and with
+        the KV cache it runs no network at all: the frame's keys and values are computed here too.
         """
         actions = [self._check_action(a) for a in actions]
         generators = []
@@ -171,9 +193,21 @@ class WorldModel:
             g = torch.Generator(device=self.device)
             g.set_state(self._generator.get_state())
             generators.append(g)
-        ids = self._sample(actions, generators)
-        frames = [_to_uint8(f) for f in self._decode_next(ids, append=False)]
-        self._previews = {a: (ids[i:i + 1], frames[i], generators[i].get_state()) for i, a in enumerate(actions)}
+        B, N = len(actions), self.config.tokens_per_frame
+        context = self._dynamics_cache.repeat(B) if self.kv_cache else None
+        ids = self._sample(actions, generators, context)  # (B, N)
+        dynamics_kv = decoder_kv = [None] * B
+        if self.kv_cache:
+            decoder = self._decoder_cache.repeat(B)
+            self.dynamics.prime(context, ids[:, None], torch.tensor(actions, device=self.device)[:, None])
+            pixels = self.tokenizer.decode(ids[:, None], decoder, append=True)[:, -1]
+            dynamics_kv = [context.newest(b * N, (b + 1) * N) for b in range(B)]
+            decoder_kv = [decoder.newest(b * N, (b + 1) * N) for b in range(B)]
+        else:
+            pixels = self._decode_next(ids)
+        frames = [_to_uint8(f) for f in pixels]
+        self._previews = {a: Preview(ids[i:i + 1], frames[i], generators[i].get_state(), dynamics_kv[i], decoder_kv[i])
+                          for i, a in enumerate(actions)}
         self._previews_made_with = self._sampling()
         return frames
 
@@ -195,31 +229,43 @@ class WorldModel:
             raise RuntimeError("call reset(image) first")
         return int(action)
 
+    @contextlib.contextmanager
+    def _phase(self, name: str):
+        """Time a phase of step() into self.timings (waiting for the GPU, so only when asked)."""
+        if self.timings is None:
+            yield
+            return
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        start = time.perf_counter()
+        yield
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        self.timings[name] = 1000 * (time.perf_counter() - start)
+
     def _sampling(self) -> tuple:
         return (self.maskgit_steps, self.temperature)
 
-    def _sample(self, actions: list[int], generators: list[torch.Generator]) -> torch.Tensor:
-        """MaskGIT-sample the next frame's token ids (B, N), one row per action; no state changes."""
+    def _sample(self, actions: list[int], generators: list[torch.Generator], context: KVCache | None) -> torch.Tensor:
+        """MaskGIT-sample the next frame's token ids (B, N), one row per action; no state changes.
+
+        context: the dynamics KV cache holding B copies of the past; None recomputes the past every round.
+        """
         B = len(actions)
         a = torch.tensor(actions, device=self.device)
-        shared = None
-        if self.kv_cache:
-            shared = self._dynamics_cache.repeat(B) if B > 1 else self._dynamics_cache
 
         def next_logits(ids: torch.Tensor) -> torch.Tensor:
-            context = shared if shared is not None else self._context_cache().repeat(B)
-            return self.dynamics.next_logits(context, ids, a)
+            past = context if context is not None else self._context_cache().repeat(B)
+            return self.dynamics.next_logits(past, ids, a)
 
         ids = torch.full((B, self.config.tokens_per_frame), self.dynamics.mask_id, device=self.device)
         return maskgit_sample(next_logits, ids, self.dynamics.mask_id, self.maskgit_steps, self.temperature, generators)
 
-    def _decode_next(self, ids: torch.Tensor, append: bool) -> torch.Tensor:
-        """Pixels (B, H, W, 3) in [0, 1] of next-frame ids (B, N); append=True extends the decoder cache."""
-        B = ids.shape[0]
+    def _decode_next(self, ids: torch.Tensor) -> torch.Tensor:
+        """Pixels (B, H, W, 3) in [0, 1] of next-frame ids (B, N); with the KV cache (B = 1), extends it."""
         if self.kv_cache:
-            cache = self._decoder_cache if append or B == 1 else self._decoder_cache.repeat(B)
-            return self.tokenizer.decode(ids[:, None], cache, append=append)[:, -1]
-        window = self._recent(self.max_context - 1)[0].expand(B, -1, -1)
+            return self.tokenizer.decode(ids[:, None], self._decoder_cache, append=True)[:, -1]
+        window = self._recent(self.max_context - 1)[0].expand(ids.shape[0], -1, -1)
         return self.tokenizer.decode(torch.cat([window, ids[:, None]], dim=1))[:, -1]
 
     def _prompt_frame(self, image) -> np.ndarray:

@@ -34,7 +34,7 @@ def cmd_play(args: argparse.Namespace) -> int:
     return play(PlayOptions(
         image=args.image, weights=args.weights, keymap=args.keymap, device=args.device, seed=args.seed,
         maskgit_steps=args.maskgit_steps, temperature=args.temperature, headless=args.headless,
-        keys=args.keys, out=args.out, scale=args.scale,
+        keys=args.keys, out=args.out, scale=args.scale, predictive=not args.no_predict,
     ))
 
 
@@ -153,6 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="MaskGIT decoding steps per frame (default: the model's; adjustable live with [ and ])")
     p.add_argument("--temperature", metavar="T", type=float,
                    help="sampling temperature, 0 = greedy (default: the model's; adjustable live with - and =)")
+    p.add_argument("--no-predict", action="store_true",
+                   help="do not precompute every action's next frame while idle (saves CPU; keypresses wait for the model)")
     p.set_defaults(func=cmd_play)
 
     p = sub.add_parser("data", help="make training data: generate, import, preview",

@@ -19,6 +19,7 @@ from genie_play.app.keymap import RESERVED, load_keymap, resolve_keymap  # noqa:
 from genie_play.app.main import prompts_dir  # noqa: E402
 from genie_play.app.controls import CONTROLS  # noqa: E402
 from genie_play.app.window import App, WindowSettings, open_window  # noqa: E402
+from genie_play.app import view  # noqa: E402
 from conftest import save_tiny_world  # noqa: E402
 from genie_play.config import PRESETS  # noqa: E402
 from genie_play.images import fit_frame, load_image  # noqa: E402
@@ -374,3 +375,25 @@ def test_a_model_that_fails_to_load_ends_the_loop_with_its_error(make_app, tmp_p
         assert not app.running and "tokenizer.safetensors" in str(app.fatal)
     finally:
         app.close()
+
+
+def test_predictive_rendering_shows_a_precomputed_frame_even_with_the_explorer_hidden(make_app):
+    app = make_app()
+    if app.explorer.visible:
+        tap(app, pygame.K_TAB)
+    tap(app, pygame.K_RIGHT)  # settles: the previews of all eight actions are made while idle
+    assert not app.explorer.visible and app.explorer.complete
+    shown = app.explorer.frames[app.keymap.code_for_key("left")].copy()
+    tap(app, pygame.K_LEFT)
+    assert app.last_precomputed and np.array_equal(app.frame, shown)
+    assert "precomputed" in [detail for _, _, detail in view._fields(app)]
+
+
+def test_without_predictive_rendering_nothing_is_computed_ahead(make_app):
+    app = make_app(predictive=False)
+    if app.explorer.visible:
+        tap(app, pygame.K_TAB)
+    tap(app, pygame.K_RIGHT)  # may use the previews the visible explorer made at start
+    assert not app.explorer.complete  # but nothing is computed ahead of the new frame
+    tap(app, pygame.K_LEFT)
+    assert not app.last_precomputed

@@ -33,6 +33,7 @@ class PlayOptions:
     keys: str | None = None
     out: Path | None = None
     scale: int = 1
+    predictive: bool = True  # precompute every action's next frame while the player is idle
 
 
 def prompts_dir() -> Path:
@@ -87,7 +88,7 @@ def play(options: PlayOptions) -> int:
 
     settings = WindowSettings(weights=weights, prompt=prompt, keymap=keymap, device=options.device,
                               user_keymap=user_keymap_path(), shipped_keymap=shipped_keymap(weights),
-                              prompts=prompts_dir(), warning=warning, **sampling)
+                              prompts=prompts_dir(), warning=warning, predictive=options.predictive, **sampling)
     return run_window(settings)
 
 

@@ -102,7 +102,7 @@ def _fields(app) -> list:
         frame_time = "—"
     context = f"{min(app.num_frames, app.max_context)}/{app.max_context}" if app.max_context else "—"
     return [
-        ("FRAME TIME", frame_time, f"window {app.clock.get_fps():.0f} fps"),
+        ("FRAME TIME", frame_time, "precomputed" if app.last_precomputed else f"window {app.clock.get_fps():.0f} fps"),
         ("DEVICE", app.device_label, None),
         ("MASKGIT STEPS", "—" if steps is None else str(steps), "[  ]"),
         ("TEMPERATURE", "—" if temperature is None else f"{temperature:.2f}", "-  ="),

@@ -53,9 +53,10 @@ class WindowSettings:
     size: tuple[int, int] = (1100, 720)
     fps: int = 60  # window redraw rate (the world steps as fast as the model allows)
     repeat_delay: float = 0.3  # a held key starts repeating after this long...
-    repeat_hz: float = 10.0  # ...then steps at this steady rate (or as fast as the model can)
+    repeat_hz: float = 30.0  # ...then steps at this steady rate (or as fast as the model can)
+    predictive: bool = True  # while idle, precompute every action's next frame so a keypress shows it at once
     preview_delay: float = 0.15  # previews wait this long after a step, so quick taps are never delayed
-    preview_batch: int | None = None  # codes per preview job; None: all at once on CUDA, one by one elsewhere
+    preview_batch: int | None = None  # codes per preview job; None: all at once, one batched pass
 
 
 class App(Controls):
@@ -84,6 +85,7 @@ class App(Controls):
         self.last_press = 0.0
         self.hover = None
         self.step_times: collections.deque = collections.deque(maxlen=10)
+        self.last_precomputed = False  # the last step showed a frame made while the player was idle
         self.sampling = [settings.maskgit_steps, settings.temperature]
         self.device_label = "…"
         self.recording: Recording | None = None
@@ -109,7 +111,7 @@ class App(Controls):
     @property
     def idle(self) -> bool:
         """Nothing left to compute or save (tests wait for this)."""
-        previews_done = not self.explorer.visible or self.explorer.complete or self.mode != "play"
+        previews_done = not self._previewing or self.explorer.complete or self.mode != "play"
         return (self.world is not None and not self.worker.busy and not self.io.busy and not self.intents
                 and previews_done)
 
@@ -146,19 +148,24 @@ class App(Controls):
             self.next_repeat = now + 1.0 / self.s.repeat_hz
         if self.intents:
             self._start(self.intents.popleft())
-        elif (self.mode in ("play", "remap") and self.explorer.visible and not self.held
+        elif (self.mode in ("play", "remap") and self._previewing and not self.held
               and now - self.last_step_end >= self.s.preview_delay and self.explorer.missing()):
-            batch = self.s.preview_batch or (NUM_ACTIONS if self.world.device.type == "cuda" else 1)
+            batch = self.s.preview_batch or NUM_ACTIONS
             codes = self.explorer.missing()[:batch]
             self.explorer.requested.update(codes)
             self.worker.submit("preview", lambda: self.world.preview(codes), (self.version, codes))
+
+    @property
+    def _previewing(self) -> bool:
+        """Previews are computed for predictive rendering, or to fill the visible explorer."""
+        return self.s.predictive or self.explorer.visible
 
     def _start(self, intent: tuple) -> None:
         world = self.world
         self.running_intent = intent
         if intent[0] == "step":
             code = intent[1]
-            self.worker.submit("step", lambda: world.step(code), intent)
+            self.worker.submit("step", lambda: (world.step(code), world.last_step_precomputed), intent)
         elif intent[0] == "undo":
             self.worker.submit("undo", world.undo, intent)
         else:
@@ -183,9 +190,10 @@ class App(Controls):
             self._show(self.world.frame, {"do": "reset", "prompt": self.prompt_name})
         elif job.kind == "step":
             _, code, key = job.tag
+            frame, self.last_precomputed = job.result
             self.step_times.append(job.seconds)
             self.last_code = code
-            self._show(job.result, {"do": "step", "action": code, "label": self.keymap.label(code), "key": key})
+            self._show(frame, {"do": "step", "action": code, "label": self.keymap.label(code), "key": key})
         elif job.kind == "undo":
             self._show(job.result, {"do": "undo"})
         elif job.kind == "reset":

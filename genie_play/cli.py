@@ -18,11 +18,6 @@ DEFAULT_SIZE = GenieConfig().image_size
 DEFAULT_CLIP = GenieConfig().context_frames
 
 
-def not_built(command: str) -> int:
-    """Reserved interface whose work has not landed yet: say so plainly, never fake output."""
-    raise GenieError(f"`genie-play {command}` is not built yet")
-
-
 # --- subcommand handlers (each imports its package lazily, so `--help` stays instant) ---------
 
 
@@ -92,7 +87,28 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    return not_built("bench")
+    from pathlib import Path
+
+    from genie_play.eval.bench import BenchOptions, format_table, run_bench
+    from genie_play.io import write_json
+
+    try:
+        curve = tuple(int(v) for v in args.curve.split(",")) if args.curve else ()
+    except ValueError:
+        raise GenieError(f"--curve {args.curve}: expected MaskGIT step counts like 1,2,4,8") from None
+    if any(v < 1 for v in curve):
+        raise GenieError(f"--curve {args.curve}: MaskGIT step counts must be at least 1")
+    result = run_bench(BenchOptions(
+        weights=args.weights and Path(args.weights), device=args.device, steps=args.steps,
+        nocache_steps=args.nocache_steps, prompt=args.prompt and Path(args.prompt), maskgit_steps=args.maskgit_steps,
+        threads=args.threads, seed=args.seed, curve=curve, data=args.data and Path(args.data),
+        log=lambda line: print(line, file=sys.stderr, flush=True),
+    ))
+    print(format_table(result))
+    if args.json:
+        write_json(Path(args.json), result)
+        print(f"wrote {args.json}")
+    return 0
 
 
 # --- the parser -------------------------------------------------------------------------------
@@ -232,7 +248,17 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Benchmark play: time per keypress (p50/p95), FPS, memory, KV-cache speed-up.")
     _add_weights(p)
     _add_device(p)
-    p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    p.add_argument("--steps", metavar="N", type=int, default=200, help="timed keypresses at full context (default: 200)")
+    p.add_argument("--nocache-steps", metavar="N", type=int, default=30,
+                   help="timed keypresses without the KV cache, 0 to skip (default: 30)")
+    p.add_argument("--prompt", metavar="IMAGE", help="picture to start from (default: the bundled default prompt)")
+    p.add_argument("--maskgit-steps", metavar="N", type=int, help="MaskGIT steps per frame (default: the weights' own)")
+    p.add_argument("--threads", metavar="N", type=int, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--seed", metavar="S", type=int, default=0, help="seed for actions and sampling (default: 0)")
+    p.add_argument("--curve", metavar="LIST", help="also sweep MaskGIT steps, e.g. 1,2,4,8,16,25: latency "
+                   "(and ΔtPSNR with --data) for each")
+    p.add_argument("--data", metavar="DIR", help="held-out clips for the curve's ΔtPSNR")
+    p.add_argument("--json", metavar="FILE", help="also write the results as JSON (flat keys)")
     p.set_defaults(func=cmd_bench)
     return parser
 

@@ -27,3 +27,13 @@ def models_dir() -> Path:
 def assets_dir() -> Path:
     """The folder of bundled prompt images and sketches."""
     return _shipped("assets")
+
+
+def prompts_dir() -> Path:
+    """The bundled prompt pictures and sketches (the app's gallery)."""
+    return assets_dir() / "prompts"
+
+
+def default_prompt() -> Path:
+    """The picture `genie-play` starts from when given none."""
+    return prompts_dir() / "default.png"

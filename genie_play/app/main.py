@@ -12,9 +12,8 @@ from pathlib import Path
 
 from genie_play.app.keymap import KEYMAP_FILE, resolve_keymap, user_keymap_path
 from genie_play.errors import GenieError, file_error
-from genie_play.paths import assets_dir, models_dir
+from genie_play.paths import default_prompt, models_dir, prompts_dir
 
-DEFAULT_PROMPT = "default.png"
 REQUIRED_WEIGHTS = ("tokenizer.safetensors", "dynamics.safetensors")
 
 
@@ -35,13 +34,6 @@ class PlayOptions:
     scale: int = 1
     predictive: bool = True  # precompute every action's next frame while the player is idle
 
-
-def prompts_dir() -> Path:
-    return assets_dir() / "prompts"
-
-
-def default_prompt() -> Path:
-    return prompts_dir() / DEFAULT_PROMPT
 
 
 def check_weights(folder: Path, shipped: bool) -> None:

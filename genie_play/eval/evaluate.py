@@ -53,26 +53,15 @@ class Rollouts:
 
 def evaluate(opts: EvalOptions) -> dict:
     """Compute every metric, write out/metrics.json (and the report); returns the metrics."""
-    from genie_play.data.dataset import ClipDataset
-    from genie_play.data.shards import open_folder
-
     world = WorldModel.load(opts.weights, device=opts.device, maskgit_steps=opts.maskgit_steps, seed=opts.seed)
     if world.lam is None:
         raise file_error(Path(opts.weights) / "lam.safetensors", "no such file; eval needs all three networks")
     config = world.config
-    dataset = ClipDataset(opts.data, clip_frames=config.context_frames, seed=opts.seed)
-    if dataset.size != (config.image_size, config.image_size):
-        raise file_error(opts.data, f"frames are {dataset.size[0]}x{dataset.size[1]}, the weights need {config.image_size}x{config.image_size}")
-    picks = np.unique(np.linspace(0, len(dataset) - 1, min(opts.clips, len(dataset))).round().astype(int))
-    items = [dataset[int(i)] for i in picks]
-    frames = torch.stack([it["frames"] for it in items])  # (C, T, H, W, 3) uint8
-    true_actions = torch.stack([it["actions"] for it in items])  # (C, T-1), -1 where unknown
-    action_names = open_folder(opts.data)[0].meta.get("action_names") or []
-
-    result: dict = {"clips": len(picks), "frames_per_clip": frames.shape[1], "image_size": config.image_size,
+    frames, true_actions, action_names = held_out_clips(opts.data, world, opts.clips, opts.seed)
+    result: dict = {"clips": len(frames), "frames_per_clip": frames.shape[1], "image_size": config.image_size,
                     "maskgit_steps": world.maskgit_steps, "temperature": world.temperature}
     recon, codes = _tokenizer_metrics(world, frames, result)
-    inferred = _lam_metrics(world, frames, true_actions, action_names, result)
+    inferred = lam_metrics(world, frames, true_actions, action_names, result)
     rollouts = _dynamics_metrics(world, frames, inferred, opts, result)
     rollouts.recon = recon
     out = Path(opts.out)
@@ -82,6 +71,22 @@ def evaluate(opts: EvalOptions) -> dict:
 
         write_report(out, result, rollouts, Path(opts.weights))
     return result
+
+
+def held_out_clips(data: Path, world: WorldModel, clips: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """`clips` evenly spread clips of a data folder: frames (C, T, H, W, 3) uint8, true actions (C, T-1), action names."""
+    from genie_play.data.dataset import ClipDataset
+    from genie_play.data.shards import open_folder
+
+    config = world.config
+    dataset = ClipDataset(data, clip_frames=config.context_frames, seed=seed)
+    if dataset.size != (config.image_size, config.image_size):
+        raise file_error(data, f"frames are {dataset.size[0]}x{dataset.size[1]}, the weights need {config.image_size}x{config.image_size}")
+    picks = np.unique(np.linspace(0, len(dataset) - 1, min(clips, len(dataset))).round().astype(int))
+    items = [dataset[int(i)] for i in picks]
+    frames = torch.stack([it["frames"] for it in items])
+    true_actions = torch.stack([it["actions"] for it in items])  # -1 where unknown
+    return frames, true_actions, open_folder(data)[0].meta.get("action_names") or []
 
 
 def _chunks(n: int, size: int = 8):
@@ -105,7 +110,7 @@ def _tokenizer_metrics(world: WorldModel, frames: torch.Tensor, result: dict) ->
 
 
 @torch.inference_mode()
-def _lam_metrics(world: WorldModel, frames: torch.Tensor, true: torch.Tensor, names: list[str], result: dict) -> torch.Tensor:
+def lam_metrics(world: WorldModel, frames: torch.Tensor, true: torch.Tensor, names: list[str], result: dict) -> torch.Tensor:
     codes = torch.cat([world.lam.infer_actions(frames[p].to(world.device)).cpu() for p in _chunks(len(frames))])
     k = world.num_actions
     usage = M.code_usage(codes, k)
@@ -130,16 +135,20 @@ def _rollout(world: WorldModel, prompt: torch.Tensor, actions: list[int]) -> tor
     return torch.from_numpy(np.stack(frames))  # (len(actions) + 1, H, W, 3)
 
 
-def _dynamics_metrics(world: WorldModel, frames: torch.Tensor, inferred: torch.Tensor, opts: EvalOptions,
-                      result: dict) -> Rollouts:
-    rng = torch.Generator().manual_seed(opts.seed)
-    T, t = frames.shape[1], min(opts.delta_t, frames.shape[1] - 1)
+def controllability(world: WorldModel, frames: torch.Tensor, inferred: torch.Tensor, delta_t: int,
+                    rng: torch.Generator, result: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rollout PSNR with LAM-inferred actions and ΔtPSNR against random actions (the paper's measure).
+
+    Adds dynamics_psnr, dynamics_ssim, dynamics_psnr_t{i}, delta_t, dynamics_delta_psnr to `result`;
+    returns the rollouts: inferred (C, T, H, W, 3) and random (C, t+1, H, W, 3).
+    """
+    t = min(delta_t, frames.shape[1] - 1)
     with_inferred, with_random = [], []
     for c in range(len(frames)):
         with_inferred.append(_rollout(world, frames[c, 0], inferred[c].tolist()))
         random_actions = torch.randint(world.num_actions, (t,), generator=rng).tolist()
         with_random.append(_rollout(world, frames[c, 0], random_actions))
-    rolled, randomised = torch.stack(with_inferred), torch.stack(with_random)  # (C, T, ...), (C, t+1, ...)
+    rolled, randomised = torch.stack(with_inferred), torch.stack(with_random)
     per_step = M.psnr(frames[:, 1:], rolled[:, 1:]).mean(0)  # (T-1,)
     result.update(
         dynamics_psnr=per_step.mean().item(),
@@ -148,7 +157,13 @@ def _dynamics_metrics(world: WorldModel, frames: torch.Tensor, inferred: torch.T
         delta_t=t,
         dynamics_delta_psnr=M.delta_psnr(frames[:, t], rolled[:, t], randomised[:, t]),
     )
+    return rolled, randomised
 
+
+def _dynamics_metrics(world: WorldModel, frames: torch.Tensor, inferred: torch.Tensor, opts: EvalOptions,
+                      result: dict) -> Rollouts:
+    rng = torch.Generator().manual_seed(opts.seed)
+    rolled, randomised = controllability(world, frames, inferred, opts.delta_t, rng, result)
     actions = torch.randint(world.num_actions, (opts.rollout_steps,), generator=rng).tolist()
     long = _rollout(world, frames[0, 0], actions)
     tail = long[-max(1, len(long) // 4):]

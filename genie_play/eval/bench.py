@@ -1,0 +1,215 @@
+"""`genie-play bench`: how fast play is, measured the way the player meets it.
+
+Loads the weights, resets on a prompt, steps until the context is full, then times `steps`
+keypresses of random latent actions through the world model's own step() -- the call the app
+makes. Also: the time split inside a step, a held key's FPS, predictive rendering (all actions
+previewed in one pass, then a keypress), load/reset time, peak memory, the same run without the
+KV cache, and optionally a quality/speed curve over MaskGIT steps (latency and ΔtPSNR).
+"""
+
+from __future__ import annotations
+
+import platform
+import resource
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from genie_play.device import describe_device, select_device
+from genie_play.errors import GenieError
+from genie_play.paths import default_prompt, models_dir
+from genie_play.world.world_model import WorldModel
+
+
+@dataclass
+class BenchOptions:
+    weights: Path | None = None  # None: the shipped models/
+    device: str = "auto"
+    steps: int = 200  # timed keypresses with the KV cache
+    nocache_steps: int = 30  # timed keypresses without it (each recomputes the whole context)
+    prompt: Path | None = None  # None: the bundled default prompt
+    maskgit_steps: int | None = None  # None: the weights' own
+    threads: int | None = None  # torch CPU threads; None: torch's default (the physical cores)
+    seed: int = 0
+    curve: tuple[int, ...] = ()  # MaskGIT steps to sweep for the quality/speed curve
+    data: Path | None = None  # held-out clips for the curve's ΔtPSNR
+    curve_clips: int = 8
+    log: object = field(default=print, repr=False)  # progress lines go here
+
+
+def percentiles(ms: list[float]) -> dict[str, float]:
+    a = np.asarray(ms)
+    return {"p50": float(np.percentile(a, 50)), "p95": float(np.percentile(a, 95)), "max": float(a.max()),
+            "mean": float(a.mean())}
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (Linux reports KiB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def _sync(world: WorldModel) -> None:
+    if world.device.type == "cuda":
+        torch.cuda.synchronize(world.device)
+
+
+def time_steps(world: WorldModel, actions: list[int]) -> tuple[list[float], dict[str, list[float]], float]:
+    """Per-keypress latency (ms), the phases of each step, and the wall time of the whole run (s)."""
+    latencies, phases = [], {}
+    start = time.perf_counter()
+    for a in actions:
+        world.timings = {}
+        t = time.perf_counter()
+        world.step(a)
+        _sync(world)
+        latencies.append(1000 * (time.perf_counter() - t))
+        for name, ms in world.timings.items():
+            phases.setdefault(name, []).append(ms)
+    world.timings = None
+    return latencies, phases, time.perf_counter() - start
+
+
+def fill_context(world: WorldModel, prompt, rng: np.random.Generator) -> None:
+    """Reset and step until the context window is full, so every timed step pays full price."""
+    world.reset(prompt)
+    for a in rng.integers(world.num_actions, size=world.max_context):
+        world.step(int(a))
+
+
+def run_bench(opts: BenchOptions) -> dict:
+    """Run every measurement; returns flat results (ms, s, MB, ratios) ready for JSON."""
+    if opts.steps < 1 or opts.nocache_steps < 0:
+        raise GenieError("bench needs --steps of at least 1")
+    if opts.threads:
+        torch.set_num_threads(opts.threads)
+    device = select_device(opts.device)
+    weights = Path(opts.weights) if opts.weights else models_dir()
+    prompt = Path(opts.prompt) if opts.prompt else default_prompt()
+    log = opts.log
+
+    t = time.perf_counter()
+    world = WorldModel.load(weights, device=device, maskgit_steps=opts.maskgit_steps, seed=opts.seed)
+    load_s = time.perf_counter() - t
+    t = time.perf_counter()
+    world.reset(prompt)
+    _sync(world)
+    reset_ms = 1000 * (time.perf_counter() - t)
+    t = time.perf_counter()
+    world.step(0)
+    _sync(world)
+    first_step_ms = 1000 * (time.perf_counter() - t)
+    config = world.config
+    r: dict = {
+        "device": describe_device(device), "threads": torch.get_num_threads(), "torch": torch.__version__,
+        "python": platform.python_version(), "machine": platform.machine(), "processor": platform.processor() or None,
+        "weights": str(weights), "image_size": config.image_size, "context_frames": world.max_context,
+        "tokens_per_frame": config.tokens_per_frame, "maskgit_steps": world.maskgit_steps,
+        "parameters_m": round(sum(p.numel() for net in (world.tokenizer, world.dynamics) for p in net.parameters()) / 1e6, 2),
+        "load_s": load_s, "reset_ms": reset_ms, "first_frame_s": load_s + (reset_ms + first_step_ms) / 1000,
+    }
+
+    rng = np.random.default_rng(opts.seed)
+    log(f"bench: filling the {world.max_context}-frame context, then {opts.steps} timed keypresses")
+    fill_context(world, prompt, rng)
+    latencies, phases, wall = time_steps(world, [int(a) for a in rng.integers(world.num_actions, size=opts.steps)])
+    lat = percentiles(latencies)
+    r.update({f"latency_ms_{k}": v for k, v in lat.items()})
+    r["fps"] = opts.steps / wall
+    r.update({f"{name}_p50": float(np.median(ms)) for name, ms in phases.items()})
+
+    # Predictive rendering: the app previews every action while idle, then a keypress shows one.
+    previews, shown = [], []
+    for a in rng.integers(world.num_actions, size=max(3, min(20, opts.steps // 10))):
+        t = time.perf_counter()
+        world.preview(range(world.num_actions))
+        _sync(world)
+        previews.append(1000 * (time.perf_counter() - t))
+        t = time.perf_counter()
+        world.step(int(a))
+        _sync(world)
+        shown.append(1000 * (time.perf_counter() - t))
+    r["preview_all_ms_p50"] = float(np.median(previews))
+    r["precomputed_latency_ms_p50"] = float(np.median(shown))
+    r["precomputed_latency_ms_max"] = float(np.max(shown))
+    r["peak_rss_mb"] = peak_rss_mb()
+    if device.type == "cuda":
+        r["peak_gpu_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
+
+    if opts.nocache_steps:
+        log(f"bench: {opts.nocache_steps} keypresses without the KV cache")
+        world.kv_cache = False
+        fill_context(world, prompt, rng)
+        slow, _, _ = time_steps(world, [int(a) for a in rng.integers(world.num_actions, size=opts.nocache_steps)])
+        world.kv_cache = True
+        r["nocache_latency_ms_p50"] = float(np.median(slow))
+        r["kv_cache_speedup"] = r["nocache_latency_ms_p50"] / r["latency_ms_p50"]
+
+    if opts.curve:
+        r.update(quality_speed_curve(world, prompt, opts))
+    return r
+
+
+def quality_speed_curve(world: WorldModel, prompt: Path, opts: BenchOptions) -> dict:
+    """Latency p50 and (with --data) ΔtPSNR and rollout PSNR for each MaskGIT step count."""
+    from genie_play.eval.evaluate import controllability, held_out_clips
+
+    clips = inferred = None
+    if opts.data is not None:
+        frames, _, _ = held_out_clips(opts.data, world, opts.curve_clips, opts.seed)
+        if world.lam is None:
+            raise GenieError(f"{opts.weights}: the quality/speed curve needs lam.safetensors to label the clips")
+        with torch.inference_mode():
+            inferred = world.lam.infer_actions(frames.to(world.device)).cpu()
+        clips = frames
+    out, rng = {}, np.random.default_rng(opts.seed)
+    default_steps = world.maskgit_steps
+    for steps in opts.curve:
+        world.maskgit_steps = steps
+        opts.log(f"bench: quality/speed curve, maskgit_steps={steps}")
+        fill_context(world, prompt, rng)
+        latencies, _, _ = time_steps(world, [int(a) for a in rng.integers(world.num_actions, size=min(opts.steps, 50))])
+        out[f"curve_steps{steps}_latency_ms_p50"] = float(np.median(latencies))
+        if clips is not None:
+            metrics: dict = {}
+            controllability(world, clips, inferred, 4, torch.Generator().manual_seed(opts.seed), metrics)
+            out[f"curve_steps{steps}_delta_psnr"] = metrics["dynamics_delta_psnr"]
+            out[f"curve_steps{steps}_dynamics_psnr"] = metrics["dynamics_psnr"]
+    world.maskgit_steps = default_steps
+    return out
+
+
+TABLE = [  # (label, key, unit)
+    ("keypress latency p50", "latency_ms_p50", "ms"), ("keypress latency p95", "latency_ms_p95", "ms"),
+    ("keypress latency max", "latency_ms_max", "ms"), ("held key", "fps", "FPS"),
+    ("  MaskGIT rounds", "maskgit_ms_p50", "ms"), ("  context update (frame + action)", "context_ms_p50", "ms"),
+    ("  decode", "decode_ms_p50", "ms"),
+    ("preview all actions (batched)", "preview_all_ms_p50", "ms"),
+    ("keypress after a preview p50", "precomputed_latency_ms_p50", "ms"),
+    ("without KV cache p50", "nocache_latency_ms_p50", "ms"), ("KV cache speed-up", "kv_cache_speedup", "x"),
+    ("model load", "load_s", "s"), ("reset (encode prompt)", "reset_ms", "ms"),
+    ("load + first frame", "first_frame_s", "s"), ("peak memory (RSS)", "peak_rss_mb", "MB"),
+    ("peak GPU memory", "peak_gpu_mb", "MB"),
+]
+
+
+def format_table(r: dict) -> str:
+    """The results as an aligned text table (also pasted into the README)."""
+    lines = [f"{r['device']}, torch {r['torch']}, {r['image_size']}x{r['image_size']}, context {r['context_frames']}, "
+             f"{r['tokens_per_frame']} tokens/frame, {r['maskgit_steps']} MaskGIT steps"]
+    for label, key, unit in TABLE:
+        if key in r:
+            value = r[key]
+            lines.append(f"{label:36s} {value:10.2f} {unit}" if unit != "x" else f"{label:36s} {value:10.1f}x")
+    curve = sorted({int(k.split("_")[1][5:]) for k in r if k.startswith("curve_steps")})
+    if curve:
+        lines.append(f"{'maskgit_steps':>14s} {'latency p50':>12s} {'ΔtPSNR':>8s} {'rollout PSNR':>13s}")
+        for s in curve:
+            d, p = r.get(f"curve_steps{s}_delta_psnr"), r.get(f"curve_steps{s}_dynamics_psnr")
+            lines.append(f"{s:14d} {r[f'curve_steps{s}_latency_ms_p50']:9.1f} ms "
+                         f"{'—' if d is None else f'{d:8.2f}'} {'—' if p is None else f'{p:10.2f} dB'}")
+    return "\n".join(lines)

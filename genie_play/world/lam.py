@@ -5,8 +5,11 @@ one vector at frame t+1 (which, by causality, has seen exactly x_1..x_{t+1}), po
 patches, and quantizes it to one of `num_actions` codes. The decoder must rebuild x_{t+1} from
 x_1..x_t plus that code, so the code is forced to carry "what changed". At play only the code
 ids matter (the player picks one); the encoder is used to label video for training and evaluation.
-Departure from the paper: the per-transition latent is a mean over patch outputs (the paper
-does not specify the pooling); pixel input with patch 16 as in the paper.
+Departures from the paper: the per-transition latent is a mean over patch outputs (the paper
+does not specify the pooling); the decoder predicts the change x_{t+1} - x_t rather than x_{t+1}
+itself, so copying the last frame is free and the decoder's effort (and the code's information)
+goes to what moved -- without it, on our world, codes matched true actions with NMI 0.08.
+Pixel input with patch 16 as in the paper.
 """
 
 from __future__ import annotations
@@ -61,7 +64,8 @@ class LatentActionModel(nn.Module):
         patch = self.config.lam.patch_size
         h = self.decoder_in(patchify(x[:, :-1], patch)) + self.decoder_pos  # history x_1..x_{T-1}
         h = h + self.action_in(vq.quantized)[:, :, None, :]  # action a_t joins frame t
-        prediction = unpatchify(self.patch_out(self.decoder(h)), patch, self.config.image_size)
+        change = unpatchify(self.patch_out(self.decoder(h)), patch, self.config.image_size)
+        prediction = x[:, :-1] + change  # x_{t+1} = x_t + what changed
         recon_loss = F.mse_loss(prediction, x[:, 1:])
         return LAMOutput(prediction, vq.ids, recon_loss + vq.loss, recon_loss, vq)
 

@@ -77,17 +77,24 @@ class KVCache:
             # k[:, :, -0:] would keep everything, so 0 is its own case
             self.layers = [(k[:, :, -keep:], v[:, :, -keep:]) for k, v in self.layers] if keep else []
         if self.start >= self.REBASE_AFTER and self.layers:
-            shift = torch.full((len(self),), -self.start, device=self.layers[0][0].device)
-            self.layers = [(apply_rope(k, shift), v) for k, v in self.layers]
+            k0 = self.layers[0][0]
+            back = rope_tables(torch.full((len(self),), -self.start, device=k0.device), k0.shape[-1])
+            self.layers = [(apply_rope(k, back), v) for k, v in self.layers]
             self.start = 0
 
 
-def apply_rope(x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
-    """Rotate pairs of channels of x (..., T, head_dim) by angles proportional to `positions` (T,)."""
+def rope_tables(positions: torch.Tensor, head_dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos and sin (T, head_dim/2) of the rotary angles for time `positions` (T,); shared by all layers."""
+    half = head_dim // 2
+    freqs = torch.exp(-math.log(10_000.0) * torch.arange(half, device=positions.device, dtype=torch.float32) / half)
+    angles = positions.to(torch.float32)[:, None] * freqs[None, :]
+    return angles.cos(), angles.sin()
+
+
+def apply_rope(x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """Rotate pairs of channels of x (..., T, head_dim) by the angles in `rope` (from rope_tables)."""
     half = x.shape[-1] // 2
-    freqs = torch.exp(-math.log(10_000.0) * torch.arange(half, device=x.device, dtype=torch.float32) / half)
-    angles = positions.to(torch.float32)[:, None] * freqs[None, :]  # (T, half)
-    cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
+    cos, sin = rope[0].to(x.dtype), rope[1].to(x.dtype)
     x1, x2 = x[..., :half], x[..., half:]
     return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
 
@@ -123,6 +130,7 @@ class TemporalAttention(nn.Module):
         past: tuple[torch.Tensor, torch.Tensor] | None,
         past_start: int,
         positions: torch.Tensor,
+        rope: tuple[torch.Tensor, torch.Tensor],
         window: int,
         targets: bool,
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
@@ -134,7 +142,7 @@ class TemporalAttention(nn.Module):
         B, T, N, D = x.shape
         h = x.transpose(1, 2).reshape(B * N, T, D)
         q, k, v = self.qkv(h).view(B * N, T, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4)  # 3 x (B*N, heads, T, hd)
-        q, k = apply_rope(q, positions), apply_rope(k, positions)
+        q, k = apply_rope(q, rope), apply_rope(k, rope)
         new_kv = (k, v)
         num_past = past[0].shape[2] if past is not None else 0
         if num_past == 0 and not targets and T <= window:
@@ -192,9 +200,9 @@ class STBlock(nn.Module):
             nn.Linear(d_model, mlp_ratio * d_model), nn.GELU(approximate="tanh"), nn.Linear(mlp_ratio * d_model, d_model)
         )
 
-    def forward(self, x, past, past_start, positions, window, targets):
+    def forward(self, x, past, past_start, positions, rope, window, targets):
         x = x + self.spatial(self.norm_spatial(x))
-        y, new_kv = self.temporal(self.norm_temporal(x), past, past_start, positions, window, targets)
+        y, new_kv = self.temporal(self.norm_temporal(x), past, past_start, positions, rope, window, targets)
         x = x + y
         return x + self.mlp(self.norm_mlp(x)), new_kv
 
@@ -226,10 +234,11 @@ class STTransformer(nn.Module):
         start, end = (cache.start, cache.next_position) if cache is not None else (0, 0)
         if positions is None:
             positions = torch.arange(end, end + x.shape[1], device=x.device)
+        rope = rope_tables(positions, x.shape[-1] // self.blocks[0].temporal.num_heads)
         new_kvs = []
         for i, block in enumerate(self.blocks):
             past = cache.layer(i) if cache is not None else None
-            x, kv = block(x, past, start, positions, self.window, targets)
+            x, kv = block(x, past, start, positions, rope, self.window, targets)
             new_kvs.append(kv)
         if append:
             if cache is None:

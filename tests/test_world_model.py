@@ -237,3 +237,18 @@ def test_step_timings_split_the_work_when_asked(prompt):
     world.timings = {}
     world.step(1)
     assert set(world.timings) == {"maskgit_ms", "context_ms", "decode_ms"} and all(v > 0 for v in world.timings.values())
+
+
+def test_previews_made_a_few_at_a_time_all_count(prompt):
+    world, twin = make_world(seed=5), make_world(seed=5)
+    world.reset(prompt)
+    twin.reset(prompt)
+    first, second = world.preview([0, 1]), world.preview([2, 3])
+    assert sorted(world._previews) == [0, 1, 2, 3]
+    assert np.array_equal(world.step(1), first[1]) and world.last_step_precomputed
+    assert np.array_equal(twin.step(1), first[1])
+    world.preview([4])
+    world.maskgit_steps = 2
+    world.preview([5])
+    assert sorted(world._previews) == [5]  # older previews were made with other settings
+    assert second[0].shape == (16, 16, 3)

@@ -184,6 +184,7 @@ class WorldModel:
     def preview(self, actions: Sequence[int]) -> list[np.ndarray]:
         """The frame each action would produce now, in one batched pass; the state is untouched.
 
+        Previews of the same state accumulate, so the actions may be previewed a few at a time.
         A following step(a) for a previewed action returns exactly the previewed frame, and with
         the KV cache it runs no network at all: the frame's keys and values are computed here too.
         """
@@ -206,8 +207,10 @@ class WorldModel:
         else:
             pixels = self._decode_next(ids)
         frames = [_to_uint8(f) for f in pixels]
-        self._previews = {a: Preview(ids[i:i + 1], frames[i], generators[i].get_state(), dynamics_kv[i], decoder_kv[i])
-                          for i, a in enumerate(actions)}
+        if self._previews_made_with != self._sampling():
+            self._previews = {}  # made with other sampling settings: useless now
+        self._previews.update({a: Preview(ids[i:i + 1], frames[i], generators[i].get_state(), dynamics_kv[i],
+                                          decoder_kv[i]) for i, a in enumerate(actions)})
         self._previews_made_with = self._sampling()
         return frames
 

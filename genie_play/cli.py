@@ -57,7 +57,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     from genie_play.train.recipe import train_networks
     from genie_play.train.trainer import RunOptions
 
-    shortcuts = {"train.steps": args.steps, "train.batch_size": args.batch, "train.lr": args.lr}
+    from genie_play.train.objectives import NETWORKS
+
+    networks = NETWORKS if args.network == "all" else (args.network,)
+    shortcuts = {"train.lr": args.lr}
+    for network in networks:  # --steps and --batch set the trained networks' own fields
+        shortcuts.update({f"train.{network}_steps": args.steps, f"train.{network}_batch": args.batch})
     overrides = [*args.set, *(f"{k}={v}" for k, v in shortcuts.items() if v is not None)]
     config = resolve_config(args.preset, overrides)  # a bad preset or --set is reported before anything runs
     opts = RunOptions(
@@ -217,8 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", default="default", choices=sorted(PRESETS), help="config preset (default: default)")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="override one config field, e.g. --set tokenizer.patch_size=8 (repeatable)")
-    p.add_argument("--steps", metavar="N", type=int, help="training steps (default: the preset's train.steps)")
-    p.add_argument("--batch", metavar="B", type=int, help="global batch size in clips (default: train.batch_size)")
+    p.add_argument("--steps", metavar="N", type=int, help="training steps of each trained network (default: the preset's train.NETWORK_steps)")
+    p.add_argument("--batch", metavar="B", type=int, help="global batch size in clips (default: the preset's train.NETWORK_batch)")
     p.add_argument("--lr", metavar="LR", type=float, help="peak learning rate (default: train.lr)")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
     p.add_argument("--tokenizer", metavar="FILE", help="dynamics only: trained tokenizer weights")

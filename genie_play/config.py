@@ -55,15 +55,28 @@ class DynamicsConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Optimisation settings shared by the three training stages."""
+    """Optimisation settings: steps and batch (in clips) per network, the rest shared by the three stages.
 
-    batch_size: int = 16
+    The default sizes are what the shipped weights got on a 2-core CPU (models/MODEL_CARD.md).
+    """
+
+    tokenizer_steps: int = 2_500
+    tokenizer_batch: int = 4
+    lam_steps: int = 1_500
+    lam_batch: int = 8
+    dynamics_steps: int = 2_500
+    dynamics_batch: int = 4
     lr: float = 1e-3
     weight_decay: float = 0.05
     warmup_steps: int = 100
-    steps: int = 2_000
     grad_clip: float = 1.0
     seed: int = 0
+
+    def steps(self, network: str) -> int:
+        return getattr(self, f"{network}_steps")
+
+    def batch(self, network: str) -> int:
+        return getattr(self, f"{network}_batch")
 
 
 @dataclass(frozen=True)
@@ -188,7 +201,8 @@ def _validate(c: GenieConfig) -> None:
         "lam.patch_size": c.lam.patch_size, "lam.encoder_layers": c.lam.encoder_layers,
         "lam.decoder_layers": c.lam.decoder_layers, "lam.latent_dim": c.lam.latent_dim,
         "dynamics.num_layers": c.dynamics.num_layers, "dynamics.maskgit_steps": c.dynamics.maskgit_steps,
-        "train.batch_size": c.train.batch_size, "train.steps": c.train.steps,
+        **{f"train.{n}_{what}": getattr(c.train, f"{n}_{what}")
+           for n in ("tokenizer", "lam", "dynamics") for what in ("steps", "batch")},
     }
     for name, value in positive.items():
         if value < 1:
@@ -226,7 +240,8 @@ PRESETS: dict[str, GenieConfig] = {
                                   codebook_size=1024, latent_dim=32),
         lam=LAMConfig(patch_size=16, d_model=256, num_heads=4, encoder_layers=4, decoder_layers=4, latent_dim=32),
         dynamics=DynamicsConfig(d_model=384, num_heads=6, num_layers=8, maskgit_steps=25, temperature=2.0),
-        train=TrainConfig(batch_size=32, lr=3e-4, warmup_steps=500, steps=20_000),
+        train=TrainConfig(tokenizer_steps=20_000, tokenizer_batch=32, lam_steps=20_000, lam_batch=32,
+                          dynamics_steps=20_000, dynamics_batch=32, lr=3e-4, warmup_steps=500),
     ),
     # For tests and smoke runs: every network builds and trains in well under a second on a CPU.
     "tiny": GenieConfig(
@@ -238,7 +253,8 @@ PRESETS: dict[str, GenieConfig] = {
         ),
         lam=LAMConfig(patch_size=8, d_model=32, num_heads=2, encoder_layers=1, decoder_layers=1, latent_dim=8),
         dynamics=DynamicsConfig(d_model=32, num_heads=2, num_layers=1, maskgit_steps=4, temperature=1.0),
-        train=TrainConfig(batch_size=4, warmup_steps=5, steps=50),
+        train=TrainConfig(tokenizer_steps=50, tokenizer_batch=4, lam_steps=50, lam_batch=4, dynamics_steps=50,
+                          dynamics_batch=4, warmup_steps=5),
     ),
 }
 

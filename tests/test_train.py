@@ -29,7 +29,8 @@ def clips(n=8, frames=4, size=16):
 
 
 def config(steps=6, *extra):
-    return resolve_config("tiny", [f"train.steps={steps}", "train.batch_size=4", "train.warmup_steps=2", *extra])
+    sizes = [f"train.{n}_{k}={v}" for n in ("tokenizer", "lam", "dynamics") for k, v in (("steps", steps), ("batch", 4))]
+    return resolve_config("tiny", [*sizes, "train.warmup_steps=2", *extra])
 
 
 def run(network, out, steps=6, resume=False, **options):
@@ -42,10 +43,10 @@ def losses(out):
 
 
 def test_learning_rate_warms_up_then_decays_to_a_tenth():
-    cfg = resolve_config("tiny", ["train.lr=1.0", "train.warmup_steps=10", "train.steps=110"])
-    assert learning_rate(0, cfg) == pytest.approx(0.1) and learning_rate(9, cfg) == pytest.approx(1.0)
-    assert learning_rate(60, cfg) == pytest.approx(0.55)
-    assert learning_rate(110, cfg) == pytest.approx(0.1) and learning_rate(500, cfg) == pytest.approx(0.1)
+    cfg = resolve_config("tiny", ["train.lr=1.0", "train.warmup_steps=10", "train.lam_steps=110"])
+    assert learning_rate(0, cfg, "lam") == pytest.approx(0.1) and learning_rate(9, cfg, "lam") == pytest.approx(1.0)
+    assert learning_rate(60, cfg, "lam") == pytest.approx(0.55)
+    assert learning_rate(110, cfg, "lam") == pytest.approx(0.1) and learning_rate(500, cfg, "lam") == pytest.approx(0.1)
 
 
 class Killed(BaseException):

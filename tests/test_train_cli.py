@@ -24,7 +24,7 @@ def test_train_all_exports_three_networks_that_play(data, tmp_path):
     assert main(argv) == 0
     for network in ("tokenizer", "lam", "dynamics"):
         weights = read_weights(out / f"{network}.safetensors", network)
-        assert weights.summary["steps"] == 3 and weights.config.train.batch_size == 2
+        assert weights.summary["steps"] == 3 and weights.config.train.batch(network) == 2
     assert (out / "tokenizer" / "samples" / "tokenizer-00000003.png").exists()
     world = WorldModel.load(out, device="cpu")
     world.reset(np.zeros((16, 16, 3), np.uint8))

@@ -47,12 +47,12 @@ class RunOptions:
     quiet: bool = False
 
 
-def learning_rate(step: int, config: GenieConfig) -> float:
-    """Linear warmup to train.lr, then cosine decay to a tenth of it at train.steps."""
+def learning_rate(step: int, config: GenieConfig, network: str) -> float:
+    """Linear warmup to train.lr, then cosine decay to a tenth of it at the network's last step."""
     t = config.train
     if step < t.warmup_steps:
         return t.lr * (step + 1) / t.warmup_steps
-    progress = min(1.0, (step - t.warmup_steps) / max(1, t.steps - t.warmup_steps))
+    progress = min(1.0, (step - t.warmup_steps) / max(1, t.steps(network) - t.warmup_steps))
     return t.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
@@ -108,7 +108,8 @@ def train(config: GenieConfig, opts: RunOptions, dataset) -> Path | None:
     if not opts.resume and (ckpt_dir / "latest.json").exists():
         raise file_error(out, "already holds a training run; pass --resume to continue it or choose another --out")
     if checkpoint is not None:  # the run keeps its own architecture; only its length may change
-        config = replace(checkpoint.config, train=replace(checkpoint.config.train, steps=config.train.steps))
+        length = {f"{opts.network}_steps": config.train.steps(opts.network)}
+        config = replace(checkpoint.config, train=replace(checkpoint.config.train, **length))
 
     torch.manual_seed(config.train.seed)  # the same initial weights for the same seed
     objective = build_objective(opts.network, config, opts.tokenizer, opts.lam).to(device)
@@ -122,19 +123,19 @@ def train(config: GenieConfig, opts: RunOptions, dataset) -> Path | None:
     model = distributed.wrap(objective.model, ctx, device)
     if opts.compile:
         model = torch.compile(model)
-    per_rank = max(1, config.train.batch_size // ctx.world_size)
+    per_rank = max(1, config.train.batch(opts.network) // ctx.world_size)
 
     log = _Log(out, ctx, opts, config, start)
     samples_every = opts.sample_every
     losses = []
     step = start
     with _StopFlag() as stop:
-        while step < config.train.steps:
+        while step < config.train.steps(opts.network):
             torch.manual_seed(hash((config.train.seed, step, ctx.rank)) % (2**62))  # exact resumes
             if hasattr(dataset, "set_epoch"):
                 dataset.set_epoch(step)  # fresh windows into the clips at every step, reproducibly
             frames = _batch(dataset, batch_indices(step, config.train.seed, ctx, per_rank, len(dataset)), device)
-            lr = learning_rate(step, config)
+            lr = learning_rate(step, config, opts.network)
             for group in optimizer.param_groups:
                 group["lr"] = lr
             model.train()
@@ -156,7 +157,7 @@ def train(config: GenieConfig, opts: RunOptions, dataset) -> Path | None:
             if ctx.is_main and samples_every and step % samples_every == 0:
                 _save_samples(objective, frames, out / "samples" / f"{opts.network}-{step:08d}.png")
             stopping = distributed.any_rank(stop.set, ctx, device)
-            if ctx.is_main and (step % opts.checkpoint_every == 0 or stopping or step == config.train.steps):
+            if ctx.is_main and (step % opts.checkpoint_every == 0 or stopping or step == config.train.steps(opts.network)):
                 save_checkpoint(ckpt_dir, step, objective.model, optimizer, config, {"network": opts.network})
             if stopping:
                 log.close()
@@ -197,7 +198,7 @@ def _batch(dataset, indices: torch.Tensor, device: torch.device) -> torch.Tensor
 
 def _summary(objective: Objective, opts: RunOptions, config: GenieConfig, losses: list, ctx) -> dict:
     summary = {
-        "network": opts.network, "steps": config.train.steps, "batch_size": config.train.batch_size,
+        "network": opts.network, "steps": config.train.steps(opts.network), "batch_size": config.train.batch(opts.network),
         "ranks": ctx.world_size, "data": str(opts.data), "final_loss": sum(losses[-50:]) / max(1, len(losses[-50:])),
     }
     for name, path in (("tokenizer", objective.tokenizer_path), ("lam", objective.lam_path)):
@@ -220,7 +221,7 @@ class _Log:
         if not opts.quiet:
             from genie_play.progress import Progress
 
-            self.bar = Progress(config.train.steps, f"train {opts.network}", unit="steps", initial=start)
+            self.bar = Progress(config.train.steps(opts.network), f"train {opts.network}", unit="steps", initial=start)
         try:
             from torch.utils.tensorboard import SummaryWriter
 

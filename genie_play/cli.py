@@ -66,7 +66,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     overrides = [*args.set, *(f"{k}={v}" for k, v in shortcuts.items() if v is not None)]
     config = resolve_config(args.preset, overrides)  # a bad preset or --set is reported before anything runs
     opts = RunOptions(
-        network=args.network, data=Path(args.data), out=Path(args.out), device=args.device, resume=args.resume,
+        network=args.network, data=args.data and Path(args.data), out=Path(args.out), device=args.device, resume=args.resume,
         tokenizer=args.tokenizer and Path(args.tokenizer), lam=args.lam and Path(args.lam),
         checkpoint_every=args.checkpoint_every, sample_every=args.sample_every, compile=args.compile,
     )
@@ -217,7 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Train one network (or all three in order). Runs the same under "
                        "`torchrun --nproc_per_node K` for data-parallel training.")
     p.add_argument("network", choices=("tokenizer", "lam", "dynamics", "all"), help="what to train")
-    p.add_argument("--data", metavar="DIR", required=True, help="training shards (from `data generate` or `data import`)")
+    p.add_argument("--data", metavar="DIR", help="training shards (from `data generate` or `data import`); "
+                   "`all` without it generates the built-in world's data, and evaluates and proposes a keymap at the end")
     p.add_argument("--out", metavar="DIR", required=True, help="run folder: checkpoints, logs, exported weights")
     p.add_argument("--preset", default="default", choices=sorted(PRESETS), help="config preset (default: default)")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",

@@ -102,3 +102,17 @@ def test_headless_key_sequences():
         parse_keys(" , ", keymap)
     with pytest.raises(GenieError, match="repeats 0 times"):
         parse_keys("right*0", keymap)
+
+
+def test_a_keymap_proposed_from_the_code_action_table_gives_each_action_its_keys_once():
+    from genie_play.app.keymap import parse_keymap, propose_keymap
+
+    meanings = [("left", 0.2), ("right", 0.1), ("jump", 0.15), ("right", 0.3), (None, 0.0), ("down", 0.05),
+                ("jump_right", 0.1), ("idle", 0.1)]
+    keymap = propose_keymap(meanings)
+    assert keymap.code_for_key("right") == 3 and keymap.label(3) == "right"  # the code that means it most often
+    assert keymap.label(1) == "right (also)" and keymap.code_for_key("2") == 1
+    assert keymap.label(4) == "code 4 (unused)" and keymap.code_for_key("5") == 4
+    assert keymap.code_for_key("space") == 2 and keymap.label(6) == "jump right"
+    again = parse_keymap(keymap.to_toml(), "proposed.toml")  # it is a valid keymap file
+    assert again.bindings == keymap.bindings

@@ -1,5 +1,6 @@
 """Training from the command line on generated data: one process, and two data-parallel ranks."""
 
+import json
 import os
 import subprocess
 import sys
@@ -49,3 +50,26 @@ def test_two_ranks_with_torchrun_end_with_identical_weights(data, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "weights identical on all 2 ranks" in proc.stderr
     assert read_weights(tmp_path / "tokenizer.safetensors").summary["ranks"] == 2
+
+
+def test_train_all_without_data_is_the_whole_recipe_data_training_eval_and_keymap(tmp_path, monkeypatch):
+    from genie_play.app.keymap import load_keymap
+    from genie_play.train import recipe
+
+    monkeypatch.setattr(recipe, "RECIPE_DATA", tuple((n, s, 6, seed) for n, s, _, seed in recipe.RECIPE_DATA))
+    out = tmp_path / "run"
+    argv = ["train", "all", "--out", str(out), "--preset", "tiny", "--steps", "2", "--sample-every", "0", "--device", "cpu"]
+    assert main(argv) == 0
+    for name in ("train", "heldout_levels", "heldout_styles"):
+        assert (out / "data" / name / "summary.json").exists()
+    for split in ("levels", "styles"):
+        metrics = json.loads((out / "eval" / split / "metrics.json").read_text())
+        assert "lam_nmi" in metrics and "dynamics_delta_psnr" in metrics
+    keymap = load_keymap(out / "keymap.toml")
+    assert len(keymap.bindings) == 8 and (out / "keymap.toml").read_text().startswith("# Proposed by")
+    assert main(argv + ["--resume"]) == 0  # everything done: resuming only re-evaluates
+
+
+def test_only_train_all_may_omit_data(tmp_path, capsys):
+    assert main(["train", "lam", "--out", str(tmp_path), "--preset", "tiny"]) == 2
+    assert "train lam needs --data DIR" in capsys.readouterr().err

@@ -130,6 +130,32 @@ class Keymap:
         return "\n".join(lines) + "\n"
 
 
+# Keys a proposed keymap gives to each true action of the built-in world (arrows + space first).
+ACTION_KEYS = {"left": ("left", "a"), "right": ("right", "d"), "jump": ("up", "w", "space"), "down": ("down", "s"),
+               "jump_left": ("q",), "jump_right": ("e",), "idle": ("z",), "run_right": ("x",)}
+
+
+def propose_keymap(meanings: list[tuple[str | None, float]]) -> Keymap:
+    """A keymap from what each latent code means: meanings[c] = (true action it most often is, its share).
+
+    The code that most often means an action gets that action's keys and label; a second code with
+    the same meaning, or a code never used, gets the digit key c+1 and a label saying so.
+    """
+    owner: dict[str, int] = {}
+    for code, (action, share) in enumerate(meanings):
+        if action is not None and (action not in owner or share > meanings[owner[action]][1]):
+            owner[action] = code
+    bindings = []
+    for code, (action, _) in enumerate(meanings):
+        if action is None:
+            bindings.append(Binding(code, f"code {code} (unused)", (str(code + 1),)))
+        elif owner[action] == code:
+            bindings.append(Binding(code, action.replace("_", " "), ACTION_KEYS.get(action, (str(code + 1),))))
+        else:
+            bindings.append(Binding(code, f"{action.replace('_', ' ')} (also)", (str(code + 1),)))
+    return Keymap(tuple(bindings), "proposed from the evaluation")
+
+
 def _toml_string(text: str) -> str:
     """One TOML string literal, quoted and escaped by tomli-w."""
     import tomli_w

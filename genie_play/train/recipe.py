@@ -3,6 +3,10 @@
 `all` trains each stage in its own sub-folder of --out, hands the exported tokenizer and LAM to
 the dynamics stage, and copies the three weights files to --out itself, ready for `play` or
 `eval --weights`. With --resume, finished stages are kept and the interrupted one continues.
+Without --data, `all` is the whole recipe of the shipped weights: it first generates the built-in
+world's data (training clips plus held-out levels and held-out styles) in --out/data, and at the
+end evaluates on both held-out sets and proposes a keymap (--out/keymap.toml) from what each
+latent code turned out to mean.
 """
 
 from __future__ import annotations
@@ -11,9 +15,44 @@ import dataclasses
 from pathlib import Path
 
 from genie_play.config import GenieConfig
-from genie_play.io import atomic_path
+from genie_play.errors import GenieError
+from genie_play.io import atomic_path, write_text
 from genie_play.train.objectives import NETWORKS
 from genie_play.train.trainer import RunOptions, train
+
+
+# The built-in world's data for `train all` without --data: (folder, split, episodes, seed).
+RECIPE_DATA = (
+    ("train", "train", 2000, 0),
+    ("heldout_levels", "train", 200, 777),  # training styles on levels never trained on
+    ("heldout_styles", "heldout", 200, 778),  # the crayon and neon styles, never trained on
+)
+EVAL_SPLITS = {"levels": "heldout_levels", "styles": "heldout_styles"}
+
+
+def generate_recipe_data(folder: Path, config: GenieConfig, workers: int = 2) -> Path:
+    """Generate (or finish generating: shards already there are kept) the recipe's data; returns the training folder."""
+    from genie_play.data.generate import generate
+    from genie_play.data.record import GenerateSpec
+
+    for name, split, episodes, seed in RECIPE_DATA:
+        spec = GenerateSpec(str(folder / name), episodes, config.context_frames, config.image_size, seed, split)
+        generate(spec, workers=workers)
+    return folder / "train"
+
+
+def evaluate_and_propose_keymap(out: Path, data: Path, device: str, num_actions: int) -> None:
+    """Evaluate the run's weights on both held-out sets; write out/keymap.toml from the levels' code table."""
+    from genie_play.app.keymap import propose_keymap
+    from genie_play.eval.evaluate import EvalOptions, evaluate
+
+    results = {name: evaluate(EvalOptions(out, data / folder, out / "eval" / name, device=device))
+               for name, folder in EVAL_SPLITS.items()}
+    levels = results["levels"]
+    meanings = [(levels.get(f"lam_code{c}_action"), levels.get(f"lam_code{c}_share") or 0.0) for c in range(num_actions)]
+    header = ("# Proposed by `genie-play train all` from the evaluation's code -> true action table\n"
+              "# (eval/levels/metrics.json); check it in the action explorer (Tab) and fix labels by hand.\n")
+    write_text(out / "keymap.toml", header + propose_keymap(meanings).to_toml())
 
 
 def open_dataset(data: Path, config: GenieConfig):
@@ -25,6 +64,11 @@ def open_dataset(data: Path, config: GenieConfig):
 
 def train_networks(config: GenieConfig, opts: RunOptions) -> list[Path]:
     """Run `opts.network` (one of NETWORKS, or "all"); returns the exported weights files."""
+    generated = opts.data is None
+    if generated:
+        if opts.network != "all":
+            raise GenieError(f"train {opts.network} needs --data DIR (only `train all` generates its own)")
+        opts = dataclasses.replace(opts, data=generate_recipe_data(Path(opts.out) / "data", config))
     dataset = open_dataset(opts.data, config)
     if opts.network != "all":
         exported = train(config, opts, dataset)
@@ -49,4 +93,6 @@ def train_networks(config: GenieConfig, opts: RunOptions) -> list[Path]:
         with atomic_path(out / path.name) as tmp:
             tmp.write_bytes(path.read_bytes())
         shipped.append(out / path.name)
+    if generated:
+        evaluate_and_propose_keymap(out, Path(opts.data).parent, opts.device, config.num_actions)
     return shipped

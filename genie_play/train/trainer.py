@@ -34,7 +34,7 @@ class RunOptions:
     """Where and how to run; the model and optimisation settings live in GenieConfig."""
 
     network: str
-    data: Path
+    data: Path | None  # None: `train all` generates the built-in world's data
     out: Path
     device: str = "auto"
     resume: bool = False

@@ -64,7 +64,7 @@ class TrainConfig:
     tokenizer_batch: int = 4
     lam_steps: int = 1_500
     lam_batch: int = 8
-    dynamics_steps: int = 2_500
+    dynamics_steps: int = 3_500
     dynamics_batch: int = 4
     lr: float = 1e-3
     weight_decay: float = 0.05

@@ -1,6 +1,7 @@
 """Shared test setup: no real display or sound device, ever."""
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
@@ -32,6 +33,9 @@ def moving_squares(batch=2, frames=4, size=16):
     return x
 
 
+LABELLED_KEYMAP = Path(__file__).parent / "labelled_keymap.toml"
+
+
 def save_tiny_world(folder, tokenizer=None, dynamics=None, lam=None):
     """Randomly initialised networks (tiny preset unless a config is given) saved as a weights folder."""
     import torch
@@ -47,6 +51,8 @@ def save_tiny_world(folder, tokenizer=None, dynamics=None, lam=None):
     for kind, build, config in (("tokenizer", Tokenizer, tokenizer), ("dynamics", Dynamics, dynamics),
                                 ("lam", LatentActionModel, lam)):
         save_weights(folder / f"{kind}.safetensors", kind, build(config or tiny), config or tiny)
+    # The weights' own keymap: labels the tests can rely on, whatever the shipped model's codes mean.
+    (folder / "keymap.toml").write_text(LABELLED_KEYMAP.read_text())
     return folder
 
 

@@ -84,12 +84,12 @@ def test_headless_mistakes_are_one_line(weights, picture, args, message, capsys)
     assert message in err and err.count("\n") == 1
 
 
-def test_no_shipped_weights_is_one_clear_line(tmp_path, monkeypatch, capsys):
+def test_missing_shipped_weights_is_one_clear_line(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(app_main, "models_dir", lambda: tmp_path / "models")
     assert main([]) == 2
     err = capsys.readouterr().err
-    assert err == (f"genie-play: error: {tmp_path / 'models'}: no trained weights are shipped yet; "
-                   "play a folder of weights with --weights DIR\n")
+    assert err == (f"genie-play: error: {tmp_path / 'models'}: the shipped tokenizer.safetensors is missing "
+                   "(restore models/ from the repository, or play a folder of weights with --weights DIR)\n")
 
 
 def test_a_bad_image_or_weights_folder_is_refused_before_any_window(weights, tmp_path, capsys):

@@ -42,8 +42,8 @@ def check_weights(folder: Path, shipped: bool) -> None:
     if not missing:
         return
     if shipped:
-        raise GenieError(f"{folder}: no trained weights are shipped yet; "
-                         "play a folder of weights with --weights DIR")
+        raise GenieError(f"{folder}: the shipped {missing[0]} is missing (restore models/ from the "
+                         "repository, or play a folder of weights with --weights DIR)")
     raise file_error(folder, f"no {missing[0]} here; --weights needs a folder with tokenizer.safetensors "
                      "and dynamics.safetensors (lam.safetensors optional)")
 

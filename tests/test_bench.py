@@ -56,6 +56,7 @@ def test_bench_cli_prints_a_table_and_writes_json(weights, tmp_path, capsys):
     (["--curve", "1,x"], "--curve 1,x: expected MaskGIT step counts like 1,2,4,8"),
     (["--curve", "0,2"], "--curve 0,2: MaskGIT step counts must be at least 1"),
     (["--steps", "0"], "bench needs --steps of at least 1"),
+    (["--nocache-steps", "-1"], "bench needs --nocache-steps of at least 0"),
 ])
 def test_bench_cli_rejects_bad_options_in_one_line(weights, argv, message, capsys):
     assert main(["bench", "--weights", str(weights), "--device", "cpu", *argv]) == 2

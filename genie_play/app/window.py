@@ -57,7 +57,7 @@ class WindowSettings:
     predictive: bool = True  # while idle, precompute every action's next frame so a keypress shows it at once
     preview_delay: float = 0.0  # previews may wait this long after a step
     # Codes per preview job; None: all eight in one pass on a GPU, two at a time on a CPU, where all eight
-    # take ~250 ms (a key pressed meanwhile waits for the job) and two ~80 ms (measured on 2 cores).
+    # take ~200 ms (a key pressed meanwhile waits for the job) and two ~80 ms (measured on 2 cores).
     preview_batch: int | None = None
 
 

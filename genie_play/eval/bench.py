@@ -83,8 +83,10 @@ def fill_context(world: WorldModel, prompt, rng: np.random.Generator) -> None:
 
 def run_bench(opts: BenchOptions) -> dict:
     """Run every measurement; returns flat results (ms, s, MB, ratios) ready for JSON."""
-    if opts.steps < 1 or opts.nocache_steps < 0:
+    if opts.steps < 1:
         raise GenieError("bench needs --steps of at least 1")
+    if opts.nocache_steps < 0:
+        raise GenieError("bench needs --nocache-steps of at least 0")
     if opts.threads:
         torch.set_num_threads(opts.threads)
     device = select_device(opts.device)
@@ -164,12 +166,11 @@ def quality_speed_curve(world: WorldModel, prompt: Path, opts: BenchOptions) -> 
 
     clips = inferred = None
     if opts.data is not None:
-        frames, _, _ = held_out_clips(opts.data, world, opts.curve_clips, opts.seed)
         if world.lam is None:
             raise GenieError(f"{opts.weights}: the quality/speed curve needs lam.safetensors to label the clips")
+        clips, _, _ = held_out_clips(opts.data, world, opts.curve_clips, opts.seed)
         with torch.inference_mode():
-            inferred = world.lam.infer_actions(frames.to(world.device)).cpu()
-        clips = frames
+            inferred = world.lam.infer_actions(clips.to(world.device)).cpu()
     out, rng = {}, np.random.default_rng(opts.seed)
     default_steps = world.maskgit_steps
     for steps in opts.curve:

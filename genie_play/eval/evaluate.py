@@ -61,7 +61,7 @@ def evaluate(opts: EvalOptions) -> dict:
     result: dict = {"clips": len(frames), "frames_per_clip": frames.shape[1], "image_size": config.image_size,
                     "maskgit_steps": world.maskgit_steps, "temperature": world.temperature}
     recon, codes = _tokenizer_metrics(world, frames, result)
-    inferred = lam_metrics(world, frames, true_actions, action_names, result)
+    inferred = _lam_metrics(world, frames, true_actions, action_names, result)
     rollouts = _dynamics_metrics(world, frames, inferred, opts, result)
     rollouts.recon = recon
     out = Path(opts.out)
@@ -110,7 +110,7 @@ def _tokenizer_metrics(world: WorldModel, frames: torch.Tensor, result: dict) ->
 
 
 @torch.inference_mode()
-def lam_metrics(world: WorldModel, frames: torch.Tensor, true: torch.Tensor, names: list[str], result: dict) -> torch.Tensor:
+def _lam_metrics(world: WorldModel, frames: torch.Tensor, true: torch.Tensor, names: list[str], result: dict) -> torch.Tensor:
     codes = torch.cat([world.lam.infer_actions(frames[p].to(world.device)).cpu() for p in _chunks(len(frames))])
     k = world.num_actions
     usage = M.code_usage(codes, k)

@@ -34,14 +34,17 @@ class KVCache:
     Per layer: k, v of shape (B*N, heads, L, head_dim). Keys are stored already rotated (RoPE) at
     their absolute frame position, so a step never re-rotates the past: attention scores depend
     only on position differences. `start` is the position of the oldest cached frame.
+    `valid` (B, L) marks which cached frames each batch row may see; None means all. Batched
+    worlds that restart at different times share one cache this way (see `restart`).
     """
 
     REBASE_AFTER = 4096  # re-rotate to position 0 now and then, so angles stay small in fp32
 
-    def __init__(self, max_frames: int | None = None):
+    def __init__(self, max_frames: int | None = None, start: int = 0):
         self.max_frames = max_frames  # None keeps everything (training); play keeps window-1
         self.layers: list[tuple[torch.Tensor, torch.Tensor]] = []
-        self.start = 0
+        self.start = start
+        self.valid: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return self.layers[0][0].shape[2] if self.layers else 0
@@ -59,7 +62,25 @@ class KVCache:
         out = KVCache(self.max_frames)
         out.layers = [(k.repeat(times, 1, 1, 1), v.repeat(times, 1, 1, 1)) for k, v in self.layers]
         out.start = self.start
+        out.valid = self.valid.repeat(times, 1) if self.valid is not None else None
         return out
+
+    def restart(self, rows: torch.Tensor, first: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
+        """Make batch rows `rows` (B,) bool start over: `first` (one frame's k, v per layer, for those
+        rows only, computed at position next_position-1) becomes their newest frame; older ones are hidden."""
+        if not self.layers:
+            return  # a cache that keeps no frames has nothing to restart
+        B, L = int(rows.shape[0]), len(self)
+        per_row = rows.repeat_interleave(self.layers[0][0].shape[0] // B)  # (B*N,)
+        for i, ((k, v), (k1, v1)) in enumerate(zip(self.layers, first)):
+            k, v = k.clone(), v.clone()  # other caches (previews, copies) may share these tensors
+            k[per_row, :, -1:], v[per_row, :, -1:] = k1, v1
+            self.layers[i] = (k, v)
+        if self.valid is None:
+            self.valid = torch.ones(B, L, dtype=torch.bool, device=rows.device)
+        self.valid = self.valid.clone()
+        self.valid[rows, :-1] = False
+        self.valid[rows, -1] = True
 
     def newest(self, first: int, last: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """Per layer, the newest frame's keys/values for batch rows first..last-1, ready for extend()."""
@@ -71,11 +92,18 @@ class KVCache:
             self.layers = list(new)
         else:
             self.layers = [(torch.cat([k0, k1], 2), torch.cat([v0, v1], 2)) for (k0, v0), (k1, v1) in zip(self.layers, new)]
+        if self.valid is not None:  # new frames are visible to every row
+            added = len(self) - self.valid.shape[1]
+            self.valid = torch.cat([self.valid, self.valid.new_ones(self.valid.shape[0], added)], dim=1)
         if self.max_frames is not None and len(self) > self.max_frames:
             drop, keep = len(self) - self.max_frames, self.max_frames
             self.start += drop
             # k[:, :, -0:] would keep everything, so 0 is its own case
             self.layers = [(k[:, :, -keep:], v[:, :, -keep:]) for k, v in self.layers] if keep else []
+            if self.valid is not None:
+                self.valid = self.valid[:, drop:]
+        if self.valid is not None and bool(self.valid.all()):
+            self.valid = None  # every row has a full past again: back to the mask-free path
         if self.start >= self.REBASE_AFTER and self.layers:
             k0 = self.layers[0][0]
             back = rope_tables(torch.full((len(self),), -self.start, device=k0.device), k0.shape[-1])
@@ -133,11 +161,13 @@ class TemporalAttention(nn.Module):
         rope: tuple[torch.Tensor, torch.Tensor],
         window: int,
         targets: bool,
+        past_valid: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         """x: (B, T, N, D) frames at time `positions` (T,); past: cached frames from time past_start on.
 
         Causal frames see the past and earlier frames of x; target frames see the past before their
-        own time and themselves only. Returns the output and this call's (rotated) keys/values.
+        own time and themselves only. past_valid (B*N, 1, 1, L) hides cached frames per row.
+        Returns the output and this call's (rotated) keys/values.
         """
         B, T, N, D = x.shape
         h = x.transpose(1, 2).reshape(B * N, T, D)
@@ -150,23 +180,28 @@ class TemporalAttention(nn.Module):
         else:
             now = int(positions[0])
             if T == 1 and num_past and past_start + num_past <= now < past_start + window:
-                y = _attend_past_and_self(q, past, k, v)  # the play step: one frame, whole cache visible
+                y = _attend_past_and_self(q, past, k, v, past_valid)  # the play step: one frame, whole cache visible
             else:
                 if num_past:
                     k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
                 mask = _temporal_mask(positions, past_start, num_past, window, targets)
+                if num_past and past_valid is not None:
+                    own = past_valid.new_ones(past_valid.shape[:-1] + (T,))
+                    mask = mask & torch.cat([past_valid, own], dim=-1)  # (B*N, 1, T, L + T)
                 y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         y = y.view(B, N, self.num_heads, T, -1).permute(0, 3, 1, 2, 4).reshape(B, T, N, D)
         return self.proj(y), new_kv
 
 
-def _attend_past_and_self(q, past, k, v) -> torch.Tensor:
+def _attend_past_and_self(q, past, k, v, past_valid=None) -> torch.Tensor:
     """Softmax attention of one frame's q (BN, h, 1, hd) over the cached past and its own k, v.
 
     Equal to attention over cat(past, own) but without copying the cache on every MaskGIT round.
     """
     scale = q.shape[-1] ** -0.5
     s_past = (q @ past[0].transpose(-1, -2)) * scale  # (BN, h, 1, L)
+    if past_valid is not None:
+        s_past = s_past.masked_fill(~past_valid, float("-inf"))
     s_own = (q * k).sum(-1, keepdim=True) * scale  # (BN, h, 1, 1)
     top = torch.maximum(s_past.amax(-1, keepdim=True), s_own)
     e_past, e_own = (s_past - top).exp(), (s_own - top).exp()
@@ -200,9 +235,9 @@ class STBlock(nn.Module):
             nn.Linear(d_model, mlp_ratio * d_model), nn.GELU(approximate="tanh"), nn.Linear(mlp_ratio * d_model, d_model)
         )
 
-    def forward(self, x, past, past_start, positions, rope, window, targets):
+    def forward(self, x, past, past_start, positions, rope, window, targets, past_valid=None):
         x = x + self.spatial(self.norm_spatial(x))
-        y, new_kv = self.temporal(self.norm_temporal(x), past, past_start, positions, rope, window, targets)
+        y, new_kv = self.temporal(self.norm_temporal(x), past, past_start, positions, rope, window, targets, past_valid)
         x = x + y
         return x + self.mlp(self.norm_mlp(x)), new_kv
 
@@ -235,10 +270,13 @@ class STTransformer(nn.Module):
         if positions is None:
             positions = torch.arange(end, end + x.shape[1], device=x.device)
         rope = rope_tables(positions, x.shape[-1] // self.blocks[0].temporal.num_heads)
+        past_valid = None
+        if cache is not None and cache.valid is not None:  # (B, L) -> (B*N, 1, 1, L), rows as in the keys
+            past_valid = cache.valid.repeat_interleave(x.shape[2], dim=0)[:, None, None, :]
         new_kvs = []
         for i, block in enumerate(self.blocks):
             past = cache.layer(i) if cache is not None else None
-            x, kv = block(x, past, start, positions, rope, self.window, targets)
+            x, kv = block(x, past, start, positions, rope, self.window, targets, past_valid)
             new_kvs.append(kv)
         if append:
             if cache is None:

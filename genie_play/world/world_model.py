@@ -5,7 +5,8 @@
                    cache) -> decoded frame
     undo()         back one frame
     preview(acts)  the next frame for several actions at once, without changing anything
-The app, headless play, evaluation, benchmark and RL environment all drive this object.
+The app, headless play, evaluation and benchmark drive this object; WorldBatch (world_batch.py)
+steps many worlds at once with its networks and its sampler, for the RL environment.
 
 The context is a sliding window of `max_context` frames: the caches keep the last max_context-1
 frames and temporal attention is banded to that width (see st_transformer.py). Undo rebuilds the
@@ -146,7 +147,7 @@ class WorldModel:
     @torch.inference_mode()
     def reset(self, image) -> np.ndarray:
         """Start from a picture (path, PIL image or RGB uint8 array); returns it at model resolution."""
-        frame = self._prompt_frame(image)
+        frame = self.prompt_frame(image)
         pixels = torch.from_numpy(frame).to(self.device)[None, None]  # (1, 1, H, W, 3)
         ids = self.tokenizer.encode(pixels)[:, 0]  # (1, N)
         self._generator.manual_seed(self.seed)
@@ -170,12 +171,12 @@ class WorldModel:
             ids, frame = previewed.ids, previewed.frame
         else:
             with self._phase("maskgit_ms"):
-                ids = self._sample([action], [self._generator], self._dynamics_cache if self.kv_cache else None)
+                ids = self.sample_ids([action], [self._generator], self._dynamics_cache if self.kv_cache else None)
             with self._phase("context_ms"):  # the new frame and its latent action join the context
                 if self.kv_cache:
                     self.dynamics.prime(self._dynamics_cache, ids[:, None], torch.tensor([[action]], device=self.device))
             with self._phase("decode_ms"):
-                frame = _to_uint8(self._decode_next(ids)[0])
+                frame = to_uint8(self._decode_next(ids)[0])
         self._history.append((ids, action, frame))
         self._previews = {}
         return frame
@@ -196,7 +197,7 @@ class WorldModel:
             generators.append(g)
         B, N = len(actions), self.config.tokens_per_frame
         context = self._dynamics_cache.repeat(B) if self.kv_cache else None
-        ids = self._sample(actions, generators, context)  # (B, N)
+        ids = self.sample_ids(actions, generators, context)  # (B, N)
         dynamics_kv = decoder_kv = [None] * B
         if self.kv_cache:
             decoder = self._decoder_cache.repeat(B)
@@ -206,7 +207,7 @@ class WorldModel:
             decoder_kv = [decoder.newest(b * N, (b + 1) * N) for b in range(B)]
         else:
             pixels = self._decode_next(ids)
-        frames = [_to_uint8(f) for f in pixels]
+        frames = [to_uint8(f) for f in pixels]
         if self._previews_made_with != self._sampling():
             self._previews = {}  # made with other sampling settings: useless now
         self._previews.update({a: Preview(ids[i:i + 1], frames[i], generators[i].get_state(), dynamics_kv[i],
@@ -249,7 +250,7 @@ class WorldModel:
     def _sampling(self) -> tuple:
         return (self.maskgit_steps, self.temperature)
 
-    def _sample(self, actions: list[int], generators: list[torch.Generator], context: KVCache | None) -> torch.Tensor:
+    def sample_ids(self, actions: list[int], generators: list[torch.Generator], context: KVCache | None) -> torch.Tensor:
         """MaskGIT-sample the next frame's token ids (B, N), one row per action; no state changes.
 
         context: the dynamics KV cache holding B copies of the past; None recomputes the past every round.
@@ -271,7 +272,8 @@ class WorldModel:
         window = self._recent(self.max_context - 1)[0].expand(ids.shape[0], -1, -1)
         return self.tokenizer.decode(torch.cat([window, ids[:, None]], dim=1))[:, -1]
 
-    def _prompt_frame(self, image) -> np.ndarray:
+    def prompt_frame(self, image) -> np.ndarray:
+        """A prompt (path, PIL image or RGB uint8 array) as an RGB uint8 frame at model resolution."""
         size = self.config.image_size
         if isinstance(image, (str, os.PathLike)):
             return fit_frame(load_image(image), size)
@@ -305,6 +307,6 @@ class WorldModel:
         self.tokenizer.decode(ids, self._decoder_cache, append=True)
 
 
-def _to_uint8(frame: torch.Tensor) -> np.ndarray:
-    """(H, W, 3) float in [0, 1] -> RGB uint8 numpy on the CPU."""
+def to_uint8(frame: torch.Tensor) -> np.ndarray:
+    """(..., H, W, 3) float in [0, 1] -> RGB uint8 numpy on the CPU."""
     return (frame * 255).round().to(torch.uint8).cpu().numpy()

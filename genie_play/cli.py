@@ -97,23 +97,37 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from genie_play.eval.bench import BenchOptions, format_table, run_bench
     from genie_play.io import write_json
 
-    try:
-        curve = tuple(int(v) for v in args.curve.split(",")) if args.curve else ()
-    except ValueError:
-        raise GenieError(f"--curve {args.curve}: expected MaskGIT step counts like 1,2,4,8") from None
-    if any(v < 1 for v in curve):
-        raise GenieError(f"--curve {args.curve}: MaskGIT step counts must be at least 1")
-    result = run_bench(BenchOptions(
+    curve = _int_list("--curve", args.curve, "MaskGIT step counts", "1,2,4,8")
+    env_batches = _int_list("--env-batches", args.env_batches, "batch sizes", "1,8,32")
+    opts = BenchOptions(
         weights=args.weights and Path(args.weights), device=args.device, steps=args.steps,
         nocache_steps=args.nocache_steps, prompt=args.prompt and Path(args.prompt), maskgit_steps=args.maskgit_steps,
         threads=args.threads, seed=args.seed, curve=curve, data=args.data and Path(args.data),
-        log=lambda line: print(line, file=sys.stderr, flush=True),
-    ))
-    print(format_table(result))
+        env_batches=env_batches, env_steps=args.env_steps, log=lambda line: print(line, file=sys.stderr, flush=True),
+    )
+    if args.env:
+        from genie_play.eval.bench_env import format_env_table, run_env_bench
+
+        result = run_env_bench(opts)
+        print(format_env_table(result))
+    else:
+        result = run_bench(opts)
+        print(format_table(result))
     if args.json:
         write_json(Path(args.json), result)
         print(f"wrote {args.json}")
     return 0
+
+
+def _int_list(flag: str, text: str, what: str, example: str) -> tuple[int, ...]:
+    """'1,8,32' -> (1, 8, 32); anything else, or a value below 1, is a one-line error."""
+    try:
+        values = tuple(int(v) for v in text.split(",")) if text else ()
+    except ValueError:
+        raise GenieError(f"{flag} {text}: expected {what} like {example}") from None
+    if any(v < 1 for v in values):
+        raise GenieError(f"{flag} {text}: {what} must be at least 1")
+    return values
 
 
 # --- the parser -------------------------------------------------------------------------------
@@ -264,6 +278,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--curve", metavar="LIST", help="also sweep MaskGIT steps, e.g. 1,2,4,8,16,25: latency "
                    "(and ΔtPSNR with --data) for each")
     p.add_argument("--data", metavar="DIR", help="held-out clips for the curve's ΔtPSNR")
+    p.add_argument("--env", action="store_true", help="instead: steps/s of the batched Gymnasium environment "
+                   "(needs the env extra)")
+    p.add_argument("--env-batches", metavar="LIST", default="1,8,32", help="worlds per batch for --env (default: 1,8,32)")
+    p.add_argument("--env-steps", metavar="N", type=int, default=30, help="timed batched steps per batch size "
+                   "for --env (default: 30)")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON (flat keys)")
     p.set_defaults(func=cmd_bench)
     return parser

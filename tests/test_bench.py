@@ -57,6 +57,9 @@ def test_bench_cli_prints_a_table_and_writes_json(weights, tmp_path, capsys):
     (["--curve", "0,2"], "--curve 0,2: MaskGIT step counts must be at least 1"),
     (["--steps", "0"], "bench needs --steps of at least 1"),
     (["--nocache-steps", "-1"], "bench needs --nocache-steps of at least 0"),
+    (["--env", "--env-batches", "1,x"], "--env-batches 1,x: expected batch sizes like 1,8,32"),
+    (["--env", "--env-batches", "0"], "--env-batches 0: batch sizes must be at least 1"),
+    (["--env", "--env-steps", "0"], "bench --env needs --env-steps and --env-batches of at least 1"),
 ])
 def test_bench_cli_rejects_bad_options_in_one_line(weights, argv, message, capsys):
     assert main(["bench", "--weights", str(weights), "--device", "cpu", *argv]) == 2
@@ -66,3 +69,15 @@ def test_bench_cli_rejects_bad_options_in_one_line(weights, argv, message, capsy
 def test_bench_without_weights_says_which_folder(tmp_path, capsys):
     assert main(["bench", "--weights", str(tmp_path / "none"), "--device", "cpu"]) == 2
     assert "weights folder not found" in capsys.readouterr().err
+
+
+def test_bench_env_reports_steps_per_second_for_each_batch_size(weights, tmp_path, capsys):
+    out = tmp_path / "env.json"
+    assert main(["bench", "--env", "--env-batches", "1,3", "--env-steps", "4", "--weights", str(weights),
+                 "--device", "cpu", "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    for B in (1, 3):
+        assert data[f"env_b{B}_steps_per_s"] == pytest.approx(B * 1000 / data[f"env_b{B}_step_ms_p50"], rel=0.5)
+    assert "latency_ms_p50" not in data  # --env measures the environment only
+    printed = capsys.readouterr().out
+    assert "env steps/s" in printed and f"{data['env_b3_steps_per_s']:12.1f}" in printed

@@ -38,6 +38,8 @@ class BenchOptions:
     curve: tuple[int, ...] = ()  # MaskGIT steps to sweep for the quality/speed curve
     data: Path | None = None  # held-out clips for the curve's ΔtPSNR
     curve_clips: int = 8
+    env_batches: tuple[int, ...] = (1, 8, 32)  # `bench --env`: worlds per batched environment step
+    env_steps: int = 30  # `bench --env`: timed batched steps per batch size
     log: object = field(default=print, repr=False)  # progress lines go here
 
 

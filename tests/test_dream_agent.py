@@ -14,6 +14,7 @@ from genie_play.data.game import ACTIONS  # noqa: E402
 from genie_play.env import GenieVectorEnv  # noqa: E402
 from genie_play.env.dream_agent import DreamAgentOptions, latent_to_real, main, real_scores, run  # noqa: E402
 from genie_play.env.sb3 import SB3VecEnv  # noqa: E402
+from genie_play.errors import GenieError  # noqa: E402
 from test_env import PROMPTS  # noqa: E402
 from test_world_model import make_world  # noqa: E402
 
@@ -65,6 +66,17 @@ def test_dream_agent_trains_evaluates_and_writes_results(tmp_path):
     assert len(saved["latent_to_real"]) == 8
     with safe_open(str(out / "policy.safetensors"), "pt") as f:
         assert any(k.startswith("action_net") for k in f.keys())
+    shares = saved["real_ppo_code_share"]
+    assert len(shares) == 8 and sum(shares) == pytest.approx(1)
+
+    # the saved policy evaluates again without training; a file that is no policy is refused in one line
+    again = run(DreamAgentOptions(out=tmp_path / "again", weights=str(tmp_path / "w"), device="cpu", timesteps=0,
+                                  policy=out / "policy.safetensors", worlds=2, episode_steps=4, eval_episodes=8,
+                                  prompts=2, log=lambda _: None))
+    assert again["timesteps_trained"] == 0 and len(again["real_ppo_code_share"]) == 8
+    with pytest.raises(GenieError, match="tokenizer.safetensors: not a policy of this agent"):
+        run(DreamAgentOptions(out=tmp_path / "bad", weights=str(tmp_path / "w"), device="cpu", timesteps=0,
+                              policy=tmp_path / "w" / "tokenizer.safetensors", worlds=2, log=lambda _: None))
 
 
 def test_dream_agent_cli_reports_a_missing_world_in_one_line(tmp_path, capsys):

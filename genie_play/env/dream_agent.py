@@ -42,6 +42,7 @@ class DreamAgentOptions:
     device: str = "auto"
     timesteps: int = 20_000  # PPO samples, all of them dreamed
     max_minutes: float = 0.0  # stop training early after this long (0: no limit)
+    policy: Path | None = None  # start from these policy weights (a policy.safetensors); with timesteps 0, only evaluate
     worlds: int = 8  # dream worlds stepped in one batch
     episode_steps: int = 64
     eval_episodes: int = 32
@@ -91,9 +92,10 @@ def real_scores(choose, mapping: np.ndarray | None, count: int, steps: int, size
     games = [Platformer(seed=EVAL_LEVELS + i, size=size) for i in range(count)]
     frames = np.stack([g.reset(anywhere=True) for g in games])
     start = np.array([g.x for g in games])
-    scroll, alive = np.zeros(count), np.ones(count, bool)
+    scroll, alive, chosen = np.zeros(count), np.ones(count, bool), []
     for _ in range(steps):
         actions = choose(frames)
+        chosen.extend(int(actions[i]) for i in np.flatnonzero(alive))
         for i in np.flatnonzero(alive):
             real = int(actions[i]) if mapping is None else int(mapping[actions[i]])
             frame, _, done, _ = games[i].step(real)
@@ -101,7 +103,7 @@ def real_scores(choose, mapping: np.ndarray | None, count: int, steps: int, size
             frames[i], alive[i] = frame, not done
     progress = np.array([g.x for g in games]) - start
     survived = np.array([not g.done or g.reason == "goal" for g in games])
-    return {"tiles_right": progress, "scroll": scroll, "survived": survived}
+    return {"tiles_right": progress, "scroll": scroll, "survived": survived, "actions": np.array(chosen)}
 
 
 def run(opts: DreamAgentOptions) -> dict:
@@ -122,8 +124,8 @@ def run(opts: DreamAgentOptions) -> dict:
     env = GenieVectorEnv(opts.worlds, config, world=world, prompts=real_starts(opts.prompts, TRAIN_LEVELS, size))
     venv = VecMonitor(SB3VecEnv(env))
     venv.seed(opts.seed)
-    policy = "CnnPolicy" if size >= 36 else "MlpPolicy"  # SB3's NatureCNN needs frames of at least 36 px
-    model = PPO(policy, venv, n_steps=128, batch_size=256, n_epochs=4, learning_rate=2.5e-4, ent_coef=0.01,
+    network = "CnnPolicy" if size >= 36 else "MlpPolicy"  # SB3's NatureCNN needs frames of at least 36 px
+    model = PPO(network, venv, n_steps=128, batch_size=256, n_epochs=4, learning_rate=2.5e-4, ent_coef=0.01,
                 seed=opts.seed, device=world.device, verbose=1)
     log(f"training PPO for {opts.timesteps} dreamed steps on {opts.worlds} worlds ({world.device})")
     t = time.perf_counter()
@@ -132,7 +134,15 @@ def run(opts: DreamAgentOptions) -> dict:
         def _on_step(self) -> bool:
             return not opts.max_minutes or time.perf_counter() - t < 60 * opts.max_minutes
 
-    model.learn(total_timesteps=opts.timesteps, callback=Deadline())
+    if opts.policy is not None:
+        from safetensors.torch import load_model
+
+        try:
+            load_model(model.policy, str(opts.policy), device=str(world.device))
+        except (OSError, RuntimeError) as e:
+            raise GenieError(f"{opts.policy}: not a policy of this agent ({str(e).splitlines()[0]})") from None
+    if opts.timesteps:
+        model.learn(total_timesteps=opts.timesteps, callback=Deadline())
     train_s = time.perf_counter() - t
 
     rng = np.random.default_rng(opts.seed)
@@ -164,6 +174,8 @@ def run(opts: DreamAgentOptions) -> dict:
         result[f"real_{key}_tiles_right"] = _mean_sd(s["tiles_right"])
         result[f"real_{key}_scroll"] = _mean_sd(s["scroll"])
         result[f"real_{key}_survived"] = float(s["survived"].mean())
+        if latent:  # which latent actions the agent chose, as shares of its steps
+            result[f"real_{key}_code_share"] = (np.bincount(s["actions"], minlength=world.num_actions) / len(s["actions"])).tolist()
         log(f"real game, {name}: {s['tiles_right'].mean():.1f} ± {s['tiles_right'].std():.1f} tiles right, "
             f"scroll {s['scroll'].mean():.1f} px, survived {s['survived'].mean():.0%}")
 
@@ -186,12 +198,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=str(d.out), help=f"where results.json and the policy go (default: {d.out})")
     p.add_argument("--weights", help="world weights folder (default: the shipped models/)")
     p.add_argument("--device", default=d.device, help="auto, cpu, cuda, cuda:N or mps (default: auto)")
+    p.add_argument("--policy", help="start from a saved policy.safetensors (with --timesteps 0: evaluate it only)")
     for name in ("timesteps", "max_minutes", "worlds", "episode_steps", "eval_episodes", "prompts", "seed"):
         p.add_argument(f"--{name.replace('_', '-')}", type=type(getattr(d, name)), default=getattr(d, name),
                        help=f"(default: {getattr(d, name)})")
     args = p.parse_args(argv)
     opts = DreamAgentOptions(out=Path(args.out), weights=args.weights, device=args.device, timesteps=args.timesteps,
-                             max_minutes=args.max_minutes, worlds=args.worlds, episode_steps=args.episode_steps, eval_episodes=args.eval_episodes,
+                             max_minutes=args.max_minutes, policy=args.policy and Path(args.policy), worlds=args.worlds,
+                             episode_steps=args.episode_steps, eval_episodes=args.eval_episodes,
                              prompts=args.prompts, seed=args.seed)
     try:
         run(opts)

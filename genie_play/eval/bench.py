@@ -83,17 +83,21 @@ def fill_context(world: WorldModel, prompt, rng: np.random.Generator) -> None:
         world.step(int(a))
 
 
+def resolve(opts: BenchOptions) -> tuple[torch.device, Path, Path]:
+    """Apply --threads; the device, weights folder and prompt the options name (or the defaults)."""
+    if opts.threads:
+        torch.set_num_threads(opts.threads)
+    weights = Path(opts.weights) if opts.weights else models_dir()
+    return select_device(opts.device), weights, Path(opts.prompt) if opts.prompt else default_prompt()
+
+
 def run_bench(opts: BenchOptions) -> dict:
     """Run every measurement; returns flat results (ms, s, MB, ratios) ready for JSON."""
     if opts.steps < 1:
         raise GenieError("bench needs --steps of at least 1")
     if opts.nocache_steps < 0:
         raise GenieError("bench needs --nocache-steps of at least 0")
-    if opts.threads:
-        torch.set_num_threads(opts.threads)
-    device = select_device(opts.device)
-    weights = Path(opts.weights) if opts.weights else models_dir()
-    prompt = Path(opts.prompt) if opts.prompt else default_prompt()
+    device, weights, prompt = resolve(opts)
     log = opts.log
 
     t = time.perf_counter()

@@ -8,15 +8,12 @@ trainer pays per sample.
 from __future__ import annotations
 
 import time
-from pathlib import Path
-
 import numpy as np
 import torch
 
-from genie_play.device import describe_device, select_device
+from genie_play.device import describe_device
 from genie_play.errors import GenieError
-from genie_play.eval.bench import BenchOptions, peak_rss_mb
-from genie_play.paths import default_prompt, models_dir
+from genie_play.eval.bench import BenchOptions, peak_rss_mb, resolve
 from genie_play.world.world_model import WorldModel
 
 
@@ -28,11 +25,7 @@ def run_env_bench(opts: BenchOptions) -> dict:
         raise GenieError(f"bench --env: {e}") from None
     if opts.env_steps < 1 or not opts.env_batches or min(opts.env_batches) < 1:
         raise GenieError("bench --env needs --env-steps and --env-batches of at least 1")
-    if opts.threads:
-        torch.set_num_threads(opts.threads)
-    device = select_device(opts.device)
-    weights = Path(opts.weights) if opts.weights else models_dir()
-    prompt = Path(opts.prompt) if opts.prompt else default_prompt()
+    device, weights, prompt = resolve(opts)
     world = WorldModel.load(weights, device=device, maskgit_steps=opts.maskgit_steps)
     r: dict = {"device": describe_device(device), "threads": torch.get_num_threads(), "torch": torch.__version__,
                "weights": str(weights), "image_size": world.config.image_size, "context_frames": world.max_context,

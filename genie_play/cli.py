@@ -105,7 +105,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
         threads=args.threads, seed=args.seed, curve=curve, data=args.data and Path(args.data),
         env_batches=env_batches, env_steps=args.env_steps, log=lambda line: print(line, file=sys.stderr, flush=True),
     )
-    if args.env:
+    if args.soak is not None:
+        from genie_play.eval.soak import format_soak, run_soak
+
+        result = run_soak(opts, args.soak)
+        print(format_soak(result))
+    elif args.env:
         from genie_play.eval.bench_env import format_env_table, run_env_bench
 
         result = run_env_bench(opts)
@@ -283,6 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--env-batches", metavar="LIST", default="1,8,32", help="worlds per batch for --env (default: 1,8,32)")
     p.add_argument("--env-steps", metavar="N", type=int, default=30, help="timed batched steps per batch size "
                    "for --env (default: 30)")
+    p.add_argument("--soak", metavar="N", type=int, help="instead: play N random moves (steps, previews, undo, "
+                   "reset) and report memory at start/end and any NaN in the world's state")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON (flat keys)")
     p.set_defaults(func=cmd_bench)
     return parser

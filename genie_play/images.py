@@ -27,6 +27,8 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
         raise file_error(path, "no such file")
     if path.is_dir():
         raise file_error(path, "is a directory, not an image")
+    if path.stat().st_size == 0:
+        raise file_error(path, "is empty (0 bytes), not an image")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -26,6 +26,7 @@ from genie_play.errors import GenieError, file_error
 
 NUM_ACTIONS = 8
 MAX_LABEL = 24  # fits the HUD and a thumbnail caption
+MAX_KEYMAP_BYTES = 64 * 1024  # a full keymap is under 2 KB; refuse anything huge before reading it
 KEYMAP_FILE = "keymap.toml"
 
 # Every key a keymap may name, spelled as pygame.key.name() spells it (tests check the round trip).
@@ -197,6 +198,8 @@ def parse_keymap(text: str, source: str, num_actions: int = NUM_ACTIONS) -> Keym
     actions = data.get("action", [])
     if not isinstance(actions, list) or not all(isinstance(a, dict) for a in actions):
         raise GenieError(f"{source}: 'action' must be [[action]] tables")
+    if not actions:  # an emptied file would silently unbind every key
+        raise GenieError(f"{source}: no [[action]] tables: the keymap is empty and would bind no keys")
     labels: dict[int, str] = {}
     keys: dict[int, tuple[str, ...]] = {}
     owner: dict[str, int] = {}
@@ -233,11 +236,18 @@ def parse_keymap(text: str, source: str, num_actions: int = NUM_ACTIONS) -> Keym
 def load_keymap(path: str | Path, num_actions: int = NUM_ACTIONS) -> Keymap:
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if path.is_dir():
+            raise file_error(path, "is a directory, not a keymap file")
+        if size > MAX_KEYMAP_BYTES:
+            raise file_error(path, f"keymap is {size:,} bytes, over the {MAX_KEYMAP_BYTES:,}-byte limit")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise file_error(path, "no such keymap file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise file_error(path, f"cannot read keymap ({getattr(e, 'strerror', None) or e})") from None
+    except UnicodeDecodeError:
+        raise file_error(path, "cannot read keymap (not UTF-8 text)") from None
+    except OSError as e:
+        raise file_error(path, f"cannot read keymap ({e.strerror or e})") from None
     return parse_keymap(text, str(path), num_actions)
 
 

@@ -62,6 +62,8 @@ def save_checkpoint(folder: Path, step: int, model: torch.nn.Module, optimizer: 
     for old in sorted(folder.glob("ckpt-*.json"))[:-KEEP]:
         for path in (old, old.with_suffix(".safetensors")):
             path.unlink(missing_ok=True)
+    for stale in folder.glob(".*.tmp"):  # half-written by a run killed mid-save: never read, but as big as a checkpoint
+        stale.unlink(missing_ok=True)
     return folder / f"{name}.safetensors"
 
 

@@ -142,9 +142,7 @@ def train(config: GenieConfig, opts: RunOptions, dataset) -> Path | None:
             with autocast(device):
                 loss, metrics = objective.loss(model, frames)
             if not torch.isfinite(loss):
-                last = load_checkpoint(ckpt_dir)
-                kept = f"the last good checkpoint (step {last.step}) is kept in {ckpt_dir}" if last else "no checkpoint was written"
-                raise GenieError(f"{opts.network} loss became {loss.item()} at step {step}; stopping ({kept})")
+                raise _diverged(f"{opts.network} loss became {loss.item()} at step {step}", ckpt_dir, log)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             grad_norm = torch.nn.utils.clip_grad_norm_(objective.model.parameters(), config.train.grad_clip)
@@ -157,8 +155,10 @@ def train(config: GenieConfig, opts: RunOptions, dataset) -> Path | None:
             if ctx.is_main and samples_every and step % samples_every == 0:
                 _save_samples(objective, frames, out / "samples" / f"{opts.network}-{step:08d}.png")
             stopping = distributed.any_rank(stop.set, ctx, device)
-            if ctx.is_main and (step % opts.checkpoint_every == 0 or stopping or step == config.train.steps(opts.network)):
-                save_checkpoint(ckpt_dir, step, objective.model, optimizer, config, {"network": opts.network})
+            if step % opts.checkpoint_every == 0 or stopping or step == config.train.steps(opts.network):
+                _check_finite(objective.model, optimizer, opts.network, step, ckpt_dir, log)  # the last step's too: exports
+                if ctx.is_main:
+                    save_checkpoint(ckpt_dir, step, objective.model, optimizer, config, {"network": opts.network})
             if stopping:
                 log.close()
                 print(f"genie-play: stopped at step {step}; checkpoint saved in {ckpt_dir} (continue with --resume)",
@@ -176,6 +176,24 @@ def train(config: GenieConfig, opts: RunOptions, dataset) -> Path | None:
             print(f"{opts.network}: {step} steps done; weights in {exported}{ranks}", file=sys.stderr)
     distributed.teardown(ctx)
     return exported
+
+
+def _check_finite(model: torch.nn.Module, optimizer, network: str, step: int, ckpt_dir: Path, log) -> None:
+    """Stop before saving NaN/inf: a finite loss can still produce a non-finite update (an overflowing gradient)."""
+    tensors = [*model.state_dict().items(),
+               *((f"optimizer {k}", v) for state in optimizer.state.values() for k, v in state.items())]
+    for name, t in tensors:
+        if torch.is_tensor(t) and t.is_floating_point() and not torch.isfinite(t).all():
+            what = "nan" if torch.isnan(t).any() else "inf"
+            raise _diverged(f"{network} weights became {what} ({name}) at step {step}", ckpt_dir, log)
+
+
+def _diverged(problem: str, ckpt_dir: Path, log) -> GenieError:
+    """The one-line error for a diverged run, naming the checkpoint it keeps."""
+    log.close()  # ends the progress bar's line, so that the error is a line of its own
+    last = load_checkpoint(ckpt_dir)
+    kept = f"the last good checkpoint (step {last.step}) is kept in {ckpt_dir}" if last else "no checkpoint was written"
+    return GenieError(f"{problem}; stopping ({kept})")
 
 
 def _check_data(dataset, config: GenieConfig, where) -> None:
@@ -212,6 +230,7 @@ class _Log:
 
     def __init__(self, out: Path, ctx, opts: RunOptions, config: GenieConfig, start: int):
         self.ctx, self.every, self.quiet = ctx, opts.log_every, opts.quiet
+        self.first = start + 1  # always logged, so that a resumed run shows where it continues
         self.t0, self.clips = time.monotonic(), 0
         self.file = self.bar = self.tb = None
         if not ctx.is_main:
@@ -231,7 +250,7 @@ class _Log:
 
     def step(self, step: int, lr: float, grad_norm, metrics: dict, clips: int, device) -> None:
         self.clips += clips
-        if step % self.every and step != 1:
+        if step % self.every and step != self.first:
             if self.bar:
                 self.bar.update(1)
             return

@@ -1,0 +1,15 @@
+"""README's Reliability table is generated from the case list; this fails when they disagree."""
+
+from robustness.table import ROOT, markdown, readme_with_table
+
+
+def test_readme_reliability_table_matches_the_case_list():
+    readme = (ROOT / "README.md").read_text()
+    assert readme_with_table(readme) == readme, "run: python tests/robustness/table.py --write"
+
+
+def test_every_area_has_cases_and_no_case_is_listed_twice():
+    rows = markdown().splitlines()[2:]
+    assert len(rows) == len(set(rows))
+    areas = {row.split(" | ")[0].lstrip("| ") for row in rows}
+    assert areas >= {"images", "keymaps", "weights", "play", "security"}

@@ -97,7 +97,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch
 
     losses_seen = []
     monkeypatch.setattr(objectives.Objective, "loss", poisoned)
-    with pytest.raises(GenieError, match=r"tokenizer loss became nan at step 3; stopping \(the last good checkpoint \(step 2\)"):
+    with pytest.raises(GenieError, match=r"tokenizer loss became nan at step 4; stopping \(the last good checkpoint \(step 2\)"):
         run("tokenizer", tmp_path, steps=6, checkpoint_every=2)
     assert load_checkpoint(tmp_path / "checkpoints").step == 2
 

@@ -142,7 +142,7 @@ def train(config: GenieConfig, opts: RunOptions, dataset) -> Path | None:
             with autocast(device):
                 loss, metrics = objective.loss(model, frames)
             if not torch.isfinite(loss):
-                raise _diverged(f"{opts.network} loss became {loss.item()} at step {step}", ckpt_dir, log)
+                raise _diverged(f"{opts.network} loss became {loss.item()} at step {step + 1}", ckpt_dir, log)  # as the log counts
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             grad_norm = torch.nn.utils.clip_grad_norm_(objective.model.parameters(), config.train.grad_clip)

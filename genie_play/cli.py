@@ -11,7 +11,7 @@ import sys
 
 from genie_play import __version__
 from genie_play.config import PRESETS, GenieConfig
-from genie_play.errors import EXIT_USER_ERROR, GenieError
+from genie_play.errors import EXIT_SOME_SKIPPED, EXIT_USER_ERROR, GenieError
 
 COMMANDS = ("play", "data", "train", "eval", "bench")
 DEFAULT_SIZE = GenieConfig().image_size
@@ -42,7 +42,9 @@ def cmd_data(args: argparse.Namespace) -> int:
     elif args.data_command == "import":
         from genie_play.data.video_import import import_paths
 
-        import_paths(args.paths, args.out, size=args.size, frames=args.frames, fps=args.fps)
+        summary = import_paths(args.paths, args.out, size=args.size, frames=args.frames, fps=args.fps)
+        if summary["skipped"]:  # the good files are in; the exit code still says not everything was
+            return EXIT_SOME_SKIPPED
     else:
         from genie_play.data.preview import write_preview
 
@@ -95,8 +97,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from genie_play.eval.bench import BenchOptions, format_table, run_bench
-    from genie_play.io import write_json
+    from genie_play.io import check_can_write, write_json
 
+    if args.json:
+        check_can_write(args.json)  # a bad --json path is refused now, not after the benchmark
     curve = _int_list("--curve", args.curve, "MaskGIT step counts", "1,2,4,8")
     env_batches = _int_list("--env-batches", args.env_batches, "batch sizes", "1,8,32")
     opts = BenchOptions(
@@ -303,9 +307,9 @@ def _default_to_play(argv: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = _default_to_play(list(sys.argv[1:] if argv is None else argv))
-    args = build_parser().parse_args(argv)
-    try:
+    try:  # parsing too: Ctrl-C is one line at any point, not a traceback
+        argv = _default_to_play(list(sys.argv[1:] if argv is None else argv))
+        args = build_parser().parse_args(argv)
         return args.func(args)
     except GenieError as e:
         print(f"genie-play: error: {e}", file=sys.stderr)

@@ -5,6 +5,9 @@ and keeps its traceback.
 """
 
 EXIT_USER_ERROR = 2
+# The command did its work but skipped inputs it could not read, each named on its own line
+# (`data import` of a folder with some bad files); scripts can tell it from complete success.
+EXIT_SOME_SKIPPED = 1
 
 
 class GenieError(Exception):

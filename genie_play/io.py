@@ -49,9 +49,12 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         os.close(fd)
     except OSError as e:
+        check_can_write(path)  # a file where a folder must be: name it ("File exists" says nothing)
         raise file_error(path, f"cannot write: {e.strerror or e}") from None
-    tmp = Path(tmp_name)
+    # No Python call between creating the temp file and this try: a Ctrl-C anywhere from here on
+    # still removes it (os.unlink, not Path.unlink, so the cleanup itself calls no Python either).
     try:
+        tmp = Path(tmp_name)
         yield tmp
         _fsync(tmp)
         os.chmod(tmp, _default_mode())  # mkstemp makes 0600 files; give the usual permissions
@@ -59,10 +62,35 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         _fsync_dir(path.parent)
     except BaseException as e:
         with contextlib.suppress(OSError):
-            tmp.unlink()
+            os.unlink(tmp_name)
         if isinstance(e, OSError):
             raise file_error(path, f"cannot write: {e.strerror or e}") from None
         raise
+
+
+def check_can_write(path: str | os.PathLike, folder: bool = False) -> None:
+    """Refuse, before any work is done, an output that cannot be created because a file sits
+    where a folder must be (`path` itself when `folder`, else one of its parents)."""
+    path = Path(path)
+    start = path if folder else path.parent
+    for p in (start, *start.parents):
+        if p.exists():
+            if p.is_dir():
+                return
+            if p == path:
+                raise file_error(path, "exists and is not a folder")
+            raise file_error(path, f"cannot write: {p} is a file, not a folder")
+
+
+def make_folder(folder: str | os.PathLike) -> Path:
+    """Create an output folder (and its parents) now, with a one-line error if it cannot be."""
+    folder = Path(folder)
+    check_can_write(folder, folder=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise file_error(folder, f"cannot create folder: {e.strerror or e}") from None
+    return folder
 
 
 @contextlib.contextmanager

@@ -8,6 +8,7 @@ MP4 and PNG folders keep every frame, and the JSON beside each output lists ever
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from genie_play.errors import GenieError, file_error
-from genie_play.io import atomic_path, write_json
+from genie_play.io import atomic_path, check_can_write, write_json
 
 FPS = 15  # the built-in world's frame rate, so clips play at the speed the model learned
 OUTPUT_KINDS = ".gif, .mp4, or a folder name with no extension (numbered PNG frames)"
@@ -34,6 +35,7 @@ def check_output(path: str | Path) -> Path:
         raise file_error(path, f"unknown output type '{path.suffix}' (use {OUTPUT_KINDS})")
     if path.suffix == "" and path.exists() and not path.is_dir():
         raise file_error(path, "exists and is not a folder (an output with no extension is a folder of PNG frames)")
+    check_can_write(path)  # a file where one of its folders must be
     return path
 
 
@@ -133,6 +135,9 @@ class Recording:
 
 def capture_name(folder: Path, stem: str, suffix: str) -> Path:
     """A new file name in `folder` that sorts by time and never overwrites an earlier capture."""
+    # Only a plain name goes into the folder: no "../", no "/" and no leading dot, whatever the stem.
+    stem = re.sub(r"[^\w-]+", "_", stem).strip("_") or "capture"
+    suffix = "." + re.sub(r"[^\w]+", "", suffix) if suffix else ""
     base = time.strftime(f"{stem}-%Y%m%d-%H%M%S")
     path, n = folder / f"{base}{suffix}", 1
     while path.exists():

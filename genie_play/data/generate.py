@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures as cf
+import contextlib
 import multiprocessing
+import signal
 import sys
+import threading
 import time
 from dataclasses import asdict
-from pathlib import Path
 
 import numpy as np
 
@@ -23,7 +25,7 @@ from genie_play.progress import Progress
 from genie_play.data.record import GenerateSpec, record_clips
 from genie_play.data.shards import open_shard, shard_paths, write_shard
 from genie_play.errors import GenieError, file_error
-from genie_play.io import write_json
+from genie_play.io import make_folder, write_json
 
 CHUNK = 8  # clips per worker task: fine-grained enough for even load and a lively progress bar
 
@@ -33,10 +35,7 @@ def generate(spec: GenerateSpec, workers: int = 1, quiet: bool = False) -> dict:
     spec.check()
     if workers < 1:
         raise GenieError(f"--workers must be at least 1, got {workers}")
-    out = Path(spec.out)
-    if out.exists() and not out.is_dir():
-        raise file_error(out, "exists and is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
+    out = make_folder(spec.out)
     for stale in out.glob(".shard-*.tmp"):  # temp files of a killed run (complete files are never temp)
         stale.unlink(missing_ok=True)
     stats = {i: _existing(spec, i) for i in range(spec.num_shards)}
@@ -55,7 +54,8 @@ def generate(spec: GenerateSpec, workers: int = 1, quiet: bool = False) -> dict:
             # spawn, not fork: safe even when the caller already runs torch threads; workers import no torch.
             pool = cf.ProcessPoolExecutor(min(workers, len(tasks)), mp_context=multiprocessing.get_context("spawn"))
             try:
-                results = pool.map(record_clips, [spec] * len(tasks), [eps for _, eps in tasks])
+                with _workers_ignore_ctrl_c():  # map() starts every worker now
+                    results = pool.map(record_clips, [spec] * len(tasks), [eps for _, eps in tasks])
                 _assemble(spec, zip([i for i, _ in tasks], results), stats, bar)
             finally:  # on Ctrl-C or an error, drop the queued work instead of finishing it
                 pool.shutdown(wait=True, cancel_futures=True)
@@ -68,6 +68,21 @@ def generate(spec: GenerateSpec, workers: int = 1, quiet: bool = False) -> dict:
         made = sum(len(spec.episodes_of(i)) for i in todo)
         _print_summary(summary, made, seconds, spec.frames)
     return summary
+
+
+@contextlib.contextmanager
+def _workers_ignore_ctrl_c():
+    """Processes started inside inherit "ignore SIGINT". Ctrl-C in a terminal signals the whole
+    process group: only this process should stop (and drop the queued work); each worker would
+    otherwise die with a traceback of its own. A Ctrl-C during these few milliseconds is dropped."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _assemble(spec: GenerateSpec, results, stats: dict, bar: Progress) -> None:

@@ -55,8 +55,12 @@ def write_shard(folder: str | Path, index: int, frames: np.ndarray, meta: dict) 
     npy, js = shard_paths(folder, index)
     with atomic_write(npy) as f:
         np.save(f, frames, allow_pickle=False)
-    write_json(js, {**meta, "format": FORMAT, "version": VERSION, "frames_file": npy.name,
-                    "shape": list(frames.shape)})
+    try:
+        write_json(js, {**meta, "format": FORMAT, "version": VERSION, "frames_file": npy.name,
+                        "shape": list(frames.shape)})
+    except BaseException:  # disk full, Ctrl-C: a shard is both files or neither, no orphan frames
+        npy.unlink(missing_ok=True)
+        raise
     return npy, js
 
 
@@ -105,8 +109,13 @@ def open_shard(meta_path: str | Path, mmap: bool = True) -> Shard:
     """A shard's metadata and its frames (memory-mapped unless mmap=False), checked against each other."""
     meta_path = Path(meta_path)
     meta = read_meta(meta_path)
-    npy = meta_path.with_name(str(meta.get("frames_file", meta_path.with_suffix(".npy").name)))
-    if npy.parent != meta_path.parent or not npy.is_file():
+    name = str(meta.get("frames_file", meta_path.with_suffix(".npy").name))
+    # The frames sit beside their metadata: a name with a folder in it ("../../x.npy", "/etc/x")
+    # is refused here, never followed out of the data folder.
+    if name in ("", ".", "..") or Path(name).name != name:
+        raise file_error(meta_path, f"frames_file {name!r} is not a file name in the shard's own folder")
+    npy = meta_path.with_name(name)
+    if not npy.is_file():
         raise file_error(npy, "missing frames file for its shard metadata")
     try:
         frames = np.load(npy, mmap_mode="r" if mmap else None, allow_pickle=False)

@@ -3,13 +3,16 @@
 Videos are decoded with PyAV (FFmpeg), GIFs and frame images with Pillow. Each frame is
 centre-cropped to a square and resized to the frame size; faster videos are thinned to about
 `fps` frames per second; each source is cut into consecutive clips of `frames` frames. A file
-that cannot be read is reported by name on one line and skipped; the rest is imported.
+that cannot be read is reported by name on one line and skipped; the rest is imported (and the
+command's exit code, 1, says that something was skipped). Videos and GIFs whose frames are over
+MAX_VIDEO_PIXELS are refused from their header, before any frame is decoded.
 """
 
 from __future__ import annotations
 
 import re
 import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -20,12 +23,16 @@ from PIL import Image, ImageSequence, UnidentifiedImageError
 from genie_play.config import GenieConfig
 from genie_play.data.shards import next_index, write_shard
 from genie_play.errors import GenieError, file_error
-from genie_play.images import fit_frame, load_image, to_rgb
+from genie_play.images import MAX_IMAGE_PIXELS, fit_frame, load_image, to_rgb
+from genie_play.io import check_can_write
 
 VIDEO_EXTS = {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".mpg", ".mpeg", ".ogv", ".wmv", ".flv"}
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 CLIPS_PER_SHARD = 64
 DEFAULT_FPS = 15.0  # frame folders carry no timing; assume the built-in world's rate
+# The same limit as pictures (8K video is 33 Mpx): a few-KB file can declare 16000x12000 frames,
+# 576 MB each once decoded, so the size in the header is checked before decoding anything.
+MAX_VIDEO_PIXELS = MAX_IMAGE_PIXELS
 
 
 @dataclass
@@ -43,11 +50,12 @@ def _natural(p: Path):
 def find_sources(paths: list[str | Path], skip: Callable[[GenieError], None]) -> list[Source]:
     """Videos, GIFs and frame folders under `paths`; anything else is passed to `skip`."""
     sources: list[Source] = []
+    seen: set[Path] = set()  # folders already walked: a link back to one must not loop forever
     for p in map(Path, paths):
         if not p.exists():
             skip(file_error(p, "no such file or folder"))
         elif p.is_dir():
-            _walk(p, sources, skip)
+            _walk(p, sources, skip, seen)
         elif p.suffix.lower() in VIDEO_EXTS:
             sources.append(Source(p, "video"))
         elif p.suffix.lower() == ".gif":
@@ -59,14 +67,18 @@ def find_sources(paths: list[str | Path], skip: Callable[[GenieError], None]) ->
     return sources
 
 
-def _walk(folder: Path, sources: list[Source], skip) -> None:
+def _walk(folder: Path, sources: list[Source], skip, seen: set[Path]) -> None:
+    real = folder.resolve()
+    if real in seen:  # e.g. a link to "." or ".." inside the folder: each folder is read once
+        return
+    seen.add(real)
     first, images = len(sources), []
     for p in sorted(folder.iterdir(), key=_natural):
         ext = p.suffix.lower()
         if p.name.startswith("."):
             continue  # .DS_Store and friends
         if p.is_dir():
-            _walk(p, sources, skip)
+            _walk(p, sources, skip, seen)
         elif ext in IMAGE_EXTS:
             images.append(p)
         elif ext in VIDEO_EXTS:
@@ -97,13 +109,17 @@ def read_video(path: Path, size: int, fps: float, skip) -> tuple[list[np.ndarray
     frames: list[np.ndarray] = []
     try:
         with av.open(str(path)) as container:
+            if not container.streams:
+                raise file_error(path, "cannot decode video (no streams found: damaged or truncated?)")
             if not container.streams.video:
-                raise file_error(path, "has no video stream")
+                raise file_error(path, "has no video stream" + (" (audio only)" if container.streams.audio else ""))
             stream = container.streams.video[0]
+            _check_pixels(path, "video", stream.codec_context.width, stream.codec_context.height)
             stream.thread_type = "AUTO"
             rate = float(stream.average_rate or stream.guessed_rate or DEFAULT_FPS)
             keep = max(1, round(rate / fps)) if fps > 0 else 1
             for i, frame in enumerate(container.decode(stream)):
+                _check_pixels(path, "video", frame.width, frame.height)  # size undeclared, or changed mid-stream
                 if i % keep == 0:
                     frames.append(to_square(frame.to_image(), size))
     except GenieError:
@@ -118,16 +134,27 @@ def read_video(path: Path, size: int, fps: float, skip) -> tuple[list[np.ndarray
 
 def read_gif(path: Path, size: int, fps: float) -> tuple[list[np.ndarray], float]:
     try:
-        with Image.open(path) as img:
+        with warnings.catch_warnings():  # Pillow's own bomb check warns (or raises) on the header
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(path)
+        with img:
+            _check_pixels(path, "GIF", *img.size)
             frames, durations = [], []
             for frame in ImageSequence.Iterator(img):
                 frames.append(to_square(frame, size))
                 durations.append(frame.info.get("duration") or 100)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise file_error(path, f"GIF is over the {MAX_VIDEO_PIXELS:,}-pixel limit") from None
     except (UnidentifiedImageError, OSError, ValueError, EOFError) as e:
         raise file_error(path, f"not a readable GIF ({_reason(e)})") from None
     rate = 1000.0 / max(float(np.mean(durations)), 1.0)
     keep = max(1, round(rate / fps)) if fps > 0 else 1
     return frames[::keep], rate / keep
+
+
+def _check_pixels(path: Path, what: str, width: int, height: int) -> None:
+    if width * height > MAX_VIDEO_PIXELS:
+        raise file_error(path, f"{what} is {width}x{height}, over the {MAX_VIDEO_PIXELS:,}-pixel limit")
 
 
 def read_frames(source: Source, size: int, skip) -> tuple[list[np.ndarray], float]:
@@ -148,6 +175,7 @@ def import_paths(paths: list[str | Path], out: str | Path, size: int = GenieConf
         raise GenieError(f"--frames must be at least 2, got {frames}")
     if not 16 <= size <= 512:
         raise GenieError(f"--size must be between 16 and 512 pixels, got {size}")
+    check_can_write(out, folder=True)  # a bad --out is refused before decoding anything
     report = report or (lambda msg: print(f"genie-play: skipped {msg}", file=sys.stderr))
     skipped: list[str] = []
 

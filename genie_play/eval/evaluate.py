@@ -21,7 +21,7 @@ import torch
 
 from genie_play.errors import file_error
 from genie_play.eval import metrics as M
-from genie_play.io import write_json
+from genie_play.io import check_can_write, write_json
 from genie_play.world.world_model import WorldModel
 
 
@@ -53,6 +53,7 @@ class Rollouts:
 
 def evaluate(opts: EvalOptions) -> dict:
     """Compute every metric, write out/metrics.json (and the report); returns the metrics."""
+    check_can_write(opts.out, folder=True)  # a bad --out is refused now, not after the rollouts
     world = WorldModel.load(opts.weights, device=opts.device, maskgit_steps=opts.maskgit_steps, seed=opts.seed)
     if world.lam is None:
         raise file_error(Path(opts.weights) / "lam.safetensors", "no such file; eval needs all three networks")

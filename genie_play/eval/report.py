@@ -34,7 +34,8 @@ def write_report(out: Path, result: dict, rollouts, weights: Path) -> Path:
         big[0].save(tmp, format="GIF", save_all=True, append_images=big[1:], duration=66, loop=0)
     curves = _training_curves(weights)
     if curves is not None:
-        Image.fromarray(curves).save(out / "training_curves.png")  # small, rewritten whole each run
+        with atomic_path(out / "training_curves.png") as tmp:  # like every file: complete or absent
+            Image.fromarray(curves).save(tmp, format="PNG")
 
     table = "\n".join(f"<tr><td>{html.escape(k)}</td><td>{_fmt(v)}</td></tr>" for k, v in result.items())
     sections = [

@@ -83,3 +83,15 @@ def test_dream_agent_cli_reports_a_missing_world_in_one_line(tmp_path, capsys):
     assert main(["--weights", str(tmp_path / "nowhere"), "--device", "cpu", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("dream_agent: error: ") and "weights folder not found" in err and err.count("\n") == 1
+
+
+def test_sb3_view_passes_reset_options_and_renders():
+    venv = SB3VecEnv(GenieVectorEnv(2, world=make_world(), prompts=PROMPTS, render_mode="rgb_array"))
+    venv.set_options({"prompt": PROMPTS[1]})
+    obs = venv.reset()
+    expected = make_world().prompt_frame(PROMPTS[1])
+    assert all(np.array_equal(o, expected) for o in obs) and venv.reset_infos[0]["step"] == 0
+    assert [img.shape for img in venv.get_images()] == [(16, 16, 3)] * 2
+    venv.set_options([{"prompt": PROMPTS[0]}, {}])
+    with pytest.raises(GenieError, match="the same options"):
+        venv.reset()

@@ -144,3 +144,27 @@ def test_horizontal_scroll_measures_how_far_the_picture_slid():
     assert horizontal_scroll(view(8), view(8)) == 0
     assert horizontal_scroll(view(8), view(10)) == pytest.approx(2, abs=0.1)  # camera moved right
     assert horizontal_scroll(view(8), view(5)) == pytest.approx(-3, abs=0.1)
+
+
+def test_a_failed_reset_leaves_every_episode_as_it_was(tmp_path):
+    vec = GenieVectorEnv(2, world=make_world(), prompts=PROMPTS, max_episode_steps=50)
+    vec.reset(seed=np.int64(3))  # numpy integers are seeds too
+    vec.step([0, 1])
+    _, info = vec.reset(options={"reset_mask": np.array([True, False]), "prompt": PROMPTS[0]})
+    vec.step([0, 1])
+    with pytest.raises(GenieError, match="nope.png"):
+        vec.reset(options={"reset_mask": np.array([True, False]), "prompt": str(tmp_path / "nope.png")})
+    _, _, _, _, info = vec.step([2, 2])
+    assert info["step"].tolist() == [2, 3] and info["prompt"][0] == "ndarray"
+    single = GenieEnv(world=make_world(), prompts=PROMPTS)
+    single.reset(seed=0)
+    single.step(0)
+    with pytest.raises(GenieError, match="nope.png"):
+        single.reset(options={"prompt": str(tmp_path / "nope.png")})
+    assert single.step(0)[4]["step"] == 2
+
+
+def test_options_that_load_a_world_clash_with_a_given_world_and_labels_follow_the_world():
+    with pytest.raises(GenieError, match="'device' chooses how a world is loaded, but world= was given"):
+        GenieEnv(world=make_world(), device="cpu")
+    assert single().action_labels[0] == "code 0"  # a world made in code has no keymap beside it

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, fields, replace
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -14,6 +13,7 @@ from genie_play.paths import models_dir, prompts_dir
 from genie_play.world.world_model import WorldModel
 
 RESET_OPTIONS = ("prompt",)  # plus "reset_mask" for the vector environment
+WORLD_OPTIONS = ("weights", "device", "maskgit_steps", "temperature")  # how a world is loaded
 
 
 @dataclass(frozen=True)
@@ -44,15 +44,25 @@ def load_world(config: EnvConfig) -> WorldModel:
     return WorldModel.load(config.weights or models_dir(), config.device, **options)
 
 
-def action_labels(config: EnvConfig, num_actions: int) -> tuple[str, ...]:
-    """The keymap's label for each latent action (from the weights folder), else 'code i'."""
+def env_world(config: EnvConfig, world: WorldModel | None, options: dict) -> WorldModel:
+    """The given world, or one loaded from the config; options that load a world clash with `world`."""
+    if world is None:
+        return load_world(config)
+    clash = sorted(set(options) & set(WORLD_OPTIONS))
+    if clash:
+        raise GenieError(f"'{clash[0]}' chooses how a world is loaded, but world= was given; pass one or the other")
+    return world
+
+
+def action_labels(world: WorldModel) -> tuple[str, ...]:
+    """The keymap's label for each latent action (from the world's weights folder), else 'code i'."""
     from genie_play.app.keymap import load_keymap  # no pygame behind it
 
-    path = Path(config.weights or models_dir()) / "keymap.toml"
-    if not path.exists():
-        return tuple(f"code {c}" for c in range(num_actions))
-    keymap = load_keymap(path, num_actions)
-    return tuple(keymap.label(c) for c in range(num_actions))
+    path = world.source / "keymap.toml" if world.source is not None else None
+    if path is None or not path.exists():
+        return tuple(f"code {c}" for c in range(world.num_actions))
+    keymap = load_keymap(path, world.num_actions)
+    return tuple(keymap.label(c) for c in range(world.num_actions))
 
 
 def prompt_pool(prompts: Sequence | None) -> list:

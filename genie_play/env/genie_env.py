@@ -22,7 +22,7 @@ try:
 except ImportError:  # an optional extra: say how to get it instead of a bare ImportError
     raise ImportError("genie_play.env needs gymnasium: pip install 'genie_play[env]'") from None
 
-from genie_play.env.common import EnvConfig, action_labels, load_world, make_config, prompt_pool, start_episode
+from genie_play.env.common import EnvConfig, action_labels, env_world, make_config, prompt_pool, start_episode
 from genie_play.env.rewards import scroll_reward
 from genie_play.world.world_model import WorldModel
 
@@ -37,24 +37,25 @@ class GenieEnv(gym.Env):
     def __init__(self, config: EnvConfig | None = None, *, world: WorldModel | None = None,
                  prompts: Sequence | None = None, reward_fn: RewardFn | None = None,
                  render_mode: str | None = None, **options):
-        """options set EnvConfig fields; `world` reuses a loaded WorldModel instead of config.weights."""
+        """options set EnvConfig fields; `world` is a loaded WorldModel this env then owns (it holds the rollout)."""
         self.config = make_config(config, options)
-        self.world = world if world is not None else load_world(self.config)
+        self.world = env_world(self.config, world, options)
         self.prompts = prompt_pool(prompts)
         self.reward_fn = reward_fn or scroll_reward
         self.render_mode = render_mode
         size = self.world.config.image_size
         self.observation_space = spaces.Box(0, 255, (size, size, 3), np.uint8)
         self.action_space = spaces.Discrete(self.world.num_actions)
-        self.action_labels = action_labels(self.config, self.world.num_actions)
+        self.action_labels = action_labels(self.world)
         self._steps = 0
         self._prompt_name = ""
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        prompt, self._prompt_name, self.world.seed = start_episode(self.np_random, self.prompts, options)
-        self._steps = 0
-        return self.world.reset(prompt).copy(), self._info()
+        prompt, name, self.world.seed = start_episode(self.np_random, self.prompts, options)
+        frame = self.world.reset(prompt).copy()  # a bad prompt raises here, before the episode changes
+        self._prompt_name, self._steps = name, 0
+        return frame, self._info()
 
     def step(self, action):
         prev = self.world.frame

@@ -11,6 +11,7 @@ import numpy as np
 from stable_baselines3.common.vec_env import VecEnv
 
 from genie_play.env.vector_env import GenieVectorEnv
+from genie_play.errors import GenieError
 
 
 class SB3VecEnv(VecEnv):
@@ -23,9 +24,16 @@ class SB3VecEnv(VecEnv):
 
     def reset(self) -> np.ndarray:
         seeds = None if all(s is None for s in self._seeds) else self._seeds
-        obs, _ = self.env.reset(seed=seeds)
+        if any(o != self._options[0] for o in self._options):  # one batched reset takes one set of options
+            raise GenieError("SB3VecEnv: set_options must give every world the same options")
+        obs, info = self.env.reset(seed=seeds, options=self._options[0] or None)
+        self.reset_infos = [{k: info[k][i] for k in info if not k.startswith("_")} for i in range(self.num_envs)]
         self._reset_seeds()
+        self._reset_options()
         return obs
+
+    def get_images(self) -> list[np.ndarray]:
+        return list(self.env.batch.frames)
 
     def step_async(self, actions: np.ndarray) -> None:
         self._actions = actions

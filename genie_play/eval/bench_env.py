@@ -33,8 +33,7 @@ def run_env_bench(opts: BenchOptions) -> dict:
     rng = np.random.default_rng(opts.seed)
     for B in opts.env_batches:
         opts.log(f"bench --env: {B} worlds, {world.max_context} steps to fill the context, {opts.env_steps} timed")
-        env = GenieVectorEnv(B, world=world, prompts=[prompt], weights=opts.weights and str(opts.weights),
-                             max_episode_steps=10**9)
+        env = GenieVectorEnv(B, world=world, prompts=[prompt], max_episode_steps=10**9)
         env.reset(seed=opts.seed)
         for _ in range(world.max_context):
             env.step(rng.integers(world.num_actions, size=B))

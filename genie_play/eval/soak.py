@@ -36,8 +36,7 @@ def current_rss_mb() -> float:
 
 def state_is_finite(world: WorldModel) -> bool:
     """No NaN/Inf anywhere the next frame is computed from."""
-    caches = (world._dynamics_cache, world._decoder_cache)
-    return all(bool(torch.isfinite(t).all()) for cache in caches for kv in cache.layers for t in kv)
+    return all(bool(torch.isfinite(t).all()) for t in world.state_tensors())
 
 
 def run_soak(opts: BenchOptions, steps: int, check_every: int = 100, warmup: int = 500) -> dict:

@@ -102,8 +102,8 @@ class KVCache:
             self.layers = [(k[:, :, -keep:], v[:, :, -keep:]) for k, v in self.layers] if keep else []
             if self.valid is not None:
                 self.valid = self.valid[:, drop:]
-        if self.valid is not None and bool(self.valid.all()):
-            self.valid = None  # every row has a full past again: back to the mask-free path
+                if bool(self.valid.all()):  # checked only when frames leave (a GPU sync)
+                    self.valid = None  # every row has a full past again: back to the mask-free path
         if self.start >= self.REBASE_AFTER and self.layers:
             k0 = self.layers[0][0]
             back = rope_tables(torch.full((len(self),), -self.start, device=k0.device), k0.shape[-1])

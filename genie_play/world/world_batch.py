@@ -6,7 +6,8 @@
     batch.reset([prompt], [seed], rows=mask)      # restart some worlds; the others play on
 
 It shares the WorldModel's networks and samples with its `sample_ids`, so world b given the same
-prompt, seed and actions shows the frames a lone WorldModel shows (tested). All worlds share one
+prompt, seed and actions shows the frames a lone WorldModel shows (tested on the CPU; GPU batched
+kernels may round differently, so there a sample can diverge after some steps). All worlds share one
 KV cache and one clock; a world that restarts mid-batch keeps its new prompt as its newest frame
 and hides the older cached frames from itself (KVCache.restart). Attention depends only on time
 differences (RoPE), so starting at a later clock time changes nothing.
@@ -68,6 +69,7 @@ class WorldBatch:
         else:  # the prompt replaces these worlds' newest cached frame, at the same clock time
             mask = torch.from_numpy(restart).to(self.device)
             at = self._dynamics_cache.next_position - 1
+            assert self._decoder_cache.next_position - 1 == at  # both caches hold the same frames
             dynamics_kv, decoder_kv = KVCache(start=at), KVCache(start=at)
             self.world.dynamics.prime(dynamics_kv, ids, no_action)
             self.world.tokenizer.decode(ids, decoder_kv, append=True)

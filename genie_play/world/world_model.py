@@ -111,6 +111,7 @@ class WorldModel:
         self._generator = torch.Generator(device=self.device)
         self._history: collections.deque = collections.deque(maxlen=MAX_UNDO)  # (ids (1, N), action, frame)
         self._dynamics_cache = self._decoder_cache = None
+        self.source: Path | None = None  # the weights folder, when loaded from one (its keymap lives there)
 
     @classmethod
     def load(cls, weights_dir: str | os.PathLike, device: str | torch.device = "auto", **options) -> WorldModel:
@@ -125,7 +126,9 @@ class WorldModel:
         check_compatible(tw, dynamics_w, lam_w)
         dynamics, _ = load_network(dynamics_w.path, "dynamics", Dynamics)
         lam = load_network(lam_path, "lam", LatentActionModel)[0] if lam_w is not None else None
-        return cls(tokenizer, dynamics, lam, device=device, **options)
+        world = cls(tokenizer, dynamics, lam, device=device, **options)
+        world.source = folder
+        return world
 
     # --- play ---------------------------------------------------------------------------------
 
@@ -223,6 +226,11 @@ class WorldModel:
             self._rebuild_caches()
             self._previews = {}
         return self.frame
+
+    def state_tensors(self) -> list[torch.Tensor]:
+        """Every cached key and value the next frame is computed from (for health checks)."""
+        caches = (self._dynamics_cache, self._decoder_cache)
+        return [t for cache in caches if cache is not None for kv in cache.layers for t in kv]
 
     # --- internals ----------------------------------------------------------------------------
 

@@ -34,8 +34,7 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as im:  # reads the header only
                 width, height = im.size
-                if width * height > MAX_IMAGE_PIXELS:
-                    raise file_error(path, f"image is {width}x{height}, over the {MAX_IMAGE_PIXELS:,}-pixel limit")
+                check_pixels(path, width, height)
                 if width == 0 or height == 0:
                     raise file_error(path, "image has zero size")
                 im.seek(0)
@@ -46,6 +45,12 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
         raise file_error(path, "not an image file (or an unsupported format)") from None
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise file_error(path, f"cannot read image ({str(e) or type(e).__name__})") from None
+
+
+def check_pixels(path, width: int, height: int, what: str = "image", limit: int = MAX_IMAGE_PIXELS) -> None:
+    """Refuse a picture or video frame over `limit` pixels, from its declared size (before decoding)."""
+    if width * height > limit:
+        raise file_error(path, f"{what} is {width}x{height}, over the {limit:,}-pixel limit")
 
 
 def to_rgb(im) -> np.ndarray:

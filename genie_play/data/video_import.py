@@ -23,7 +23,7 @@ from PIL import Image, ImageSequence, UnidentifiedImageError
 from genie_play.config import GenieConfig
 from genie_play.data.shards import next_index, write_shard
 from genie_play.errors import GenieError, file_error
-from genie_play.images import MAX_IMAGE_PIXELS, fit_frame, load_image, to_rgb
+from genie_play.images import MAX_IMAGE_PIXELS, check_pixels, fit_frame, load_image, to_rgb
 from genie_play.io import check_can_write
 
 VIDEO_EXTS = {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".mpg", ".mpeg", ".ogv", ".wmv", ".flv"}
@@ -114,12 +114,12 @@ def read_video(path: Path, size: int, fps: float, skip) -> tuple[list[np.ndarray
             if not container.streams.video:
                 raise file_error(path, "has no video stream" + (" (audio only)" if container.streams.audio else ""))
             stream = container.streams.video[0]
-            _check_pixels(path, "video", stream.codec_context.width, stream.codec_context.height)
+            check_pixels(path, stream.codec_context.width, stream.codec_context.height, "video", MAX_VIDEO_PIXELS)
             stream.thread_type = "AUTO"
             rate = float(stream.average_rate or stream.guessed_rate or DEFAULT_FPS)
             keep = max(1, round(rate / fps)) if fps > 0 else 1
             for i, frame in enumerate(container.decode(stream)):
-                _check_pixels(path, "video", frame.width, frame.height)  # size undeclared, or changed mid-stream
+                check_pixels(path, frame.width, frame.height, "video", MAX_VIDEO_PIXELS)  # undeclared, or changed mid-stream
                 if i % keep == 0:
                     frames.append(to_square(frame.to_image(), size))
     except GenieError:
@@ -138,7 +138,7 @@ def read_gif(path: Path, size: int, fps: float) -> tuple[list[np.ndarray], float
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(path)
         with img:
-            _check_pixels(path, "GIF", *img.size)
+            check_pixels(path, *img.size, "GIF", MAX_VIDEO_PIXELS)
             frames, durations = [], []
             for frame in ImageSequence.Iterator(img):
                 frames.append(to_square(frame, size))
@@ -150,11 +150,6 @@ def read_gif(path: Path, size: int, fps: float) -> tuple[list[np.ndarray], float
     rate = 1000.0 / max(float(np.mean(durations)), 1.0)
     keep = max(1, round(rate / fps)) if fps > 0 else 1
     return frames[::keep], rate / keep
-
-
-def _check_pixels(path: Path, what: str, width: int, height: int) -> None:
-    if width * height > MAX_VIDEO_PIXELS:
-        raise file_error(path, f"{what} is {width}x{height}, over the {MAX_VIDEO_PIXELS:,}-pixel limit")
 
 
 def read_frames(source: Source, size: int, skip) -> tuple[list[np.ndarray], float]:

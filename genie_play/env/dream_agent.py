@@ -146,16 +146,20 @@ def run(opts: DreamAgentOptions) -> dict:
     train_s = time.perf_counter() - t
 
     rng = np.random.default_rng(opts.seed)
-    agents = {
+    dreamers = {  # agents that choose latent actions: they play the dream, and the real game through `mapping`
         "ppo": lambda obs: model.predict(obs, deterministic=False)[0],
         "random": lambda obs: rng.integers(world.num_actions, size=len(obs)),
+    }
+    real_only = {  # agents that choose real actions: references for the real game
+        "random_real_actions": lambda obs: rng.integers(len(ACTIONS), size=len(obs)),
+        "always_right": lambda obs: np.full(len(obs), ACTIONS.index("right")),  # scripted
     }
     eval_prompts = real_starts(opts.eval_episodes, EVAL_LEVELS, size)
     result: dict = {"options": {k: str(v) for k, v in asdict(opts).items() if k != "log"},
                     "device": str(world.device), "train_s": train_s, "timesteps_trained": model.num_timesteps,
                     "dream_steps_per_s": model.num_timesteps / train_s,
                     "latent_to_real": [ACTIONS[a] for a in mapping], "calibration_table": table.tolist()}
-    for name, choose in agents.items():
+    for name, choose in dreamers.items():
         returns = dream_scores(world, choose, eval_prompts, opts.eval_episodes, opts.episode_steps, opts.seed)
         result[f"dream_{name}_scroll"] = _mean_sd(returns)
         log(f"dream, {name}: scroll reward {returns.mean():.1f} ± {returns.std():.1f} px per episode")
@@ -165,18 +169,15 @@ def run(opts: DreamAgentOptions) -> dict:
     for c in range(A):  # what the dream offers: the scroll of each latent action held down
         result[f"dream_hold_code{c}_scroll"] = _mean_sd(held[c::A])
     log("dream, each latent action held: " + ", ".join(f"{c}: {held[c::A].mean():.1f}" for c in range(A)) + " px per episode")
-    agents["random real actions"] = lambda obs: rng.integers(len(ACTIONS), size=len(obs))
-    agents["always right (scripted)"] = lambda obs: np.full(len(obs), ACTIONS.index("right"))
-    for name, choose in agents.items():
-        latent = name in ("ppo", "random")
+    for name, choose in {**dreamers, **real_only}.items():
+        latent = name in dreamers
         s = real_scores(choose, mapping if latent else None, opts.eval_episodes, opts.episode_steps, size)
-        key = name.split(" (")[0].replace(" ", "_")
-        result[f"real_{key}_tiles_right"] = _mean_sd(s["tiles_right"])
-        result[f"real_{key}_scroll"] = _mean_sd(s["scroll"])
-        result[f"real_{key}_survived"] = float(s["survived"].mean())
+        result[f"real_{name}_tiles_right"] = _mean_sd(s["tiles_right"])
+        result[f"real_{name}_scroll"] = _mean_sd(s["scroll"])
+        result[f"real_{name}_survived"] = float(s["survived"].mean())
         if latent:  # which latent actions the agent chose, as shares of its steps
-            result[f"real_{key}_code_share"] = (np.bincount(s["actions"], minlength=world.num_actions) / len(s["actions"])).tolist()
-        log(f"real game, {name}: {s['tiles_right'].mean():.1f} ± {s['tiles_right'].std():.1f} tiles right, "
+            result[f"real_{name}_code_share"] = (np.bincount(s["actions"], minlength=world.num_actions) / len(s["actions"])).tolist()
+        log(f"real game, {name.replace('_', ' ')}: {s['tiles_right'].mean():.1f} ± {s['tiles_right'].std():.1f} tiles right, "
             f"scroll {s['scroll'].mean():.1f} px, survived {s['survived'].mean():.0%}")
 
     from safetensors.torch import save_model  # shared feature-extractor tensors stored once

@@ -69,8 +69,10 @@ class GenieVectorEnv(VectorEnv):
         prev = self.batch.frames
         frames = self.batch.step(actions)
         self._steps += 1
-        infos = self._infos(np.ones(self.num_envs, bool))
         step_infos = [self._info(i) for i in range(self.num_envs)]
+        infos: dict = {}
+        for i, info in enumerate(step_infos):
+            infos = self._add_info(infos, info, i)
         rewards = np.array([self.reward_fn(prev[i], frames[i], step_infos[i]) for i in range(self.num_envs)],
                            dtype=np.float64)
         truncated = self._steps >= self.config.max_episode_steps

@@ -47,12 +47,13 @@ def run_soak(opts: BenchOptions, steps: int, check_every: int = 100, warmup: int
     world = WorldModel.load(weights, device=device, maskgit_steps=opts.maskgit_steps, seed=opts.seed)
     prompts = sorted(prompts_dir().glob("*.png")) or [prompt]
     rng = np.random.default_rng(opts.seed)
-    moves, counts = list(MIX), dict.fromkeys(MIX, 0)
+    moves, chances, counts = list(MIX), list(MIX.values()), dict.fromkeys(MIX, 0)
+    good_shape = (world.config.image_size, world.config.image_size, 3)
     world.reset(prompt)
     rss, nonfinite, bad_frames = [], 0, 0
     start = time.perf_counter()
     for i in range(1, steps + 1):
-        move = moves[rng.choice(len(moves), p=list(MIX.values()))]
+        move = moves[rng.choice(len(moves), p=chances)]
         counts[move] += 1
         action = int(rng.integers(world.num_actions))
         if move == "step":
@@ -64,8 +65,7 @@ def run_soak(opts: BenchOptions, steps: int, check_every: int = 100, warmup: int
             frame = world.undo()
         else:
             frame = world.reset(prompts[int(rng.integers(len(prompts)))])
-        size = world.config.image_size
-        bad_frames += frame.shape != (size, size, 3) or frame.dtype != np.uint8
+        bad_frames += frame.shape != good_shape or frame.dtype != np.uint8
         if i % check_every == 0 or i == steps:
             nonfinite += not state_is_finite(world)
             if i >= min(warmup, steps):

@@ -84,12 +84,9 @@ class WorldBatch:
         """Advance every world one frame under its latent action; returns frames (B, H, W, 3) uint8."""
         if self._dynamics_cache is None:
             raise RuntimeError("call reset(prompts, seeds) first")
-        acts = [int(a) for a in np.asarray(actions).reshape(-1)]
+        acts = [self.world.action_index(a) for a in np.asarray(actions).reshape(-1)]
         if len(acts) != self.num_worlds:
             raise GenieError(f"expected {self.num_worlds} actions, got {len(acts)}")
-        bad = [a for a in acts if not 0 <= a < self.world.num_actions]
-        if bad:
-            raise GenieError(f"latent action {bad[0]} is out of range 0..{self.world.num_actions - 1}")
         ids = self.world.sample_ids(acts, self.generators, self._dynamics_cache)  # (B, N)
         a = torch.tensor(acts, device=self.device)[:, None]
         self.world.dynamics.prime(self._dynamics_cache, ids[:, None], a)

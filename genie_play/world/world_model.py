@@ -234,12 +234,17 @@ class WorldModel:
 
     # --- internals ----------------------------------------------------------------------------
 
-    def _check_action(self, action: int) -> int:
+    def action_index(self, action) -> int:
+        """`action` as an int, refused in one line unless it is one of this model's latent actions."""
         if not 0 <= int(action) < self.num_actions:
             raise GenieError(f"latent action {action} is out of range 0..{self.num_actions - 1}")
+        return int(action)
+
+    def _check_action(self, action: int) -> int:
+        action = self.action_index(action)
         if self._dynamics_cache is None:
             raise RuntimeError("call reset(image) first")
-        return int(action)
+        return action
 
     @contextlib.contextmanager
     def _phase(self, name: str):

@@ -81,14 +81,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     from genie_play.eval.evaluate import EvalOptions, evaluate
 
+    probe = Path(args.probe_data) if args.probe_data else None
     opts = EvalOptions(Path(args.weights), Path(args.data), Path(args.out), device=args.device, clips=args.clips,
+                       lam_clips=args.lam_clips, probe_data=probe, probe_steps=args.probe_steps,
                        rollout_steps=args.rollout_steps, maskgit_steps=args.maskgit_steps, seed=args.seed)
     result = evaluate(opts)
     shown = ["tokenizer_psnr", "tokenizer_ssim", "tokenizer_code_usage", "lam_code_usage", "lam_nmi", "lam_purity",
-             "dynamics_psnr", "dynamics_delta_psnr", "rollout_sharpness_ratio", "rollout_frozen_fraction"]
+             "action_ceiling_nmi", "action_probe_nmi", "action_probe_accuracy", "lam_nmi_vs_probe", "dynamics_psnr", "dynamics_delta_psnr", "rollout_sharpness_ratio", "rollout_frozen_fraction"]
     for key in shown:
         if key in result:
             print(f"{key:28s} {result[key]:.4f}")
+    for c in range(result.get("lam_clips") and len([k for k in result if k.endswith("_share")]) or 0):
+        if result.get(f"lam_code{c}_action") is not None:
+            print(f"lam code {c}: {result[f'lam_code{c}_action']:12s} share {result[f'lam_code{c}_share']:.3f}  "
+                  f"purity {result[f'lam_code{c}_purity']:.3f}")
     print(f"wrote {Path(args.out) / 'metrics.json'} and {Path(args.out) / 'report.html'}")
     return 0
 
@@ -265,7 +271,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_weights(p, required=True)
     p.add_argument("--data", metavar="DIR", required=True, help="held-out shards")
     p.add_argument("--out", metavar="DIR", required=True, help="folder for metrics.json and the report")
-    p.add_argument("--clips", metavar="N", type=int, default=16, help="held-out clips to measure (default: 16)")
+    p.add_argument("--clips", metavar="N", type=int, default=16,
+                   help="held-out clips for the tokenizer and the rollouts (default: 16)")
+    p.add_argument("--lam-clips", metavar="N", type=int, default=256,
+                   help="held-out clips for the LAM's NMI and the action ceiling (default: 256)")
+    p.add_argument("--probe-data", metavar="DIR", help="labelled training clips of the built-in world: trains the "
+                   "inverse-dynamics probe (the pixels' ceiling) and scores it on --data")
+    p.add_argument("--probe-steps", metavar="N", type=int, default=600, help="training steps of the probe (default: 600)")
     p.add_argument("--rollout-steps", metavar="N", type=int, default=200,
                    help="length of the random-action stability rollout (default: 200)")
     p.add_argument("--maskgit-steps", metavar="N", type=int, help="MaskGIT steps per frame (default: the weights' own)")

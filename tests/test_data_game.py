@@ -26,7 +26,7 @@ def flat_level(cols: int = 60, height: int = 2, platform_row: int | None = None)
 
 @pytest.fixture
 def game():
-    style = dataclasses.replace(make_style("day", 1), view_tiles=9.0, jitter=0.0)
+    style = dataclasses.replace(make_style("day", 1), view_tiles=6.4, jitter=0.0)  # 10 px per tile
     g = Platformer(seed=0, style=style, size=64)
     g.reset(level=flat_level())
     return g
@@ -58,14 +58,17 @@ def test_idle_keeps_everything_still(game):
     assert np.array_equal(game.render(), frame0)
 
 
-@pytest.mark.parametrize("action, sign", [("left", -1), ("right", 1), ("run_right", 1)])
-def test_walking_moves_player_and_camera_with_momentum(game, action, sign):
-    x0, cam0 = game.x, game.camera_x
-    first = play(game, action, 1)["x"] - x0
+@pytest.mark.parametrize("action, sign, px", [("left", -1, 4), ("right", 1, 4), ("run_right", 1, 8)])
+def test_the_key_sets_the_speed_in_the_first_frame(game, action, sign, px):
+    """No momentum: the first frame already moves the camera by the full speed, in whole pixels."""
+    x0, cam0, view0 = game.x, game.camera_x, game.view_state()
+    first = play(game, action, 1)
+    assert first["x"] - x0 == pytest.approx(sign * px / 10)
+    assert game.view_state()[0] - view0[0] == sign * px  # the whole view scrolls by px pixels
     info = play(game, action, 7)
-    assert sign * (info["x"] - x0) > 1.0 and sign * (info["camera_x"] - cam0) > 1.0
-    assert 0 < sign * first < sign * (game.x - x0) / 8  # it speeds up: momentum, not a teleport
+    assert sign * (info["camera_x"] - cam0) == pytest.approx(8 * px / 10)
     assert info["y"] == game.level.start[1] and info["facing"] == sign
+    assert play(game, "idle", 1)["x"] == info["x"]  # and letting go stops at once
 
 
 def test_running_is_faster_than_walking(game):
@@ -73,7 +76,43 @@ def test_running_is_faster_than_walking(game):
     game.reset(level=flat_level())
     ran = play(game, "run_right", 10)["x"]
     start = game.level.start[0]
-    assert ran - start > 1.5 * (walked - start)
+    assert ran - start == pytest.approx(2 * (walked - start))
+
+
+def _next_frames(game, setup) -> list[np.ndarray]:
+    """The frame after each of the 8 actions, from the state that `setup` brings the game to."""
+    frames = []
+    for a in range(len(ACTIONS)):
+        game.reset(level=flat_level())
+        setup(game)
+        frames.append(game.step(a)[0])
+    return frames
+
+
+@pytest.mark.parametrize("state", ["standing", "rising", "falling"])
+def test_every_action_shows_in_the_next_frame(game, state):
+    """The world is legible: from one state, the 8 actions give 8 different next frames."""
+    setups = {"standing": lambda g: None,
+              "rising": lambda g: play(g, "jump", 2),
+              "falling": lambda g: (play(g, "jump", 6), play(g, "idle", 2))}
+    frames = _next_frames(game, setups[state])
+    for i in range(len(ACTIONS)):
+        for j in range(i):
+            assert not np.array_equal(frames[i], frames[j]), (state, ACTIONS[i], ACTIONS[j])
+
+
+def test_walking_into_a_wall_still_shows(game):
+    level = flat_level()
+    level.grid[ROWS - 4:ROWS - 2, 21] = GROUND  # a wall just right of the player
+    game.reset(level=level)
+    play(game, "right", 3)  # now pressed against it
+    x = game.x
+    walked = game.step(A["right"])[0]
+    assert game.x == x  # blocked...
+    game.reset(level=level)
+    play(game, "right", 3)
+    stood = game.step(A["idle"])[0]
+    assert not np.array_equal(walked, stood)  # ...but the legs still move
 
 
 def test_moving_right_scrolls_the_level_left_in_the_frame(game):
@@ -92,11 +131,13 @@ def test_moving_right_scrolls_the_level_left_in_the_frame(game):
 def test_jumps_raise_the_player(game, action, sign):
     top0, _, _ = player_box(game)
     x0, y0 = game.x, game.y
-    info = play(game, action, 5)
+    play(game, action, 1)
+    assert player_box(game)[0] <= top0 - 4  # lifted at once, by 4+ pixels
+    info = play(game, action, 4)
     assert y0 - info["y"] > 1.0 and not info["grounded"]
     assert player_box(game)[0] < top0 - game._renderer.ppt  # visibly higher in the frame
     if sign:
-        assert sign * (info["x"] - x0) > 0.3
+        assert sign * (info["x"] - x0) == pytest.approx(5 * 0.4)  # full air control
     else:
         assert info["x"] == x0
 
@@ -121,11 +162,11 @@ def test_down_crouches_on_the_ground_and_falls_fast_in_the_air(game):
     falls = []
     for action in ("idle", "down"):
         game.reset(level=flat_level())
-        play(game, "jump", 1)
-        play(game, "idle", 6)  # near the top of the jump
+        play(game, "jump", 4)
+        play(game, "idle", 1)  # the rise is cut: high in the air, about to fall
         y = game.y
-        falls.append(play(game, action, 3)["y"] - y)
-    assert falls[1] > falls[0]
+        falls.append(play(game, action, 1)["y"] - y)
+    assert falls[1] > falls[0] + 0.25  # a dive: 2+ px further in one frame
 
 
 def test_down_drops_through_a_one_way_platform(game):

@@ -6,12 +6,13 @@ import pytest
 import torch
 
 from genie_play.cli import main
+from genie_play.errors import GenieError
 from genie_play.config import PRESETS
 from genie_play.eval import metrics as M
 from genie_play.eval.evaluate import EvalOptions, evaluate
 from genie_play.io import save_weights
 from genie_play.world.dynamics import Dynamics
-from genie_play.world.lam import LatentActionModel
+from genie_play.world.lam import build_lam
 from genie_play.world.tokenizer import Tokenizer
 
 TINY = PRESETS["tiny"]
@@ -55,7 +56,7 @@ def test_delta_psnr_of_a_model_that_ignores_actions_is_zero(data, tmp_path):
     dynamics = Dynamics(TINY)
     with torch.no_grad():
         dynamics.action_emb.weight.zero_()  # every latent action looks the same to it
-    for kind, net in (("tokenizer", Tokenizer(TINY)), ("lam", LatentActionModel(TINY)), ("dynamics", dynamics)):
+    for kind, net in (("tokenizer", Tokenizer(TINY)), ("lam", build_lam(TINY)), ("dynamics", dynamics)):
         save_weights(tmp_path / f"{kind}.safetensors", kind, net, TINY)
     result = evaluate(EvalOptions(tmp_path, data, tmp_path / "eval", device="cpu", clips=3, rollout_steps=8, report=False))
     assert result["dynamics_delta_psnr"] == 0.0
@@ -86,7 +87,27 @@ def test_eval_refuses_data_of_another_size(data, tmp_path):
     from genie_play.errors import GenieError
 
     other = apply_overrides(TINY, ["image_size=32"])
-    for kind, cls in (("tokenizer", Tokenizer), ("lam", LatentActionModel), ("dynamics", Dynamics)):
+    for kind, cls in (("tokenizer", Tokenizer), ("lam", build_lam), ("dynamics", Dynamics)):
         save_weights(tmp_path / f"{kind}.safetensors", kind, cls(other), other)
     with pytest.raises(GenieError, match="frames are 16x16, the weights need 32x32"):
         evaluate(EvalOptions(tmp_path, data, tmp_path / "eval", device="cpu", clips=1))
+
+
+def test_eval_of_a_lone_lam_reports_it_beside_the_ceilings(data, tmp_path, capsys):
+    """`train lam` output alone: the LAM's numbers, the state ceiling and the pixel probe, no world."""
+    run = tmp_path / "lam"
+    assert main(["train", "lam", "--data", str(data), "--out", str(run), "--preset", "tiny", "--steps", "3",
+                 "--sample-every", "0"]) == 0
+    out = tmp_path / "eval"
+    assert main(["eval", "--weights", str(run), "--data", str(data), "--out", str(out), "--probe-data", str(data),
+                 "--probe-steps", "3", "--device", "cpu"]) == 0
+    result = json.loads((out / "metrics.json").read_text())
+    assert result["networks"] == ["lam"] and "dynamics_psnr" not in result and "tokenizer_psnr" not in result
+    assert result["lam_clips"] == 8 and result["lam_transitions"] > 0
+    assert 0.5 < result["action_ceiling_nmi"] <= 1.0  # the built-in world shows its actions
+    assert 0 <= result["action_probe_nmi"] <= 1 and 0 <= result["action_probe_accuracy"] <= 1
+    assert result["lam_nmi_vs_probe"] == pytest.approx(result["lam_nmi"] / result["action_probe_nmi"])
+    assert (out / "lam_codes.png").stat().st_size > 0 and "lam_codes.png" in (out / "report.html").read_text()
+    assert "action_ceiling_nmi" in capsys.readouterr().out
+    with pytest.raises(GenieError, match="holds no tokenizer, lam or dynamics"):
+        evaluate(EvalOptions(tmp_path / "eval", data, tmp_path / "eval2", device="cpu"))

@@ -6,7 +6,7 @@ import torch
 from conftest import moving_squares
 from genie_play.config import PRESETS
 from genie_play.world.dynamics import Dynamics
-from genie_play.world.lam import LatentActionModel
+from genie_play.world.lam import build_lam
 from genie_play.world.tokenizer import Tokenizer
 
 TINY = PRESETS["tiny"]
@@ -37,7 +37,7 @@ def test_tokenizer_shapes_and_overfit():
 
 def test_lam_shapes_and_overfit():
     torch.manual_seed(0)
-    net, x = LatentActionModel(TINY), moving_squares()
+    net, x = build_lam(TINY), moving_squares()
     out = net(x)
     assert out.prediction.shape == (2, 3, 16, 16, 3) and out.actions.shape == (2, 3)
     codes = net.infer_actions(x)

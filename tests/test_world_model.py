@@ -9,7 +9,7 @@ from genie_play.config import PRESETS, apply_overrides
 from genie_play.errors import GenieError
 from genie_play.io import read_weights, save_weights
 from genie_play.world.dynamics import Dynamics
-from genie_play.world.lam import LatentActionModel
+from genie_play.world.lam import build_lam
 from genie_play.world.st_transformer import KVCache
 from genie_play.world.tokenizer import Tokenizer
 from genie_play.world.world_model import WorldModel
@@ -19,7 +19,7 @@ TINY = PRESETS["tiny"]
 
 def make_world(config=TINY, **options):
     torch.manual_seed(0)
-    return WorldModel(Tokenizer(config), Dynamics(config), LatentActionModel(config), **options)
+    return WorldModel(Tokenizer(config), Dynamics(config), build_lam(config), **options)
 
 
 @pytest.fixture

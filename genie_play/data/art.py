@@ -109,7 +109,7 @@ def backdrop(style: Style, size: int, rng: np.random.Generator) -> Backdrop:
         _neon(far, near, alpha, y, x, rng, h, period, style, u)
     far = D.downsample(far, SS)
     return Backdrop(far, D.downsample(near, SS), D.downsample(alpha, SS),
-                    far_speed=float(rng.uniform(0.1, 0.25)), near_speed=float(rng.uniform(0.35, 0.6)))
+                    far_speed=float(rng.uniform(0.2, 0.35)), near_speed=float(rng.uniform(0.5, 0.7)))
 
 
 def _clouds(canvas, y, x, rng, h, period, color):

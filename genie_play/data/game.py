@@ -1,4 +1,4 @@
-"""The built-in world as a game: a CoinRun-like side-scroller with momentum, gravity and a camera.
+"""The built-in world as a game: a CoinRun-like side-scroller whose every key shows in the next frame.
 
     game = Platformer(seed=0, style="pencil", size=64)
     frame = game.reset()                                # (H, W, 3) uint8
@@ -7,6 +7,12 @@
 Rewards: +1 per coin, +1 per enemy stomped, +10 for reaching the goal. An episode ends on falling
 into a gap, touching an enemy from the side, reaching the goal, or after `max_steps`. The camera
 follows the player horizontally, so walking shows up as the level scrolling past.
+
+The world is *legible*: a latent action model learns the keys from pairs of frames, so each key
+must show in the very next frame, in the air as on the ground. There is no hidden momentum: the
+key sets the horizontal speed (walk 4 px, run 8 px per frame at 64 px), jump lifts the
+player at once, holding jump keeps rising (and glides down), releasing it cuts the rise, down
+crouches on the ground and dives in the air, and a blocked walk still animates the legs.
 """
 
 from __future__ import annotations
@@ -19,10 +25,11 @@ import numpy as np
 
 from genie_play.data.level import BLOCK, GROUND, PLATFORM, Level, generate_level
 from genie_play.data.render import Renderer
+from genie_play.data.sprites import POSES
 from genie_play.data.styles import FAMILIES, Style, make_style, sample_style
 from genie_play.errors import GenieError
 
-# Every action has a visible effect on the ground and in the air (see `Platformer.advance`).
+# Every action shows in the next frame on the ground and in the air (see `Platformer.advance`).
 ACTIONS = ("idle", "left", "right", "jump", "jump_left", "jump_right", "down", "run_right")
 _LEFT = {"left", "jump_left"}
 _RIGHT = {"right", "jump_right", "run_right"}
@@ -31,21 +38,24 @@ _JUMP = {"jump", "jump_left", "jump_right"}
 
 @dataclass(frozen=True)
 class Physics:
-    """Speeds in tiles per frame, accelerations in tiles per frame²; the world runs at `fps`."""
+    """Speeds in tiles per frame, accelerations in tiles per frame²; the world runs at `fps`.
+
+    Every style draws 10 pixels per tile at 64 px, so walk and run move whole pixels per frame
+    (4 and 8 px), and a key scrolls the view by the same amount in every look: a scroll never
+    alternates between two speeds, and a model that learns "4 px left" has learned "left"."""
 
     fps: int = 15
-    walk: float = 0.2
-    run: float = 0.4
-    accel: float = 0.07  # on the ground: reach walking speed in 3 frames (momentum, not instant)
-    air_accel: float = 0.035
-    gravity: float = 0.1
-    jump: float = 0.6
-    hold_gravity: float = 0.6  # gravity factor while a jump action is held in the air: higher, floatier jumps
-    fast_fall: float = 2.0  # gravity factor while `down` is held in the air
-    max_fall: float = 0.7  # below one tile per frame, so collisions never tunnel
-    width: float = 0.7
-    height: float = 0.9
-    crouch_height: float = 0.55
+    walk: float = 0.4
+    run: float = 0.8  # below one tile per frame, so collisions never tunnel
+    gravity: float = 0.12
+    jump: float = 0.55  # the take-off speed: the player is 4+ px higher in the next frame
+    rise_gravity: float = 0.45  # gravity factor while jump is held on the way up: higher jumps
+    glide: float = 0.1  # falling speed while jump is held on the way down
+    dive: float = 0.7  # falling speed while down is held in the air (below one tile: no tunnelling)
+    max_fall: float = 0.5
+    width: float = 0.8
+    height: float = 1.0
+    crouch_height: float = 0.6
     max_steps: int = 1000
     camera_lead: float = 0.42  # the player sits this fraction of the frame from the left edge
 
@@ -86,7 +96,7 @@ class Platformer:
         self.x, self.y = self._random_start() if anywhere else self.level.start
         self.vx = self.vy = 0.0
         self.facing = 1
-        self.grounded, self.crouching, self.holding_jump = True, False, False
+        self.grounded, self.crouching, self.holding_jump, self.walking = True, False, False, False
         self.coins_taken = np.zeros(len(self.level.coins), bool)
         self.coins = self.stomps = 0
         self.t = 0
@@ -140,18 +150,21 @@ class Platformer:
             raise ValueError(f"action must be 0..{len(ACTIONS) - 1}, got {action}")
         p, name = self.physics, ACTIONS[int(action)]
         down, jump = name == "down", name in _JUMP
-        target = -p.walk if name in _LEFT else p.run if name == "run_right" else p.walk if name in _RIGHT else 0.0
-        if target:
-            self.facing = 1 if target > 0 else -1
-        accel = p.accel if self.grounded else p.air_accel
-        if self.grounded and down:
-            target, accel = 0.0, p.accel * 1.5  # crouching brakes hard
-        self.vx += float(np.clip(target - self.vx, -accel, accel))
-        if jump and self.grounded:
-            self.vy, self.grounded = -p.jump, False
-        gravity = p.gravity * (p.hold_gravity if jump and not self.grounded else p.fast_fall if down and not self.grounded else 1.0)
-        self.vy = min(self.vy + gravity, p.max_fall)
+        # The key sets the horizontal speed outright, in the air too: no momentum to hide it.
+        self.vx = -p.walk if name in _LEFT else p.run if name == "run_right" else p.walk if name in _RIGHT else 0.0
+        if self.vx:
+            self.facing = 1 if self.vx > 0 else -1
+        if self.grounded:
+            self.vy = -p.jump if jump else p.gravity  # standing: the fall is undone by landing at once
+            self.grounded = not jump
+        elif down:
+            self.vy = p.dive
+        elif jump:  # held: a higher arc on the way up, a glide on the way down
+            self.vy = self.vy + p.gravity * p.rise_gravity if self.vy < 0 else min(self.vy + p.gravity, p.glide)
+        else:  # released: the rise is cut, so idle and jump differ at once in the air
+            self.vy = min(max(self.vy, 0.0) + p.gravity, p.max_fall)
         self.crouching = down and self.grounded
+        self.walking = bool(self.vx)  # the legs move even against a wall: a blocked walk still shows
         self.holding_jump = jump
         old_y = self.y
         self._move_x()
@@ -159,11 +172,30 @@ class Platformer:
         self.t += 1
         return self._interact(old_y)
 
+    @property
+    def pose(self) -> str:
+        """The player's sprite for the current state (one of POSES)."""
+        if self.crouching:
+            return "crouch"
+        if not self.grounded:
+            return "jump" if self.vy < 0 else "fall"
+        if self.walking:
+            return ("walk1", "walk2")[self.t % 2]
+        return "stand"
+
+    def view_state(self, size: int | None = None) -> tuple[int, int, int, int, int]:
+        """What the frame shows of the player, in whole pixels: (camera x, player x and y on
+        screen, pose index, facing). Evaluation derives what one transition reveals from it."""
+        ppt = (size or self.size) / self.style.view_tiles
+        cam = round(self.camera_x * ppt)
+        cam_y = round((self.level.rows - self.style.view_tiles) * ppt)
+        return cam, round(self.x * ppt) - cam, round(self.y * ppt) - cam_y, POSES.index(self.pose), self.facing
+
     def _blocked(self, row: int, col: int) -> bool:
         """Solid from every side: ground, crates, and the walls beyond both ends of the level."""
-        if col < 0 or col >= self.level.cols:
+        if col < 0 or col >= self.level.cols or row < 0:  # the frame's top edge is a ceiling
             return True
-        return 0 <= row < self.level.rows and self.level.grid[row, col] in (GROUND, BLOCK)
+        return row < self.level.rows and self.level.grid[row, col] in (GROUND, BLOCK)
 
     def _tile(self, row: int, col: int) -> int:
         if 0 <= row < self.level.rows and 0 <= col < self.level.cols:

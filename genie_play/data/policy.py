@@ -1,9 +1,12 @@
-"""A scripted explorer that plays the platformer the way a curious person would.
+"""A scripted explorer that plays the platformer the way a curious person would, mixed with
+random keys held for a few frames.
 
-Mostly it heads right, walking or running, jumping over gaps, walls, crates and enemies (holding
-the jump for a varying time, so jumps differ in height); sometimes it turns back, stands still,
-crouches, hops in place, or presses a random key for a few frames. Every action ends up with at
-least 5% of the steps, so a latent action model sees all of them.
+Purposeful play heads right, walking or running, jumping over gaps, walls, crates and enemies
+(holding the jump for a varying time, so jumps differ in height); sometimes it turns back, stands
+still, crouches or hops in place. That alone ties actions to states (jumps happen before gaps), so
+almost half the time it instead holds a key drawn uniformly, whatever the state, for 1-6 frames:
+a latent action model then sees every action in every kind of state, and each action gets 8-18%
+of the steps, while the purposeful play still carries the player through whole levels.
 """
 
 from __future__ import annotations
@@ -24,9 +27,10 @@ class PolicyConfig:
     """Mode weights and durations (in steps) of the explorer."""
 
     modes: tuple[str, ...] = ("forward", "back", "idle", "hop", "random")
-    weights: tuple[float, ...] = (0.28, 0.22, 0.24, 0.07, 0.19)
+    weights: tuple[float, ...] = (0.16, 0.08, 0.12, 0.04, 0.6)
     forward_steps: tuple[int, int] = (8, 30)
     other_steps: tuple[int, int] = (3, 12)
+    random_steps: tuple[int, int] = (1, 7)  # a random key is held this long (upper bound exclusive)
     run_chance: float = 0.5  # per gait change: run instead of walk
     spontaneous_jump: tuple[float, float] = (0.05, 0.3)  # per grounded step, going right / left: jump for fun
     crouch_chance: float = 0.45  # an idle spell is spent crouching
@@ -79,7 +83,7 @@ class ExplorerPolicy:
         rng, cfg = self.rng, self.cfg
         p = np.asarray(cfg.weights) / sum(cfg.weights)
         self.mode = cfg.modes[int(rng.choice(len(cfg.modes), p=p))]
-        span = cfg.forward_steps if self.mode == "forward" else cfg.other_steps
+        span = {"forward": cfg.forward_steps, "random": cfg.random_steps}.get(self.mode, cfg.other_steps)
         self.steps_left = int(rng.integers(*span))
         if self.mode == "forward":
             self.gait = A["run_right"] if rng.random() < cfg.run_chance else A["right"]

@@ -73,7 +73,7 @@ def record_clip(spec: GenerateSpec, episode: int, out: np.ndarray | None) -> dic
         game.advance(policy.act(game))
         if game.done:
             game.reset(render=False, anywhere=True)
-    actions, resets, ends = [], [], []
+    actions, resets, ends, view = [], [], [], [game.view_state(spec.size)]
     if out is not None:
         out[0] = game.render()
     for t in range(1, spec.frames):
@@ -84,9 +84,11 @@ def record_clip(spec: GenerateSpec, episode: int, out: np.ndarray | None) -> dic
             ends.append(game.reason)
             game.reset(render=False, anywhere=True)
             resets.append(t)
+        view.append(game.view_state(spec.size))
         if out is not None:
             out[t] = game.render()
-    return {"episode": episode, "style": style.to_dict(), "actions": actions, "resets": resets, "ends": ends}
+    return {"episode": episode, "style": style.to_dict(), "actions": actions, "resets": resets, "ends": ends,
+            "view": [list(v) for v in view]}  # per frame: camera x, player x, y on screen, pose, facing
 
 
 def record_clips(spec: GenerateSpec, episodes: range) -> tuple[np.ndarray, list[dict]]:

@@ -131,15 +131,7 @@ class Renderer:
                 img = (sp.flyer[(t // 3) % 2] if e.flying else sp.enemy[(t // 4) % 2])
                 img = img[:, ::-1] if e.vx < 0 else img
                 _blit(frame, labels, img, e.x * ppt - cam_x, e.y * ppt - self.cam_y, ENEMY)
-        if game.crouching:
-            pose = "crouch"
-        elif not game.grounded:
-            pose = "jump" if game.vy < 0 else "fall"
-        elif abs(game.vx) > 0.03:
-            pose = ("walk1", "walk2")[int(game.x * 2.5) % 2]
-        else:
-            pose = "stand"
-        img = sp.player[pose]
+        img = sp.player[game.pose]
         img = img[:, ::-1] if game.facing < 0 else img
         _blit(frame, labels, img, game.x * ppt - cam_x, game.y * ppt - self.cam_y, PLAYER)
 

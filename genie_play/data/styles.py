@@ -69,11 +69,11 @@ def _common(rng: np.random.Generator, family: str) -> dict:
     return dict(
         family=family,
         seed=int(rng.integers(2**31)),
-        view_tiles=round(float(rng.uniform(7.0, 11.0)), 2),
+        view_tiles=6.4,  # 10 px per tile at 64 px: whole-pixel speeds, the same in every look (game.Physics)
         player=_pick(rng, PLAYERS),
         enemy=_pick(rng, ENEMIES),
         coin=_pick(rng, COINS),
-        sprite_scale=round(float(rng.uniform(0.85, 1.15)), 2),
+        sprite_scale=round(float(rng.uniform(0.95, 1.15)), 2),  # the player >= 7x8 px at 64 px
         jitter=0.0,
         player_color=hsv(hue, rng.uniform(0.6, 0.9), rng.uniform(0.75, 1.0)),
         player_detail=hsv(hue + 0.5, rng.uniform(0.3, 0.8), rng.uniform(0.2, 0.5)),

@@ -174,7 +174,7 @@ def quality_speed_curve(world: WorldModel, prompt: Path, opts: BenchOptions) -> 
     if opts.data is not None:
         if world.lam is None:
             raise GenieError(f"{opts.weights}: the quality/speed curve needs lam.safetensors to label the clips")
-        clips, _, _ = held_out_clips(opts.data, world, opts.curve_clips, opts.seed)
+        clips = held_out_clips(opts.data, world.config, opts.curve_clips, opts.seed)[0]
         with torch.inference_mode():
             inferred = world.lam.infer_actions(clips.to(world.device)).cpu()
     out, rng = {}, np.random.default_rng(opts.seed)

@@ -1,8 +1,10 @@
 """`genie-play eval`: measure trained weights on held-out clips the way the Genie paper does.
 
-Tokenizer: reconstruction PSNR/SSIM and codebook usage. LAM: code usage and, where the data has
-ground-truth actions (the built-in world), NMI and purity of codes vs true actions plus the
-code -> action table that proposes a keymap. Dynamics: PSNR/SSIM of rollouts driven by
+It measures the networks the weights folder holds: all three (a world), or a lone tokenizer or
+LAM (a training stage's output). Tokenizer: reconstruction PSNR/SSIM and codebook usage. LAM
+(genie_play.eval.lam_metrics): code usage and, where the data has ground-truth actions (the
+built-in world), NMI and purity of codes vs true actions, the code -> action table that proposes
+a keymap, and beside them the ceilings of what the data reveals. Dynamics: PSNR/SSIM of rollouts driven by
 LAM-inferred actions, ΔtPSNR at t = delta_t (inferred vs random actions, same prompt and seed),
 and a long random-action rollout checked for blur and freezing. Every rollout is the world
 model's own `step`, so evaluation measures exactly what the player gets.
@@ -11,7 +13,6 @@ model's own `step`, so evaluation measures exactly what the player gets.
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,10 +20,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from genie_play.device import select_device
 from genie_play.errors import file_error
 from genie_play.eval import metrics as M
-from genie_play.io import check_can_write, write_json
-from genie_play.world.world_model import WorldModel
+from genie_play.eval.lam_metrics import code_examples, infer_codes, lam_metrics
+from genie_play.io import check_can_write, load_network, write_json
+from genie_play.world.lam import build_lam
+from genie_play.world.tokenizer import Tokenizer
+from genie_play.world.world_model import WEIGHT_FILES, WorldModel
 
 
 @dataclass
@@ -31,7 +36,10 @@ class EvalOptions:
     data: Path
     out: Path
     device: str = "auto"
-    clips: int = 16  # held-out clips to measure (rollouts dominate the cost)
+    clips: int = 16  # held-out clips for the tokenizer and the rollouts (rollouts dominate the cost)
+    lam_clips: int = 256  # held-out clips for the LAM and its ceilings (cheap; NMI needs many transitions)
+    probe_data: Path | None = None  # labelled training clips for the inverse-dynamics probe; None: no probe
+    probe_steps: int = 600
     delta_t: int = 4  # the paper's t for ΔtPSNR
     rollout_steps: int = 200  # length of the stability rollout
     maskgit_steps: int | None = None  # None: the weights' own setting
@@ -44,27 +52,34 @@ class Rollouts:
     """Frames kept for the report: (clips, T, H, W, 3) uint8 each."""
 
     real: torch.Tensor
-    recon: torch.Tensor
-    inferred: torch.Tensor
-    random: torch.Tensor
-    long: torch.Tensor  # (rollout_steps + 1, H, W, 3)
-    panel: list[list[np.ndarray]]  # one row per latent action, stepped from the first prompt
+    recon: torch.Tensor | None = None
+    inferred: torch.Tensor | None = None  # None (and the rest too) without a dynamics model
+    random: torch.Tensor | None = None
+    long: torch.Tensor | None = None  # (rollout_steps + 1, H, W, 3)
+    panel: list[list[np.ndarray]] | None = None  # one row per latent action, stepped from the first prompt
+    lam_examples: list[list[np.ndarray]] | None = None  # one row per code: transitions the LAM labelled with it
 
 
 def evaluate(opts: EvalOptions) -> dict:
     """Compute every metric, write out/metrics.json (and the report); returns the metrics."""
     check_can_write(opts.out, folder=True)  # a bad --out is refused now, not after the rollouts
-    world = WorldModel.load(opts.weights, device=opts.device, maskgit_steps=opts.maskgit_steps, seed=opts.seed)
-    if world.lam is None:
-        raise file_error(Path(opts.weights) / "lam.safetensors", "no such file; eval needs all three networks")
-    config = world.config
-    frames, true_actions, action_names = held_out_clips(opts.data, world, opts.clips, opts.seed)
-    result: dict = {"clips": len(frames), "frames_per_clip": frames.shape[1], "image_size": config.image_size,
-                    "maskgit_steps": world.maskgit_steps, "temperature": world.temperature}
-    recon, codes = _tokenizer_metrics(world, frames, result)
-    inferred = _lam_metrics(world, frames, true_actions, action_names, result)
-    rollouts = _dynamics_metrics(world, frames, inferred, opts, result)
-    rollouts.recon = recon
+    world, tokenizer, lam = _load(Path(opts.weights), opts)
+    config = (world or tokenizer or lam).config
+    device = world.device if world else select_device(opts.device)
+    frames, true_actions, clips, action_names = held_out_clips(opts.data, config, max(opts.clips, opts.lam_clips), opts.seed)
+    few = frames[:: max(1, len(frames) // opts.clips)][: opts.clips]  # spread over the folder, like the LAM's clips
+    result: dict = {"clips": len(few), "frames_per_clip": frames.shape[1], "image_size": config.image_size,
+                    "networks": [n for n, net in (("tokenizer", tokenizer), ("lam", lam), ("dynamics", world)) if net]}
+    rollouts = Rollouts(few)
+    if tokenizer is not None:
+        rollouts.recon = _tokenizer_metrics(tokenizer, few, device, result)
+    if lam is not None:
+        codes = lam_metrics(lam, frames, true_actions, action_names, clips, result, device,
+                            opts.probe_data, opts.probe_steps, opts.seed)
+        rollouts.lam_examples = code_examples(frames, codes, config.num_actions)
+    if world is not None:
+        result.update(maskgit_steps=world.maskgit_steps, temperature=world.temperature)
+        _dynamics_metrics(world, few, infer_codes(lam, few, device), opts, result, rollouts)
     out = Path(opts.out)
     write_json(out / "metrics.json", result)
     if opts.report:
@@ -74,20 +89,53 @@ def evaluate(opts: EvalOptions) -> dict:
     return result
 
 
-def held_out_clips(data: Path, world: WorldModel, clips: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
-    """`clips` evenly spread clips of a data folder: frames (C, T, H, W, 3) uint8, true actions (C, T-1), action names."""
+def _load(folder: Path, opts: EvalOptions):
+    """(world or None, tokenizer or None, LAM or None): a world when the folder holds a dynamics
+    model (then all three are needed), else whichever of the tokenizer and LAM it holds."""
+    if not folder.is_dir():
+        raise file_error(folder, "weights folder not found")
+    if (folder / WEIGHT_FILES["dynamics"]).exists():
+        world = WorldModel.load(folder, device=opts.device, maskgit_steps=opts.maskgit_steps, seed=opts.seed)
+        if world.lam is None:
+            raise file_error(folder / WEIGHT_FILES["lam"], "no such file; eval of a world needs all three networks")
+        return world, world.tokenizer, world.lam
+    device = select_device(opts.device)
+    tokenizer = lam = None
+    if (folder / WEIGHT_FILES["tokenizer"]).exists():
+        tokenizer = load_network(folder / WEIGHT_FILES["tokenizer"], "tokenizer", Tokenizer)[0].to(device).eval()
+    if (folder / WEIGHT_FILES["lam"]).exists():
+        lam = load_network(folder / WEIGHT_FILES["lam"], "lam", build_lam)[0].to(device).eval()
+    if tokenizer is None and lam is None:
+        raise file_error(folder, "holds no tokenizer, lam or dynamics weights (*.safetensors) to evaluate")
+    return None, tokenizer, lam
+
+
+def held_out_clips(data: Path, config, clips: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, list[dict], list[str]]:
+    """`clips` evenly spread clips of a data folder: frames (C, T, H, W, 3) uint8, true actions
+    (C, T-1), each window's recorded metadata (view, actions, resets) and the action names."""
     from genie_play.data.dataset import ClipDataset
     from genie_play.data.shards import open_folder
 
-    config = world.config
     dataset = ClipDataset(data, clip_frames=config.context_frames, seed=seed)
     if dataset.size != (config.image_size, config.image_size):
         raise file_error(data, f"frames are {dataset.size[0]}x{dataset.size[1]}, the weights need {config.image_size}x{config.image_size}")
+    shards = open_folder(data)
     picks = np.unique(np.linspace(0, len(dataset) - 1, min(clips, len(dataset))).round().astype(int))
     items = [dataset[int(i)] for i in picks]
     frames = torch.stack([it["frames"] for it in items])
     true_actions = torch.stack([it["actions"] for it in items])  # -1 where unknown
-    return frames, true_actions, open_folder(data)[0].meta.get("action_names") or []
+    windows = []
+    for i in picks:
+        shard, clip, start = dataset.window(int(i))
+        windows.append(_window(shards[shard].clips[clip], start, start + config.context_frames))
+    return frames, true_actions, windows, shards[0].meta.get("action_names") or []
+
+
+def _window(clip: dict, start: int, end: int) -> dict:
+    """A clip's metadata cut to frames [start, end)."""
+    view, actions = clip.get("view"), clip.get("actions")
+    return {"view": view[start:end] if view else None, "actions": actions[start:end - 1] if actions else None,
+            "resets": [t - start for t in clip.get("resets") or [] if start < t < end]}
 
 
 def _chunks(n: int, size: int = 8):
@@ -95,40 +143,17 @@ def _chunks(n: int, size: int = 8):
 
 
 @torch.inference_mode()
-def _tokenizer_metrics(world: WorldModel, frames: torch.Tensor, result: dict) -> tuple[torch.Tensor, torch.Tensor]:
-    tok, dev = world.tokenizer, world.device
+def _tokenizer_metrics(tok: Tokenizer, frames: torch.Tensor, device, result: dict) -> torch.Tensor:
     recons, ids = [], []
     for part in _chunks(len(frames)):
-        x = frames[part].to(dev)
-        codes = tok.encode(x)
+        codes = tok.encode(frames[part].to(device))
         ids.append(codes.cpu())
         recons.append((tok.decode(codes) * 255).round().to(torch.uint8).cpu())
     recon, ids = torch.cat(recons), torch.cat(ids)
-    usage = M.code_usage(ids, world.config.tokenizer.codebook_size)
+    usage = M.code_usage(ids, tok.config.tokenizer.codebook_size)
     result.update(tokenizer_psnr=M.psnr(frames, recon).mean().item(), tokenizer_ssim=M.ssim(frames, recon).mean().item(),
                   tokenizer_code_usage=usage["usage"], tokenizer_perplexity=usage["perplexity"])
-    return recon, ids
-
-
-@torch.inference_mode()
-def _lam_metrics(world: WorldModel, frames: torch.Tensor, true: torch.Tensor, names: list[str], result: dict) -> torch.Tensor:
-    codes = torch.cat([world.lam.infer_actions(frames[p].to(world.device)).cpu() for p in _chunks(len(frames))])
-    k = world.num_actions
-    usage = M.code_usage(codes, k)
-    result.update(lam_code_usage=usage["usage"], lam_perplexity=usage["perplexity"])
-    known = true >= 0
-    if known.any():
-        labels = int(true[known].max()) + 1
-        table = M.contingency(codes[known], true[known], k, max(labels, len(names)))
-        overall, per_code = M.purity(table)
-        result.update(lam_nmi=M.nmi(table), lam_purity=overall)
-        for c in range(k):
-            count = int(table[c].sum())
-            best = int(table[c].argmax())
-            result[f"lam_code{c}_share"] = count / max(1, int(known.sum()))
-            result[f"lam_code{c}_action"] = (names[best] if best < len(names) else str(best)) if count else None
-            result[f"lam_code{c}_purity"] = None if math.isnan(per_code[c]) else per_code[c]
-    return codes
+    return recon
 
 
 def _rollout(world: WorldModel, prompt: torch.Tensor, actions: list[int]) -> torch.Tensor:
@@ -162,7 +187,7 @@ def controllability(world: WorldModel, frames: torch.Tensor, inferred: torch.Ten
 
 
 def _dynamics_metrics(world: WorldModel, frames: torch.Tensor, inferred: torch.Tensor, opts: EvalOptions,
-                      result: dict) -> Rollouts:
+                      result: dict, rollouts: Rollouts) -> None:
     rng = torch.Generator().manual_seed(opts.seed)
     rolled, randomised = controllability(world, frames, inferred, opts.delta_t, rng, result)
     actions = torch.randint(world.num_actions, (opts.rollout_steps,), generator=rng).tolist()
@@ -179,4 +204,4 @@ def _dynamics_metrics(world: WorldModel, frames: torch.Tensor, inferred: torch.T
     panel = []
     for a in range(world.num_actions):  # the same prompt stepped with each latent action
         panel.append(list(_rollout(world, frames[0, 0], [a] * 5).numpy()))
-    return Rollouts(frames, frames, rolled, randomised, long, panel)
+    rollouts.inferred, rollouts.random, rollouts.long, rollouts.panel = rolled, randomised, long, panel

@@ -17,33 +17,40 @@ def write_report(out: Path, result: dict, rollouts, weights: Path) -> Path:
     from PIL import Image
 
     out = Path(out)
+    sections = []  # (title, png, description) of each panel this evaluation has
     show = min(4, len(rollouts.real))
     frames = min(8, rollouts.real.shape[1])
-    rows = []
-    for c in range(show):
-        rows += [list(rollouts.real[c, :frames].numpy()), list(rollouts.recon[c, :frames].numpy())]
-    save_grid(out / "reconstructions.png", rows)
-    rows = []
-    for c in range(min(2, len(rollouts.real))):
-        rows += [list(rollouts.real[c].numpy()), list(rollouts.inferred[c].numpy()), list(rollouts.random[c].numpy())]
-    save_grid(out / "rollouts.png", rows)
-    save_grid(out / "actions.png", rollouts.panel)
-    save_grid(out / "long_rollout.png", [list(rollouts.long[::10].numpy())])
-    with atomic_path(out / "long_rollout.gif") as tmp:
-        big = [Image.fromarray(np.asarray(f).repeat(4, 0).repeat(4, 1)) for f in rollouts.long.numpy()]
-        big[0].save(tmp, format="GIF", save_all=True, append_images=big[1:], duration=66, loop=0)
+    if rollouts.recon is not None:
+        rows = []
+        for c in range(show):
+            rows += [list(rollouts.real[c, :frames].numpy()), list(rollouts.recon[c, :frames].numpy())]
+        save_grid(out / "reconstructions.png", rows)
+        sections.append(("Reconstructions", "reconstructions.png", "rows in pairs: real frames, then the tokenizer's reconstruction"))
+    if rollouts.lam_examples is not None:
+        save_grid(out / "lam_codes.png", rollouts.lam_examples)
+        sections.append(("What each latent action means", "lam_codes.png",
+                         "one row per code 0..7: held-out transitions the LAM labelled with it, each as x_t then x_t+1"))
+    if rollouts.inferred is not None:
+        rows = []
+        for c in range(min(2, len(rollouts.real))):
+            rows += [list(rollouts.real[c].numpy()), list(rollouts.inferred[c].numpy()), list(rollouts.random[c].numpy())]
+        save_grid(out / "rollouts.png", rows)
+        save_grid(out / "actions.png", rollouts.panel)
+        save_grid(out / "long_rollout.png", [list(rollouts.long[::10].numpy())])
+        with atomic_path(out / "long_rollout.gif") as tmp:
+            big = [Image.fromarray(np.asarray(f).repeat(4, 0).repeat(4, 1)) for f in rollouts.long.numpy()]
+            big[0].save(tmp, format="GIF", save_all=True, append_images=big[1:], duration=66, loop=0)
+        sections += [
+            ("Rollouts", "rollouts.png", "per clip: real; driven by LAM-inferred actions; driven by random actions"),
+            ("Latent actions", "actions.png", "one row per latent action code 0..7: the same prompt stepped 5 times with it"),
+            ("Long rollout", "long_rollout.png", f"every 10th frame of a {result.get('rollout_steps')}-step random-action rollout (also long_rollout.gif)"),
+        ]
     curves = _training_curves(weights)
     if curves is not None:
         with atomic_path(out / "training_curves.png") as tmp:  # like every file: complete or absent
             Image.fromarray(curves).save(tmp, format="PNG")
 
     table = "\n".join(f"<tr><td>{html.escape(k)}</td><td>{_fmt(v)}</td></tr>" for k, v in result.items())
-    sections = [
-        ("Reconstructions", "reconstructions.png", "rows in pairs: real frames, then the tokenizer's reconstruction"),
-        ("Rollouts", "rollouts.png", "per clip: real; driven by LAM-inferred actions; driven by random actions"),
-        ("Latent actions", "actions.png", "one row per latent action code 0..7: the same prompt stepped 5 times with it"),
-        ("Long rollout", "long_rollout.png", f"every 10th frame of a {result.get('rollout_steps')}-step random-action rollout (also long_rollout.gif)"),
-    ]
     if curves is not None:
         sections.append(("Training curves", "training_curves.png", "loss per network against steps (log scale)"))
     body = "".join(f"<h2>{t}</h2><p>{html.escape(d)}</p><img src='{f}' style='image-rendering:pixelated;max-width:100%'>"

@@ -17,7 +17,7 @@ from genie_play.config import GenieConfig
 from genie_play.errors import GenieError
 from genie_play.io import load_network
 from genie_play.world.dynamics import Dynamics
-from genie_play.world.lam import LatentActionModel
+from genie_play.world.lam import LatentActionModel, build_lam
 from genie_play.world.tokenizer import Tokenizer
 
 NETWORKS = ("tokenizer", "lam", "dynamics")
@@ -46,6 +46,8 @@ class Objective:
                 ids, actions = self.tokenizer.encode(frames), self.lam.infer_actions(frames)
             out = model(ids, actions)
             return out.loss, {"loss": out.loss, "accuracy": out.accuracy}
+        if self.network == "lam" and self.model.config.lam.architecture == "conv":
+            frames = random_pairs(frames)  # the conv LAM reads pairs: one per clip is more varied than 15
         out = model(frames)
         return out.loss, {
             "loss": out.loss, "recon_mse": out.recon_loss,
@@ -60,18 +62,25 @@ class Objective:
         return self
 
 
+def random_pairs(frames: torch.Tensor) -> torch.Tensor:
+    """One random transition of each clip: (B, T, H, W, 3) -> (B, 2, H, W, 3)."""
+    start = torch.randint(frames.shape[1] - 1, (frames.shape[0],), device=frames.device)
+    rows = torch.arange(frames.shape[0], device=frames.device)
+    return torch.stack([frames[rows, start], frames[rows, start + 1]], dim=1)
+
+
 def build_objective(network: str, config: GenieConfig, tokenizer_path: Path | None = None,
                     lam_path: Path | None = None) -> Objective:
     if network == "tokenizer":
         return Objective(network, Tokenizer(config))
     if network == "lam":
-        return Objective(network, LatentActionModel(config))
+        return Objective(network, build_lam(config))
     if network != "dynamics":
         raise ValueError(f"unknown network {network!r}")
     if tokenizer_path is None or lam_path is None:
         raise GenieError("train dynamics needs --tokenizer FILE and --lam FILE (trained weights)")
     tokenizer, tw = load_network(tokenizer_path, "tokenizer", Tokenizer)
-    lam, lw = load_network(lam_path, "lam", LatentActionModel)
+    lam, lw = load_network(lam_path, "lam", build_lam)
     if tw.config.image_size != config.image_size or lw.config.image_size != config.image_size:
         raise GenieError(f"{tokenizer_path} / {lam_path}: trained at another image size than the preset's {config.image_size}")
     # The dynamics model must speak the tokenizer's language and the LAM's action count.

@@ -46,7 +46,7 @@ def evaluate_and_propose_keymap(out: Path, data: Path, device: str, num_actions:
     from genie_play.app.keymap import propose_keymap
     from genie_play.eval.evaluate import EvalOptions, evaluate
 
-    results = {name: evaluate(EvalOptions(out, data / folder, out / "eval" / name, device=device))
+    results = {name: evaluate(EvalOptions(out, data / folder, out / "eval" / name, device=device, probe_data=data / "train"))
                for name, folder in EVAL_SPLITS.items()}
     levels = results["levels"]
     meanings = [(levels.get(f"lam_code{c}_action"), levels.get(f"lam_code{c}_share") or 0.0) for c in range(num_actions)]

@@ -1,6 +1,7 @@
-"""Vector quantizer shared by the tokenizer (512-1024 codes) and the latent action model (8 codes).
+"""Quantizers: the vector quantizer of the tokenizer (512-1024 codes), and the categorical one of
+the latent action model (8 codes; the paper's VQ is kept for LAMs that ask for it).
 
-Collapse is the known failure of VQ models (a few codes used, the rest dead), so this one
+Collapse is the known failure of VQ models (a few codes used, the rest dead), so the VQ
 - compares l2-normalized vectors (cosine similarity), which keeps codes and encoder outputs on
   one scale and spreads assignments;
 - restarts dead codes during training: a code whose running usage (decay 0.9, so a few dozen
@@ -14,6 +15,7 @@ codebook loss, the encoder is pulled towards its code by the commitment loss.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -78,3 +80,44 @@ class VectorQuantizer(nn.Module):
         picks = torch.randint(len(flat), (len(dead),), device=flat.device)
         self.codebook.data[dead] = flat[picks]
         self.running_usage[dead] = 1.0 / self.num_codes
+
+
+class CategoricalQuantizer(nn.Module):
+    """A few codes chosen by a classifier: the LAM's quantizer, collapse-proof by construction.
+
+    The encoder's vector gives logits over `num_codes`; the forward pass takes the most likely
+    code (one-hot), the gradient flows through the softmax (straight-through). A small penalty on
+    the entropy deficit of the batch's average code distribution keeps every code in use: a VQ
+    with 8 codes spent hundreds of steps on one code before its dead-code restarts spread it, and
+    a decoder that ignores a constant code gives the encoder nothing to learn from.
+    """
+
+    def __init__(self, num_codes: int, dim: int, usage_weight: float = 0.01):
+        super().__init__()
+        self.num_codes, self.dim, self.usage_weight = num_codes, dim, usage_weight
+        self.classify = nn.Linear(dim, num_codes)
+        self.codebook = nn.Parameter(torch.randn(num_codes, dim))
+
+    def codes(self) -> torch.Tensor:
+        return F.normalize(self.codebook, dim=-1)
+
+    def lookup(self, ids: torch.Tensor) -> torch.Tensor:
+        """Code vectors for ids (...) -> (..., dim)."""
+        return F.embedding(ids, self.codes())
+
+    def forward(self, z: torch.Tensor) -> QuantizerOutput:
+        probs = self.classify(z).softmax(dim=-1)  # (..., num_codes)
+        ids = probs.argmax(dim=-1)
+        hard = F.one_hot(ids, self.num_codes).to(probs.dtype)
+        quantized = (hard + probs - probs.detach()) @ self.codes()  # forward: the code; gradient: the softmax's
+        mean = probs.reshape(-1, self.num_codes).mean(dim=0)
+        deficit = math.log(self.num_codes) + (mean * mean.clamp_min(1e-9).log()).sum()  # 0 when used evenly
+        counts = torch.bincount(ids.flatten(), minlength=self.num_codes).to(probs.dtype)
+        share = counts / counts.sum()
+        return QuantizerOutput(
+            quantized=quantized,
+            ids=ids,
+            loss=self.usage_weight * deficit,
+            perplexity=torch.exp(-(share * torch.log(share.clamp_min(1e-10))).sum()),
+            usage=(counts > 0).to(probs.dtype).mean(),
+        )

@@ -33,7 +33,7 @@ from genie_play.errors import GenieError, file_error
 from genie_play.images import fit_frame, load_image
 from genie_play.io import Weights, load_network, read_weights
 from genie_play.world.dynamics import Dynamics
-from genie_play.world.lam import LatentActionModel
+from genie_play.world.lam import LatentActionModel, build_lam
 from genie_play.world.maskgit import maskgit_sample
 from genie_play.world.st_transformer import KVCache
 from genie_play.world.tokenizer import Tokenizer
@@ -125,7 +125,7 @@ class WorldModel:
         lam_w = read_weights(lam_path, "lam") if lam_path.exists() else None
         check_compatible(tw, dynamics_w, lam_w)
         dynamics, _ = load_network(dynamics_w.path, "dynamics", Dynamics)
-        lam = load_network(lam_path, "lam", LatentActionModel)[0] if lam_w is not None else None
+        lam = load_network(lam_path, "lam", build_lam)[0] if lam_w is not None else None
         world = cls(tokenizer, dynamics, lam, device=device, **options)
         world.source = folder
         return world

@@ -1,0 +1,91 @@
+"""The conv latent action model: its motion-measuring encoder, its camera-like decoder, its quantizer."""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from genie_play.config import PRESETS, GenieConfig
+from genie_play.io import load_network, read_weights
+from genie_play.world.lam import LatentActionModel, NextFrameDecoder, build_lam, cost_volume
+from genie_play.world.quantizer import CategoricalQuantizer
+
+TINY = PRESETS["tiny"]
+SHIPPED_LAM = Path(__file__).parent.parent / "models" / "lam.safetensors"
+
+
+def test_cost_volume_finds_the_shift():
+    torch.manual_seed(0)
+    a = torch.rand(2, 3, 16, 16)
+    b = torch.roll(a, shifts=(1, -2), dims=(2, 3))  # moved down 1, left 2
+    vol = cost_volume(a, b, radius=3)
+    assert vol.shape == (2, 49, 16, 16)
+    best = vol[:, :, 4:-4, 4:-4].mean(dim=(2, 3)).argmax(dim=1)  # away from the edges
+    dy, dx = best // 7 - 3, best % 7 - 3
+    assert dy.tolist() == [1, 1] and dx.tolist() == [-2, -2]  # channel (dy + r) * (2r + 1) + dx + r
+    assert vol[:, 24].abs().sum() > 0  # "no move" is not a match
+
+
+def test_decoder_starts_as_the_identity_and_can_translate():
+    torch.manual_seed(0)
+    dec = NextFrameDecoder(channels=8, action_dim=4)
+    frame = torch.rand(3, 16, 16, 3) * 2 - 1
+    assert torch.allclose(dec(frame, torch.randn(3, 4)), frame, atol=1e-5)  # untrained: nothing moves
+    x = frame.permute(0, 3, 1, 2)
+    raw = torch.zeros(3, 2, 2)
+    raw[:, :, 0] = torch.atanh(torch.tensor(3 / dec.max_shift))  # 3 px right, every band
+    moved = dec._translate(x, raw)
+    assert torch.allclose(moved[..., 3:], x[..., :-3], atol=1e-5)
+
+
+def test_categorical_quantizer_uses_every_code_and_passes_gradients():
+    torch.manual_seed(0)
+    q = CategoricalQuantizer(num_codes=8, dim=16)
+    z = torch.randn(64, 16, requires_grad=True)
+    out = q(z)
+    assert out.ids.shape == (64,) and out.quantized.shape == (64, 16)
+    assert torch.allclose(out.quantized, q.lookup(out.ids), atol=1e-6)  # forward: exactly the chosen code
+    out.quantized.sum().backward()
+    assert z.grad is not None and z.grad.abs().sum() > 0  # backward: through the softmax
+    # Everything on one code is penalised; an even spread is not.
+    with torch.no_grad():
+        q.classify.weight.zero_()
+        q.classify.bias.copy_(torch.tensor([9.0] + [0.0] * 7))
+    collapsed = q(torch.randn(64, 16))
+    assert collapsed.perplexity.item() == pytest.approx(1.0) and collapsed.loss.item() > 0.01
+    with torch.no_grad():
+        q.classify.bias.zero_()
+    assert q(torch.randn(64, 16)).loss.item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_tiny_lam_learns_which_way_things_move():
+    """Unsupervised: clips whose square moves left or right get two different codes."""
+    torch.manual_seed(0)
+    lam = build_lam(TINY)
+    assert isinstance(lam, LatentActionModel)
+    clips = torch.zeros(16, 2, 16, 16, 3, dtype=torch.uint8)
+    for i in range(16):
+        start, step = 3 + i % 6, (3 if i % 2 else -3)
+        clips[i, 0, 5:10, start + 3:start + 8] = 255
+        clips[i, 1, 5:10, start + 3 + step:start + 8 + step] = 255
+    opt = torch.optim.AdamW(lam.parameters(), lr=3e-3)
+    for _ in range(150):
+        loss = lam(clips).loss
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    lam.eval()
+    codes = lam.infer_actions(clips)[:, 0]
+    left, right = set(codes[0::2].tolist()), set(codes[1::2].tolist())
+    assert not left & right, (left, right)
+
+
+def test_old_weights_keep_their_transformer_lam():
+    """Files from before the conv LAM have no lam.architecture: they still load, as the transformer LAM."""
+    weights = read_weights(SHIPPED_LAM, "lam")
+    if weights.config.lam.architecture != "st_transformer":
+        pytest.skip("the shipped LAM is already a conv LAM")
+    lam, _ = load_network(SHIPPED_LAM, "lam", build_lam)
+    assert type(lam).__name__ == "STTransformerLAM"
+    assert GenieConfig.from_dict({"lam": {"patch_size": 16}}).lam.architecture == "st_transformer"
+    assert GenieConfig().lam.architecture == "conv"

@@ -87,11 +87,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
                        rollout_steps=args.rollout_steps, maskgit_steps=args.maskgit_steps, seed=args.seed)
     result = evaluate(opts)
     shown = ["tokenizer_psnr", "tokenizer_ssim", "tokenizer_code_usage", "lam_code_usage", "lam_nmi", "lam_purity",
-             "action_ceiling_nmi", "action_probe_nmi", "action_probe_accuracy", "lam_nmi_vs_probe", "dynamics_psnr", "dynamics_delta_psnr", "rollout_sharpness_ratio", "rollout_frozen_fraction"]
+             "action_ceiling_nmi", "action_probe_nmi", "action_probe_accuracy", "lam_nmi_vs_probe",
+             "dynamics_psnr", "dynamics_delta_psnr", "rollout_sharpness_ratio", "rollout_frozen_fraction"]
     for key in shown:
         if key in result:
             print(f"{key:28s} {result[key]:.4f}")
-    for c in range(result.get("lam_clips") and len([k for k in result if k.endswith("_share")]) or 0):
+    for c in range(result.get("lam_codes", 0)):  # the code -> true action table, when the data has true actions
         if result.get(f"lam_code{c}_action") is not None:
             print(f"lam code {c}: {result[f'lam_code{c}_action']:12s} share {result[f'lam_code{c}_share']:.3f}  "
                   f"purity {result[f'lam_code{c}_purity']:.3f}")

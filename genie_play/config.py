@@ -12,6 +12,7 @@ import dataclasses
 import json
 import typing
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from genie_play.errors import GenieError
 
@@ -37,9 +38,11 @@ class LAMConfig:
     uses `channels`; "st_transformer" (genie_play.world.lam_st, the paper's layout and the LAM of
     weights files written before the conv LAM) uses the patch and transformer fields."""
 
-    architecture: str = "conv"  # measured on the built-in world: NMI 0.7+ vs 0.1 in equal CPU time (README)
+    architecture: str = "conv"  # measured on the built-in world: NMI 0.47 vs 0.02 in equal CPU time (README)
     channels: int = 32  # conv: width of the first layer; doubles twice
     quantizer: str = "categorical"  # conv: "categorical" (collapse-proof) or "vq" (the paper's)
+    max_shift: float = 8.0  # conv: the decoder's largest camera move in pixels (tanh-bounded: keep it above the
+    # largest scroll of the data; the built-in world's run scrolls 8 px, so 12 would serve it better)
     patch_size: int = 16  # paper: 16
     d_model: int = 128
     num_heads: int = 4
@@ -48,7 +51,7 @@ class LAMConfig:
     latent_dim: int = 32
 
     # Files written before a field existed meant this value (not the current default) by leaving it out.
-    LEGACY = {"architecture": "st_transformer", "quantizer": "vq"}
+    LEGACY: ClassVar[dict] = {"architecture": "st_transformer"}
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ class TrainConfig:
 
     tokenizer_steps: int = 2_500
     tokenizer_batch: int = 4
-    lam_steps: int = 8_000  # the conv LAM: ~25 minutes on a 2-core CPU (README, the LAM comparison)
+    lam_steps: int = 8_000  # the conv LAM: ~25 minutes on a 2-core CPU (README, "The latent action model")
     lam_batch: int = 32  # clips, one random transition each
     dynamics_steps: int = 3_500
     dynamics_batch: int = 4

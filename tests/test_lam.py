@@ -28,7 +28,7 @@ def test_cost_volume_finds_the_shift():
 
 def test_decoder_starts_as_the_identity_and_can_translate():
     torch.manual_seed(0)
-    dec = NextFrameDecoder(channels=8, action_dim=4)
+    dec = NextFrameDecoder(channels=8, action_dim=4, max_shift=8.0)
     frame = torch.rand(3, 16, 16, 3) * 2 - 1
     assert torch.allclose(dec(frame, torch.randn(3, 4)), frame, atol=1e-5)  # untrained: nothing moves
     x = frame.permute(0, 3, 1, 2)
@@ -82,10 +82,11 @@ def test_tiny_lam_learns_which_way_things_move():
 
 def test_old_weights_keep_their_transformer_lam():
     """Files from before the conv LAM have no lam.architecture: they still load, as the transformer LAM."""
+    assert GenieConfig.from_dict({"lam": {"patch_size": 16}}).lam.architecture == "st_transformer"
+    assert GenieConfig.from_dict({"lam": {"architecture": "conv"}}).lam.quantizer == "categorical"
+    assert GenieConfig().lam.architecture == "conv"
     weights = read_weights(SHIPPED_LAM, "lam")
     if weights.config.lam.architecture != "st_transformer":
         pytest.skip("the shipped LAM is already a conv LAM")
     lam, _ = load_network(SHIPPED_LAM, "lam", build_lam)
     assert type(lam).__name__ == "STTransformerLAM"
-    assert GenieConfig.from_dict({"lam": {"patch_size": 16}}).lam.architecture == "st_transformer"
-    assert GenieConfig().lam.architecture == "conv"

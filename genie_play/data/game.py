@@ -193,7 +193,7 @@ class Platformer:
 
     def _blocked(self, row: int, col: int) -> bool:
         """Solid from every side: ground, crates, and the walls beyond both ends of the level."""
-        if col < 0 or col >= self.level.cols or row < 0:  # the frame's top edge is a ceiling
+        if col < 0 or col >= self.level.cols or row < 0:  # a ceiling just above the frame's top edge
             return True
         return row < self.level.rows and self.level.grid[row, col] in (GROUND, BLOCK)
 
@@ -256,7 +256,7 @@ class Platformer:
                 if not e.x_min <= e.x <= e.x_max:
                     e.vx, e.x = -e.vx, min(max(e.x, e.x_min), e.x_max)
             if abs(e.x - self.x) < (p.width + 0.7) / 2 and self.y > e.y - 0.7 and self.y - self.player_height < e.y:
-                if self.y > old_y and old_y <= e.y - 0.45:  # came down on its head
+                if self.y > old_y and old_y <= e.y - 0.45:  # came down on its head: bounce (while jump is held)
                     e.alive, self.vy = False, -p.jump * 0.7
                     self.stomps += 1
                     reward += 1.0

@@ -4,9 +4,10 @@ random keys held for a few frames.
 Purposeful play heads right, walking or running, jumping over gaps, walls, crates and enemies
 (holding the jump for a varying time, so jumps differ in height); sometimes it turns back, stands
 still, crouches or hops in place. That alone ties actions to states (jumps happen before gaps), so
-almost half the time it instead holds a key drawn uniformly, whatever the state, for 1-6 frames:
-a latent action model then sees every action in every kind of state, and each action gets 8-18%
-of the steps, while the purposeful play still carries the player through whole levels.
+at 60% of its decisions it instead holds a key drawn uniformly, whatever the state, for 1-6 frames
+(about a quarter of the steps, as those spells are short): a latent action model then sees every
+action in every kind of state, and each action gets 8-19% of the steps, while the purposeful play
+still carries the player through whole levels.
 """
 
 from __future__ import annotations

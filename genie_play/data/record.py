@@ -18,6 +18,7 @@ from genie_play.errors import GenieError
 
 SHARD_BYTES = 16 << 20  # about this much frame data per shard
 SPLIT_IDS = {"train": 0, "heldout": 1}  # held-out levels and styles come from different seeds
+WORLD_VERSION = 2  # 2: the legible world (no momentum, one zoom, recorded view state); old shards are not mixed in
 MAX_WARMUP = 32  # steps played (not recorded) before a clip starts, so it begins in mid-motion
 
 
@@ -57,7 +58,7 @@ class GenerateSpec:
     def identity(self, shard: int) -> dict:
         """What a shard's metadata must say for a re-run to accept it as already made."""
         return {"seed": self.seed, "split": self.split, "shard": shard, "clips_per_shard": self.clips_per_shard,
-                "frames": self.frames, "size": self.size}
+                "frames": self.frames, "size": self.size, "world": WORLD_VERSION}
 
 
 def record_clip(spec: GenerateSpec, episode: int, out: np.ndarray | None) -> dict:

@@ -5,7 +5,9 @@ A data folder holds pairs of files:
     shard-00000.npy   uint8 array (clips, T, H, W, 3): T frames of H×W RGB per clip; plain .npy,
                       so np.load(path, mmap_mode="r") memory-maps it without reading it all
     shard-00000.json  metadata: format and version, source ("generate" or "import"), shape, size,
-                      fps, action names, and per clip: style, true actions (or null), resets, origin
+                      fps, action names, and per clip: style, true actions (or null), resets, origin,
+                      and for the built-in world `view`: per frame what it shows of the player
+                      (camera x, player x and y on screen in pixels, pose index, facing)
 
 Per clip, actions[t] is the action that took frame t to frame t+1 (T-1 of them). `resets` lists
 the frames t where a new level starts, so the step t-1 -> t is a cut rather than the action's

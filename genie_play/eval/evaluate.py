@@ -12,8 +12,6 @@ model's own `step`, so evaluation measures exactly what the player gets.
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +19,7 @@ import numpy as np
 import torch
 
 from genie_play.device import select_device
-from genie_play.errors import file_error
+from genie_play.errors import GenieError, file_error
 from genie_play.eval import metrics as M
 from genie_play.eval.lam_metrics import code_examples, infer_codes, lam_metrics
 from genie_play.io import check_can_write, load_network, write_json
@@ -63,10 +61,14 @@ class Rollouts:
 def evaluate(opts: EvalOptions) -> dict:
     """Compute every metric, write out/metrics.json (and the report); returns the metrics."""
     check_can_write(opts.out, folder=True)  # a bad --out is refused now, not after the rollouts
+    for flag, value in (("--clips", opts.clips), ("--lam-clips", opts.lam_clips), ("--probe-steps", opts.probe_steps)):
+        if value < 1:
+            raise GenieError(f"{flag} must be at least 1, got {value}")
     world, tokenizer, lam = _load(Path(opts.weights), opts)
     config = (world or tokenizer or lam).config
     device = world.device if world else select_device(opts.device)
-    frames, true_actions, clips, action_names = held_out_clips(opts.data, config, max(opts.clips, opts.lam_clips), opts.seed)
+    wanted = max(opts.clips, opts.lam_clips) if lam is not None else opts.clips
+    frames, true_actions, clips, action_names = held_out_clips(opts.data, config, wanted, opts.seed)
     few = frames[:: max(1, len(frames) // opts.clips)][: opts.clips]  # spread over the folder, like the LAM's clips
     result: dict = {"clips": len(few), "frames_per_clip": frames.shape[1], "image_size": config.image_size,
                     "networks": [n for n, net in (("tokenizer", tokenizer), ("lam", lam), ("dynamics", world)) if net]}
@@ -76,7 +78,7 @@ def evaluate(opts: EvalOptions) -> dict:
     if lam is not None:
         codes = lam_metrics(lam, frames, true_actions, action_names, clips, result, device,
                             opts.probe_data, opts.probe_steps, opts.seed)
-        rollouts.lam_examples = code_examples(frames, codes, config.num_actions)
+        rollouts.lam_examples = code_examples(frames, codes, lam.config.num_actions)
     if world is not None:
         result.update(maskgit_steps=world.maskgit_steps, temperature=world.temperature)
         _dynamics_metrics(world, few, infer_codes(lam, few, device), opts, result, rollouts)

@@ -31,14 +31,14 @@ def infer_codes(lam, frames: torch.Tensor, device) -> torch.Tensor:
 
 
 def lam_metrics(lam, frames: torch.Tensor, true: torch.Tensor, names: list[str], clips: list[dict], result: dict,
-                device, probe_data: Path | None = None, probe_steps: int = 600, seed: int = 0) -> torch.Tensor:
+                device, probe_data: Path | None, probe_steps: int, seed: int) -> torch.Tensor:
     """Adds every LAM number to `result`; returns the inferred codes (C, T-1).
 
     `clips` are the windows' recorded metadata (view, actions, resets), for the state ceiling."""
     k = lam.config.num_actions
     codes = infer_codes(lam, frames, device)
     usage = M.code_usage(codes, k)
-    result.update(lam_clips=len(frames), lam_code_usage=usage["usage"], lam_perplexity=usage["perplexity"])
+    result.update(lam_clips=len(frames), lam_codes=k, lam_code_usage=usage["usage"], lam_perplexity=usage["perplexity"])
     known = true >= 0
     if not known.any():
         return codes  # imported video: no true actions to compare with
@@ -56,8 +56,8 @@ def lam_metrics(lam, frames: torch.Tensor, true: torch.Tensor, names: list[str],
     if probe_data is not None:
         from genie_play.eval.probe import score_probe, train_probe
 
-        channels = getattr(lam.config.lam, "channels", 32)
-        probe = train_probe(probe_data, lam.config.image_size, channels, labels, steps=probe_steps, seed=seed, device=device)
+        probe = train_probe(probe_data, lam.config.image_size, lam.config.lam.channels, labels, steps=probe_steps,
+                            seed=seed, device=device)
         result.update(score_probe(probe, frames, true, labels))
         result["lam_nmi_vs_probe"] = result["lam_nmi"] / max(result["action_probe_nmi"], 1e-9)
     return codes

@@ -1,6 +1,6 @@
 """The inverse-dynamics probe: how much of the true action the pixels of one transition reveal.
 
-A supervised network with the LAM's own encoder (genie_play.world.lam.TransitionEncoder) learns
+A supervised network with the conv LAM's encoder (genie_play.world.lam.TransitionEncoder) learns
 the true action of (x_t, x_{t+1}) from labelled training clips of the built-in world, and is
 scored on held-out clips. Training never uses labels anywhere else: the probe exists only to say
 what a LAM of this encoder could reach at best, beside what it reaches without labels.
@@ -8,6 +8,7 @@ what a LAM of this encoder could reach at best, beside what it reaches without l
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import torch
@@ -40,7 +41,11 @@ def labelled_pairs(frames: torch.Tensor, actions: torch.Tensor) -> tuple[torch.T
     return pairs[keep], flat[keep]
 
 
-def train_probe(data: Path, image_size: int, channels: int, num_actions: int, steps: int = 600, batch: int = 64,
+BATCH = 64  # labelled transitions per step
+LR = 1e-3
+
+
+def train_probe(data: Path, image_size: int, channels: int, num_actions: int, steps: int, batch: int = BATCH,
                 seed: int = 0, device: torch.device | str = "cpu") -> InverseDynamicsProbe:
     """Fit the probe on random labelled transitions of a data folder of the built-in world."""
     from genie_play.data.dataset import ClipDataset
@@ -52,7 +57,7 @@ def train_probe(data: Path, image_size: int, channels: int, num_actions: int, st
         raise file_error(data, "has no true actions (imported video?); the probe needs the built-in world's data")
     torch.manual_seed(seed)
     probe = InverseDynamicsProbe(image_size, channels, num_actions).to(device)
-    optimizer = torch.optim.AdamW(probe.parameters(), lr=1e-3, weight_decay=0.01)
+    optimizer = torch.optim.AdamW(probe.parameters(), lr=LR, weight_decay=0.01)
     g = torch.Generator().manual_seed(seed)
     for step in range(steps):
         dataset.set_epoch(step)
@@ -61,7 +66,7 @@ def train_probe(data: Path, image_size: int, channels: int, num_actions: int, st
         if len(actions) == 0:
             continue
         for group in optimizer.param_groups:  # cosine decay: a stable end point at any length
-            group["lr"] = 1e-3 * 0.5 * (1 + torch.cos(torch.tensor(torch.pi * step / steps)).item())
+            group["lr"] = LR * 0.5 * (1 + math.cos(math.pi * step / steps))
         loss = F.cross_entropy(probe(pairs.to(device)), actions.to(device))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

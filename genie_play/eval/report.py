@@ -29,7 +29,7 @@ def write_report(out: Path, result: dict, rollouts, weights: Path) -> Path:
     if rollouts.lam_examples is not None:
         save_grid(out / "lam_codes.png", rollouts.lam_examples)
         sections.append(("What each latent action means", "lam_codes.png",
-                         "one row per code 0..7: held-out transitions the LAM labelled with it, each as x_t then x_t+1"))
+                         f"one row per code 0..{len(rollouts.lam_examples) - 1}: held-out transitions the LAM labelled with it, each as x_t then x_t+1"))
     if rollouts.inferred is not None:
         rows = []
         for c in range(min(2, len(rollouts.real))):
@@ -42,7 +42,7 @@ def write_report(out: Path, result: dict, rollouts, weights: Path) -> Path:
             big[0].save(tmp, format="GIF", save_all=True, append_images=big[1:], duration=66, loop=0)
         sections += [
             ("Rollouts", "rollouts.png", "per clip: real; driven by LAM-inferred actions; driven by random actions"),
-            ("Latent actions", "actions.png", "one row per latent action code 0..7: the same prompt stepped 5 times with it"),
+            ("Latent actions", "actions.png", f"one row per latent action code 0..{len(rollouts.panel) - 1}: the same prompt stepped 5 times with it"),
             ("Long rollout", "long_rollout.png", f"every 10th frame of a {result.get('rollout_steps')}-step random-action rollout (also long_rollout.gif)"),
         ]
     curves = _training_curves(weights)

@@ -17,7 +17,7 @@ from genie_play.config import GenieConfig
 from genie_play.errors import GenieError
 from genie_play.io import load_network
 from genie_play.world.dynamics import Dynamics
-from genie_play.world.lam import LatentActionModel, build_lam
+from genie_play.world.lam import LAMBase, build_lam
 from genie_play.world.tokenizer import Tokenizer
 
 NETWORKS = ("tokenizer", "lam", "dynamics")
@@ -35,7 +35,7 @@ class Objective:
     network: str
     model: nn.Module
     tokenizer: Tokenizer | None = None  # frozen, dynamics only
-    lam: LatentActionModel | None = None  # frozen, dynamics only
+    lam: LAMBase | None = None  # frozen, dynamics only
     tokenizer_path: Path | None = None
     lam_path: Path | None = None
 
@@ -63,7 +63,10 @@ class Objective:
 
 
 def random_pairs(frames: torch.Tensor) -> torch.Tensor:
-    """One random transition of each clip: (B, T, H, W, 3) -> (B, 2, H, W, 3)."""
+    """One random transition of each clip: (B, T, H, W, 3) -> (B, 2, H, W, 3).
+
+    It may be a cut to a new level (under 1% of transitions in the built-in world): the LAM has no
+    labels to leave cuts out with, and one code for "everything changed" is what it learns."""
     start = torch.randint(frames.shape[1] - 1, (frames.shape[0],), device=frames.device)
     rows = torch.arange(frames.shape[0], device=frames.device)
     return torch.stack([frames[rows, start], frames[rows, start + 1]], dim=1)

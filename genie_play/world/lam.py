@@ -7,11 +7,11 @@ predict the next frame is to be told it, and the code is forced to carry "what c
 play only the code ids matter (the player picks one); the encoder labels video for training the
 dynamics model and for evaluation.
 
-Why a CNN over pairs of frames rather than the paper's ST-transformer over patches of 16
-(genie_play.world.lam_st, still loadable): on our world an action moves the camera by 2-6 pixels
-and the player by a few more; patches of 16 pixels blur that, and the transformer over whole
-clips cost ~10x more per transition on a CPU. Measured at equal CPU time, the CNN recovered the
-true actions several times better (README, Training: the LAM comparison).
+Why a CNN over pairs of frames rather than the paper's ST-transformer over patches
+(genie_play.world.lam_st, still loadable): on our world an action moves the camera by 4-8 pixels
+and the player by a few; patches of 16 pixels blur that, and the transformer over whole clips
+costs far more per transition on a CPU. Measured at equal CPU time, the CNN recovered the true
+actions 20x better (README, Training: "The latent action model").
 """
 
 from __future__ import annotations
@@ -36,7 +36,25 @@ class LAMOutput:
     vq: QuantizerOutput
 
 
-def build_lam(config: GenieConfig) -> nn.Module:
+class LAMBase(nn.Module):
+    """What every LAM offers: forward(frames) -> LAMOutput for training, and infer_actions."""
+
+    vq: nn.Module
+
+    @torch.no_grad()
+    def infer_actions(self, frames: torch.Tensor) -> torch.Tensor:
+        """The latent action of every transition: frames (B, T, H, W, 3) -> codes (B, T-1)."""
+        x = frames_to_float(frames)
+        if x.shape[1] < 2:
+            raise ValueError("the latent action model needs at least two frames")
+        return self.vq(self._transition_latents(x)).ids
+
+    def _transition_latents(self, x: torch.Tensor) -> torch.Tensor:
+        """Frames (B, T, H, W, 3) in [-1, 1] -> one vector per transition (B, T-1, latent_dim)."""
+        raise NotImplementedError
+
+
+def build_lam(config: GenieConfig) -> LAMBase:
     """The LAM that `config.lam.architecture` names (the argument `io.load_network` wants)."""
     if config.lam.architecture == "st_transformer":
         from genie_play.world.lam_st import STTransformerLAM
@@ -68,7 +86,7 @@ class TransitionEncoder(nn.Module):
     Two inputs, side by side at half resolution: x_t, x_{t+1} and their difference through a
     convolution (what changed, and how it looks: a crouch), and the cost volume of the two
     frames for moves of up to `radius` half-resolution pixels (how far things moved: the scroll,
-    a jump). Three more stride-2 convolutions, then a linear map of the whole (H/16)² grid: where
+    a jump; radius 4 reaches 8 px, a run's scroll, the largest move of the built-in world). Three more stride-2 convolutions, then a linear map of the whole (H/16)² grid: where
     the player is on screen matters, so nothing is pooled away. The inverse-dynamics probe of the
     evaluation uses the same network, so its score is the ceiling of this encoder."""
 
@@ -95,16 +113,15 @@ class NextFrameDecoder(nn.Module):
 
     First x_t moves as a camera would: each band of rows by its own translation (dx, dy) of up to
     `max_shift` pixels (parallax: a far backdrop scrolls slower than the ground), chosen from the
-    action and from what the band shows (the same key scrolls 2 px in a zoomed-out look and 3 px
-    in a zoomed-in one), applied with bilinear sampling as in a spatial transformer, so the loss
-    has a gradient towards the right shift from the first step. A scroll
+    action and from what the band shows, applied with bilinear sampling as in a spatial
+    transformer, so the loss has a gradient towards the right shift from the first step. A scroll
     is the largest change in a side-scroller and in most footage, and a plain network learns to
     shift pictures slowly: without this the code's main message was hard to use and the codes
     collapsed (README, the LAM comparison). Then a small U-Net, modulated at every level by the
     action (FiLM), paints what the translation leaves: the player's own motion, the new strip at
     the edge, parallax."""
 
-    def __init__(self, channels: int, action_dim: int, max_shift: float = 8.0):
+    def __init__(self, channels: int, action_dim: int, max_shift: float):
         super().__init__()
         w = channels
         widths = (w, 2 * w, 4 * w)
@@ -112,7 +129,7 @@ class NextFrameDecoder(nn.Module):
         self.down = nn.ModuleList([_conv(3, w), _conv(w, 2 * w), _conv(2 * w, 4 * w)])
         self.mix = nn.ModuleList([nn.Conv2d(c, c, 3, padding=1) for c in widths])
         self.film = nn.ModuleList([nn.Linear(action_dim, 2 * c) for c in widths])
-        self.up = nn.ModuleList([nn.ConvTranspose2d(c, max(c // 2, 3) if c > w else 3, 4, stride=2, padding=1)
+        self.up = nn.ModuleList([nn.ConvTranspose2d(c, c // 2 if c > w else 3, 4, stride=2, padding=1)
                                  for c in widths])
         self.shift = nn.Sequential(nn.Linear(action_dim + 4 * w, 4 * w), nn.GELU(), nn.Linear(4 * w, 2))
         # Start as "nothing moves" (x_{t+1} = x_t): no translation, no modulation, no paint, so the
@@ -154,7 +171,7 @@ class NextFrameDecoder(nn.Module):
         return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
-class LatentActionModel(nn.Module):
+class LatentActionModel(LAMBase):
     """Frames (B, T, H, W, 3) -> latent actions (B, T-1) in [0, num_actions)."""
 
     def __init__(self, config: GenieConfig):
@@ -164,25 +181,20 @@ class LatentActionModel(nn.Module):
         self.encoder = TransitionEncoder(config.image_size, c.channels, c.latent_dim)
         quantizer = CategoricalQuantizer if c.quantizer == "categorical" else VectorQuantizer
         self.vq = quantizer(config.num_actions, c.latent_dim)
-        self.decoder = NextFrameDecoder(c.channels, c.latent_dim)
+        self.decoder = NextFrameDecoder(c.channels, c.latent_dim, c.max_shift)
 
     def forward(self, frames: torch.Tensor) -> LAMOutput:
         x = frames_to_float(frames)
         B, T = x.shape[:2]
+        if T < 2:
+            raise ValueError("the latent action model needs at least two frames")
         vq = self.vq(self._transition_latents(x))  # ids (B, T-1)
         before = x[:, :-1].flatten(0, 1)  # (B*(T-1), H, W, 3)
         prediction = self.decoder(before, vq.quantized.flatten(0, 1)).view(B, T - 1, *x.shape[2:])
         recon_loss = F.mse_loss(prediction, x[:, 1:])
         return LAMOutput(prediction, vq.ids, recon_loss + vq.loss, recon_loss, vq)
 
-    @torch.no_grad()
-    def infer_actions(self, frames: torch.Tensor) -> torch.Tensor:
-        """The latent action of every transition: frames (B, T, H, W, 3) -> codes (B, T-1)."""
-        return self.vq(self._transition_latents(frames_to_float(frames))).ids
-
     def _transition_latents(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[1] < 2:
-            raise ValueError("the latent action model needs at least two frames")
         B, T = x.shape[:2]
         pairs = torch.stack([x[:, :-1], x[:, 1:]], dim=2).flatten(0, 1)  # (B*(T-1), 2, H, W, 3)
         return self.encoder(pairs).view(B, T - 1, -1)  # (B, T-1, latent_dim)

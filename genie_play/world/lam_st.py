@@ -1,4 +1,4 @@
-"""The paper's latent action model: an ST-transformer over patches of 16 (`lam.architecture =
+"""The paper's latent action model: an ST-transformer over pixel patches (`lam.architecture =
 "st_transformer"`). Weights files written before the conv LAM (genie_play.world.lam) hold this one;
 on the legible world the conv LAM recovers the actions far better in equal CPU time.
 
@@ -24,13 +24,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from genie_play.config import GenieConfig
-from genie_play.world.lam import LAMOutput
+from genie_play.world.lam import LAMBase, LAMOutput
 from genie_play.world.patches import frames_to_float, patchify, unpatchify
 from genie_play.world.quantizer import VectorQuantizer
 from genie_play.world.st_transformer import STTransformer, init_weights
 
 
-class STTransformerLAM(nn.Module):
+class STTransformerLAM(LAMBase):
     """Frames (B, T, H, W, 3) -> latent actions (B, T-1) in [0, num_actions)."""
 
     def __init__(self, config: GenieConfig):
@@ -63,11 +63,6 @@ class STTransformerLAM(nn.Module):
         prediction = x[:, :-1] + change  # x_{t+1} = x_t + what changed
         recon_loss = F.mse_loss(prediction, x[:, 1:])
         return LAMOutput(prediction, vq.ids, recon_loss + vq.loss, recon_loss, vq)
-
-    @torch.no_grad()
-    def infer_actions(self, frames: torch.Tensor) -> torch.Tensor:
-        """The latent action of every transition: frames (B, T, H, W, 3) -> codes (B, T-1)."""
-        return self.vq(self._transition_latents(frames_to_float(frames))).ids
 
     def _transition_latents(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[1] < 2:

@@ -33,7 +33,7 @@ from genie_play.errors import GenieError, file_error
 from genie_play.images import fit_frame, load_image
 from genie_play.io import Weights, load_network, read_weights
 from genie_play.world.dynamics import Dynamics
-from genie_play.world.lam import LatentActionModel, build_lam
+from genie_play.world.lam import LAMBase, build_lam
 from genie_play.world.maskgit import maskgit_sample
 from genie_play.world.st_transformer import KVCache
 from genie_play.world.tokenizer import Tokenizer
@@ -79,7 +79,7 @@ class WorldModel:
         self,
         tokenizer: Tokenizer,
         dynamics: Dynamics,
-        lam: LatentActionModel | None = None,
+        lam: LAMBase | None = None,
         *,
         device: str | torch.device = "cpu",
         max_context: int | None = None,

@@ -21,7 +21,7 @@ import torch
 from genie_play.device import select_device
 from genie_play.errors import GenieError, file_error
 from genie_play.eval import metrics as M
-from genie_play.eval.lam_metrics import code_examples, infer_codes, lam_metrics
+from genie_play.eval.lam_metrics import chunks, code_examples, lam_metrics
 from genie_play.io import check_can_write, load_network, write_json
 from genie_play.world.lam import build_lam
 from genie_play.world.tokenizer import Tokenizer
@@ -64,12 +64,13 @@ def evaluate(opts: EvalOptions) -> dict:
     for flag, value in (("--clips", opts.clips), ("--lam-clips", opts.lam_clips), ("--probe-steps", opts.probe_steps)):
         if value < 1:
             raise GenieError(f"{flag} must be at least 1, got {value}")
-    world, tokenizer, lam = _load(Path(opts.weights), opts)
+    world, tokenizer, lam, device = _load(Path(opts.weights), opts)
     config = (world or tokenizer or lam).config
-    device = world.device if world else select_device(opts.device)
     wanted = max(opts.clips, opts.lam_clips) if lam is not None else opts.clips
     frames, true_actions, clips, action_names = held_out_clips(opts.data, config, wanted, opts.seed)
-    few = frames[:: max(1, len(frames) // opts.clips)][: opts.clips]  # spread over the folder, like the LAM's clips
+    step = max(1, len(frames) // opts.clips)
+    spread = slice(None, step * opts.clips, step)
+    few = frames[spread]  # `clips` of them, spread over the folder like the LAM's
     result: dict = {"clips": len(few), "frames_per_clip": frames.shape[1], "image_size": config.image_size,
                     "networks": [n for n, net in (("tokenizer", tokenizer), ("lam", lam), ("dynamics", world)) if net]}
     rollouts = Rollouts(few)
@@ -81,7 +82,7 @@ def evaluate(opts: EvalOptions) -> dict:
         rollouts.lam_examples = code_examples(frames, codes, lam.config.num_actions)
     if world is not None:
         result.update(maskgit_steps=world.maskgit_steps, temperature=world.temperature)
-        _dynamics_metrics(world, few, infer_codes(lam, few, device), opts, result, rollouts)
+        _dynamics_metrics(world, few, codes[spread], opts, result, rollouts)  # the LAM's codes of those clips
     out = Path(opts.out)
     write_json(out / "metrics.json", result)
     if opts.report:
@@ -92,15 +93,15 @@ def evaluate(opts: EvalOptions) -> dict:
 
 
 def _load(folder: Path, opts: EvalOptions):
-    """(world or None, tokenizer or None, LAM or None): a world when the folder holds a dynamics
-    model (then all three are needed), else whichever of the tokenizer and LAM it holds."""
+    """(world or None, tokenizer or None, LAM or None, device): a world when the folder holds a
+    dynamics model (then all three are needed), else whichever of the tokenizer and LAM it holds."""
     if not folder.is_dir():
         raise file_error(folder, "weights folder not found")
     if (folder / WEIGHT_FILES["dynamics"]).exists():
         world = WorldModel.load(folder, device=opts.device, maskgit_steps=opts.maskgit_steps, seed=opts.seed)
         if world.lam is None:
             raise file_error(folder / WEIGHT_FILES["lam"], "no such file; eval of a world needs all three networks")
-        return world, world.tokenizer, world.lam
+        return world, world.tokenizer, world.lam, world.device
     device = select_device(opts.device)
     tokenizer = lam = None
     if (folder / WEIGHT_FILES["tokenizer"]).exists():
@@ -109,7 +110,7 @@ def _load(folder: Path, opts: EvalOptions):
         lam = load_network(folder / WEIGHT_FILES["lam"], "lam", build_lam)[0].to(device).eval()
     if tokenizer is None and lam is None:
         raise file_error(folder, "holds no tokenizer, lam or dynamics weights (*.safetensors) to evaluate")
-    return None, tokenizer, lam
+    return None, tokenizer, lam, device
 
 
 def held_out_clips(data: Path, config, clips: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, list[dict], list[str]]:
@@ -140,14 +141,10 @@ def _window(clip: dict, start: int, end: int) -> dict:
             "resets": [t - start for t in clip.get("resets") or [] if start < t < end]}
 
 
-def _chunks(n: int, size: int = 8):
-    return (slice(i, min(n, i + size)) for i in range(0, n, size))
-
-
 @torch.inference_mode()
 def _tokenizer_metrics(tok: Tokenizer, frames: torch.Tensor, device, result: dict) -> torch.Tensor:
     recons, ids = [], []
-    for part in _chunks(len(frames)):
+    for part in chunks(len(frames), 8):
         codes = tok.encode(frames[part].to(device))
         ids.append(codes.cpu())
         recons.append((tok.decode(codes) * 255).round().to(torch.uint8).cpu())

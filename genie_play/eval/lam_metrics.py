@@ -20,14 +20,15 @@ from genie_play.eval import metrics as M
 from genie_play.eval.action_ceiling import state_ceiling
 
 
-def _chunks(n: int, size: int = 16):
+def chunks(n: int, size: int = 16):
+    """Slices of range(n) in batches of `size`: evaluation runs the networks a batch at a time."""
     return (slice(i, min(n, i + size)) for i in range(0, n, size))
 
 
 @torch.inference_mode()
 def infer_codes(lam, frames: torch.Tensor, device) -> torch.Tensor:
     """Latent actions of clips (C, T, H, W, 3) -> (C, T-1), in chunks."""
-    return torch.cat([lam.infer_actions(frames[p].to(device)).cpu() for p in _chunks(len(frames))])
+    return torch.cat([lam.infer_actions(frames[p].to(device)).cpu() for p in chunks(len(frames))])
 
 
 def lam_metrics(lam, frames: torch.Tensor, true: torch.Tensor, names: list[str], clips: list[dict], result: dict,

@@ -63,6 +63,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     networks = NETWORKS if args.network == "all" else (args.network,)
     shortcuts = {"train.lr": args.lr}
+    if "tokenizer" in networks:  # the tokenizer has its own peak rate; --lr means it too
+        shortcuts["train.tokenizer_lr"] = args.lr
     for network in networks:  # --steps and --batch set the trained networks' own fields
         shortcuts.update({f"train.{network}_steps": args.steps, f"train.{network}_batch": args.batch})
     overrides = [*args.set, *(f"{k}={v}" for k, v in shortcuts.items() if v is not None)]
@@ -255,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override one config field, e.g. --set tokenizer.patch_size=8 (repeatable)")
     p.add_argument("--steps", metavar="N", type=int, help="training steps of each trained network (default: the preset's train.NETWORK_steps)")
     p.add_argument("--batch", metavar="B", type=int, help="global batch size in clips (default: the preset's train.NETWORK_batch)")
-    p.add_argument("--lr", metavar="LR", type=float, help="peak learning rate (default: train.lr)")
+    p.add_argument("--lr", metavar="LR", type=float, help="peak learning rate (default: train.lr, and train.tokenizer_lr for the tokenizer)")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
     p.add_argument("--tokenizer", metavar="FILE", help="dynamics only: trained tokenizer weights")
     p.add_argument("--lam", metavar="FILE", help="dynamics only: trained latent action model weights")

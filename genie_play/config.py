@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import typing
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -19,15 +20,36 @@ from genie_play.errors import GenieError
 
 @dataclass(frozen=True)
 class TokenizerConfig:
-    """Video tokenizer: ST-ViViT VQ-VAE, frames -> a grid of token ids per frame -> frames."""
+    """Video tokenizer: frames -> a grid of token ids per frame -> frames.
 
-    patch_size: int = 8  # paper: 4; 8 gives 64 tokens per 64x64 frame, 4x cheaper dynamics steps
-    d_model: int = 128
+    `architecture` "conv" (genie_play.world.tokenizer) is a convolutional autoencoder and uses
+    `channels`, `decoder_channels` and `quantizer`; "st_transformer" (genie_play.world.tokenizer_st,
+    the paper's ST-ViViT and the tokenizer of weights files written before the conv one) uses the
+    transformer fields and a VQ."""
+
+    architecture: str = "conv"  # measured at equal CPU time against the ST-ViViT (README, "The tokenizer")
+    patch_size: int = 4  # pixels per token side (paper: 4): 256 tokens per 64x64 frame; 8 (64 tokens) lost 3 dB
+    channels: int = 32  # conv: encoder width at full resolution; doubles per halving, up to 4x
+    decoder_channels: int = 48  # conv: decoder width, likewise; wider, since painting is the harder half
+    quantizer: str = "fsq"  # conv: "fsq" (fixed grid, nothing to collapse) or "vq" (learned codebook)
+    fsq_levels: str = "8,5,5,5"  # fsq: values per latent channel; codebook_size must be their product
+    codebook_size: int = 1000  # paper: 1024
+    latent_dim: int = 32  # vq: code vector size (paper: 32); fsq uses one channel per level
+    d_model: int = 128  # st_transformer only
     num_heads: int = 4
     encoder_layers: int = 2
     decoder_layers: int = 2
-    codebook_size: int = 512  # paper: 1024
-    latent_dim: int = 32  # paper: 32
+
+    # Files written before a field existed meant this value (not the current default) by leaving it out.
+    LEGACY: ClassVar[dict] = {"architecture": "st_transformer", "quantizer": "vq"}
+
+    @property
+    def levels(self) -> tuple[int, ...]:
+        """fsq_levels as numbers, e.g. (8, 5, 5, 5)."""
+        try:
+            return tuple(int(v) for v in self.fsq_levels.split(","))
+        except ValueError:
+            raise GenieError(f"config: tokenizer.fsq_levels must be numbers separated by commas, got '{self.fsq_levels}'") from None
 
 
 @dataclass(frozen=True)
@@ -73,8 +95,11 @@ class TrainConfig:
     The default sizes are what the shipped weights got on a 2-core CPU (models/MODEL_CARD.md).
     """
 
-    tokenizer_steps: int = 2_500
-    tokenizer_batch: int = 4
+    tokenizer_steps: int = 6_000  # the conv tokenizer: ~40 minutes on a 2-core CPU (README, "The tokenizer")
+    tokenizer_batch: int = 64  # clips; the conv tokenizer takes one random frame of each
+    tokenizer_lr: float = 2e-3  # the conv tokenizer learns faster at twice train.lr (README, "The tokenizer")
+    tokenizer_crop: int = 32  # conv tokenizer: train on random crops this wide (4x cheaper steps at 32);
+    # 0, or the image size or more, trains on whole frames
     lam_steps: int = 8_000  # the conv LAM: ~25 minutes on a 2-core CPU (README, "The latent action model")
     lam_batch: int = 32  # clips, one random transition each
     dynamics_steps: int = 3_500
@@ -84,6 +109,10 @@ class TrainConfig:
     warmup_steps: int = 100
     grad_clip: float = 1.0
     seed: int = 0
+
+    def learning_rate(self, network: str) -> float:
+        """The peak learning rate of a network's training."""
+        return self.tokenizer_lr if network == "tokenizer" else self.lr
 
     def steps(self, network: str) -> int:
         return getattr(self, f"{network}_steps")
@@ -209,6 +238,7 @@ def _set_path(cls, data: dict, parts: list[str], text: str, key: str) -> None:
 
 
 LAM_ARCHITECTURES = ("conv", "st_transformer")
+TOKENIZER_ARCHITECTURES = ("conv", "st_transformer")
 
 
 def _validate(c: GenieConfig) -> None:
@@ -237,6 +267,7 @@ def _validate(c: GenieConfig) -> None:
             raise GenieError(f"config: {section}.d_model {net.d_model} is not a multiple of num_heads {net.num_heads}")
         if (net.d_model // net.num_heads) % 2:  # rotary time embeddings rotate channel pairs
             raise GenieError(f"config: {section}.d_model / num_heads must be even, got {net.d_model // net.num_heads}")
+    _validate_tokenizer(c)
     if c.lam.architecture not in LAM_ARCHITECTURES:
         raise GenieError(f"config: lam.architecture must be one of {', '.join(LAM_ARCHITECTURES)}, got '{c.lam.architecture}'")
     if c.lam.quantizer not in ("categorical", "vq"):
@@ -247,8 +278,30 @@ def _validate(c: GenieConfig) -> None:
         raise GenieError(f"config: dynamics.temperature must be >= 0, got {c.dynamics.temperature}")
     if not 0 <= c.dynamics.context_corruption < 1:
         raise GenieError(f"config: dynamics.context_corruption must be in [0, 1), got {c.dynamics.context_corruption}")
+    if c.train.tokenizer_lr <= 0 or c.train.tokenizer_crop < 0 or c.train.tokenizer_crop % c.tokenizer.patch_size:
+        raise GenieError(f"config: train.tokenizer_lr must be > 0 and train.tokenizer_crop a multiple of "
+                         f"tokenizer.patch_size {c.tokenizer.patch_size} (or 0), got {c.train.tokenizer_lr}, {c.train.tokenizer_crop}")
     if c.train.lr <= 0 or c.train.warmup_steps < 0 or c.train.grad_clip <= 0 or c.train.weight_decay < 0:
         raise GenieError("config: train.lr and train.grad_clip must be > 0, warmup_steps and weight_decay >= 0")
+
+
+def _validate_tokenizer(c: GenieConfig) -> None:
+    t = c.tokenizer
+    if t.architecture not in TOKENIZER_ARCHITECTURES:
+        raise GenieError(f"config: tokenizer.architecture must be one of {', '.join(TOKENIZER_ARCHITECTURES)}, got '{t.architecture}'")
+    if t.quantizer not in ("fsq", "vq"):
+        raise GenieError(f"config: tokenizer.quantizer must be fsq or vq, got '{t.quantizer}'")
+    if t.architecture == "st_transformer" and t.quantizer != "vq":
+        raise GenieError("config: the st_transformer tokenizer needs tokenizer.quantizer=vq")
+    if t.architecture == "conv" and (t.patch_size & (t.patch_size - 1) or t.channels < 1 or t.decoder_channels < 1):
+        raise GenieError(f"config: the conv tokenizer needs a power-of-two patch_size and channels >= 1, got {t.patch_size}")
+    if t.quantizer == "fsq":
+        levels = t.levels
+        if not levels or min(levels) < 2:
+            raise GenieError(f"config: tokenizer.fsq_levels must all be at least 2, got '{t.fsq_levels}'")
+        if math.prod(levels) != t.codebook_size:
+            raise GenieError(f"config: tokenizer.codebook_size must be the product of fsq_levels {t.fsq_levels} "
+                             f"({math.prod(levels)}), got {t.codebook_size}")
 
 
 # --- presets ----------------------------------------------------------------------------------
@@ -260,8 +313,8 @@ PRESETS: dict[str, GenieConfig] = {
     # The paper's per-network layout at 64x64 (patch 4, 1024 codes, 25 MaskGIT steps at
     # temperature 2): for GPU training; about 5 s per keypress on a 2-core CPU.
     "paper": GenieConfig(
-        tokenizer=TokenizerConfig(patch_size=4, d_model=256, num_heads=4, encoder_layers=4, decoder_layers=4,
-                                  codebook_size=1024, latent_dim=32),
+        tokenizer=TokenizerConfig(architecture="st_transformer", quantizer="vq", patch_size=4, d_model=256,
+                                  num_heads=4, encoder_layers=4, decoder_layers=4, codebook_size=1024, latent_dim=32),
         lam=LAMConfig(architecture="st_transformer", patch_size=16, d_model=256, num_heads=4, encoder_layers=4,
                       decoder_layers=4, latent_dim=32),
         dynamics=DynamicsConfig(d_model=384, num_heads=6, num_layers=8, maskgit_steps=25, temperature=2.0),
@@ -273,8 +326,8 @@ PRESETS: dict[str, GenieConfig] = {
         image_size=16,
         context_frames=4,
         tokenizer=TokenizerConfig(
-            patch_size=4, d_model=32, num_heads=2, encoder_layers=1, decoder_layers=1,
-            codebook_size=32, latent_dim=8,
+            patch_size=4, channels=16, decoder_channels=16, fsq_levels="4,4,2", codebook_size=32,
+            d_model=32, num_heads=2, encoder_layers=1, decoder_layers=1, latent_dim=8,
         ),
         lam=LAMConfig(channels=8, patch_size=8, d_model=32, num_heads=2, encoder_layers=1, decoder_layers=1, latent_dim=8),
         dynamics=DynamicsConfig(d_model=32, num_heads=2, num_layers=1, maskgit_steps=4, temperature=1.0),

@@ -44,11 +44,11 @@ def save_tiny_world(folder, tokenizer=None, dynamics=None, lam=None):
     from genie_play.io import save_weights
     from genie_play.world.dynamics import Dynamics
     from genie_play.world.lam import build_lam
-    from genie_play.world.tokenizer import Tokenizer
+    from genie_play.world.tokenizer import build_tokenizer
 
     tiny = PRESETS["tiny"]
     torch.manual_seed(0)
-    for kind, build, config in (("tokenizer", Tokenizer, tokenizer), ("dynamics", Dynamics, dynamics),
+    for kind, build, config in (("tokenizer", build_tokenizer, tokenizer), ("dynamics", Dynamics, dynamics),
                                 ("lam", build_lam, lam)):
         save_weights(folder / f"{kind}.safetensors", kind, build(config or tiny), config or tiny)
     # The weights' own keymap: labels the tests can rely on, whatever the shipped model's codes mean.

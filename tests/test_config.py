@@ -62,7 +62,7 @@ def test_invalid_combinations_are_refused():
 
 
 def test_overrides_set_nested_fields_with_types():
-    config = resolve_config("tiny", ["tokenizer.codebook_size=64", "dynamics.temperature=0.5", "context_frames=8"])
+    config = resolve_config("tiny", ["tokenizer.fsq_levels=4,4,4", "tokenizer.codebook_size=64", "dynamics.temperature=0.5", "context_frames=8"])
     assert config.tokenizer.codebook_size == 64
     assert config.dynamics.temperature == 0.5
     assert config.context_frames == 8

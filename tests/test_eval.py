@@ -13,7 +13,7 @@ from genie_play.eval.evaluate import EvalOptions, evaluate
 from genie_play.io import save_weights
 from genie_play.world.dynamics import Dynamics
 from genie_play.world.lam import build_lam
-from genie_play.world.tokenizer import Tokenizer
+from genie_play.world.tokenizer import build_tokenizer
 
 TINY = PRESETS["tiny"]
 
@@ -56,7 +56,7 @@ def test_delta_psnr_of_a_model_that_ignores_actions_is_zero(data, tmp_path):
     dynamics = Dynamics(TINY)
     with torch.no_grad():
         dynamics.action_emb.weight.zero_()  # every latent action looks the same to it
-    for kind, net in (("tokenizer", Tokenizer(TINY)), ("lam", build_lam(TINY)), ("dynamics", dynamics)):
+    for kind, net in (("tokenizer", build_tokenizer(TINY)), ("lam", build_lam(TINY)), ("dynamics", dynamics)):
         save_weights(tmp_path / f"{kind}.safetensors", kind, net, TINY)
     result = evaluate(EvalOptions(tmp_path, data, tmp_path / "eval", device="cpu", clips=3, rollout_steps=8, report=False))
     assert result["dynamics_delta_psnr"] == 0.0
@@ -87,7 +87,7 @@ def test_eval_refuses_data_of_another_size(data, tmp_path):
     from genie_play.errors import GenieError
 
     other = apply_overrides(TINY, ["image_size=32"])
-    for kind, cls in (("tokenizer", Tokenizer), ("lam", build_lam), ("dynamics", Dynamics)):
+    for kind, cls in (("tokenizer", build_tokenizer), ("lam", build_lam), ("dynamics", Dynamics)):
         save_weights(tmp_path / f"{kind}.safetensors", kind, cls(other), other)
     with pytest.raises(GenieError, match="frames are 16x16, the weights need 32x32"):
         evaluate(EvalOptions(tmp_path, data, tmp_path / "eval", device="cpu", clips=1))

@@ -7,7 +7,7 @@ from conftest import moving_squares
 from genie_play.config import PRESETS
 from genie_play.world.dynamics import Dynamics
 from genie_play.world.lam import build_lam
-from genie_play.world.tokenizer import Tokenizer
+from genie_play.world.tokenizer import build_tokenizer
 
 TINY = PRESETS["tiny"]
 
@@ -27,7 +27,7 @@ def overfit(net, batch_loss, steps, lr=3e-3):
 
 def test_tokenizer_shapes_and_overfit():
     torch.manual_seed(0)
-    net, x = Tokenizer(TINY), moving_squares()
+    net, x = build_tokenizer(TINY), moving_squares()
     out = net(x)
     assert out.recon.shape == x.shape and out.ids.shape == (2, 4, TINY.tokens_per_frame)
     assert net.decode(net.encode(x)).shape == x.shape

@@ -45,3 +45,24 @@ def test_perplexity_reports_collapse():
     same = vq.codebook.detach()[:1].repeat(32, 1)
     assert abs(vq(same).perplexity.item() - 1.0) < 1e-5
     assert abs(vq(vq.codebook.detach()).perplexity.item() - 8.0) < 1e-4
+
+
+def test_fsq_ids_cover_the_grid_and_name_their_vectors():
+    from genie_play.world.quantizer import FiniteScalarQuantizer
+
+    fsq = FiniteScalarQuantizer((4, 3, 2))
+    assert fsq.num_codes == 24 and fsq.dim == 3
+    out = fsq(torch.randn(4000, 3) * 3)
+    assert out.ids.min() == 0 and out.ids.max() == 23 and out.usage == 1.0  # every code reachable
+    assert torch.allclose(out.quantized, fsq.lookup(out.ids), atol=1e-6)
+    assert out.quantized.min() == -1 and out.quantized.max() == 1 and out.loss == 0
+    every = torch.arange(24)
+    assert torch.equal(fsq(torch.atanh(0.999 * fsq.lookup(every))).ids, every)  # lookup and ids agree
+
+
+def test_fsq_gradient_passes_the_rounding():
+    from genie_play.world.quantizer import FiniteScalarQuantizer
+
+    z = torch.randn(16, 4, requires_grad=True)
+    (FiniteScalarQuantizer((8, 5, 5, 5))(z).quantized * torch.randn(16, 4)).sum().backward()
+    assert z.grad is not None and z.grad.abs().sum() > 0

@@ -11,7 +11,7 @@ from genie_play.io import read_weights, save_weights
 from genie_play.world.dynamics import Dynamics
 from genie_play.world.lam import build_lam
 from genie_play.world.st_transformer import KVCache
-from genie_play.world.tokenizer import Tokenizer
+from genie_play.world.tokenizer import build_tokenizer
 from genie_play.world.world_model import WorldModel
 
 TINY = PRESETS["tiny"]
@@ -19,7 +19,7 @@ TINY = PRESETS["tiny"]
 
 def make_world(config=TINY, **options):
     torch.manual_seed(0)
-    return WorldModel(Tokenizer(config), Dynamics(config), build_lam(config), **options)
+    return WorldModel(build_tokenizer(config), Dynamics(config), build_lam(config), **options)
 
 
 @pytest.fixture
@@ -118,7 +118,7 @@ def test_load_plays_saved_weights(tmp_path, prompt):
 
 
 def test_load_refuses_a_dynamics_model_trained_on_another_tokenizer(tmp_path):
-    other = apply_overrides(TINY, ["tokenizer.codebook_size=64"])
+    other = apply_overrides(TINY, ["tokenizer.fsq_levels=4,4,4", "tokenizer.codebook_size=64"])
     save_world(tmp_path, dynamics_config=other)
     with pytest.raises(GenieError) as e:
         WorldModel.load(tmp_path, device="cpu")
@@ -201,7 +201,7 @@ def test_load_refuses_a_tokenizer_with_the_same_sizes_but_other_weights(tmp_path
                  {"tokenizer_sha256": trained_with})
     WorldModel.load(tmp_path, device="cpu")  # the tokenizer it was trained with: fine
     torch.manual_seed(1)
-    save_weights(tmp_path / "tokenizer.safetensors", "tokenizer", Tokenizer(TINY), TINY)  # retrained
+    save_weights(tmp_path / "tokenizer.safetensors", "tokenizer", build_tokenizer(TINY), TINY)  # retrained
     with pytest.raises(GenieError, match="dynamics.safetensors: was trained with another tokenizer than .*tokenizer.safetensors"):
         WorldModel.load(tmp_path, device="cpu")
 

@@ -24,7 +24,7 @@ from genie_play.eval import metrics as M
 from genie_play.eval.lam_metrics import chunks, code_examples, lam_metrics
 from genie_play.io import check_can_write, load_network, write_json
 from genie_play.world.lam import build_lam
-from genie_play.world.tokenizer import Tokenizer
+from genie_play.world.tokenizer import TokenizerBase, build_tokenizer
 from genie_play.world.world_model import WEIGHT_FILES, WorldModel
 
 
@@ -51,6 +51,7 @@ class Rollouts:
 
     real: torch.Tensor
     recon: torch.Tensor | None = None
+    prompts: tuple[torch.Tensor, torch.Tensor] | None = None  # bundled prompts (P, H, W, 3) and their reconstructions
     inferred: torch.Tensor | None = None  # None (and the rest too) without a dynamics model
     random: torch.Tensor | None = None
     long: torch.Tensor | None = None  # (rollout_steps + 1, H, W, 3)
@@ -76,6 +77,7 @@ def evaluate(opts: EvalOptions) -> dict:
     rollouts = Rollouts(few)
     if tokenizer is not None:
         rollouts.recon = _tokenizer_metrics(tokenizer, few, device, result)
+        rollouts.prompts = _prompt_metrics(tokenizer, device, result)
     if lam is not None:
         codes = lam_metrics(lam, frames, true_actions, action_names, clips, result, device,
                             opts.probe_data, opts.probe_steps, opts.seed)
@@ -105,7 +107,7 @@ def _load(folder: Path, opts: EvalOptions):
     device = select_device(opts.device)
     tokenizer = lam = None
     if (folder / WEIGHT_FILES["tokenizer"]).exists():
-        tokenizer = load_network(folder / WEIGHT_FILES["tokenizer"], "tokenizer", Tokenizer)[0].to(device).eval()
+        tokenizer = load_network(folder / WEIGHT_FILES["tokenizer"], "tokenizer", build_tokenizer)[0].to(device).eval()
     if (folder / WEIGHT_FILES["lam"]).exists():
         lam = load_network(folder / WEIGHT_FILES["lam"], "lam", build_lam)[0].to(device).eval()
     if tokenizer is None and lam is None:
@@ -142,7 +144,7 @@ def _window(clip: dict, start: int, end: int) -> dict:
 
 
 @torch.inference_mode()
-def _tokenizer_metrics(tok: Tokenizer, frames: torch.Tensor, device, result: dict) -> torch.Tensor:
+def _tokenizer_metrics(tok: TokenizerBase, frames: torch.Tensor, device, result: dict) -> torch.Tensor:
     recons, ids = [], []
     for part in chunks(len(frames), 8):
         codes = tok.encode(frames[part].to(device))
@@ -153,6 +155,24 @@ def _tokenizer_metrics(tok: Tokenizer, frames: torch.Tensor, device, result: dic
     result.update(tokenizer_psnr=M.psnr(frames, recon).mean().item(), tokenizer_ssim=M.ssim(frames, recon).mean().item(),
                   tokenizer_code_usage=usage["usage"], tokenizer_perplexity=usage["perplexity"])
     return recon
+
+
+@torch.inference_mode()
+def _prompt_metrics(tok: TokenizerBase, device, result: dict) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """Reconstruction of the bundled prompts (photos, sketches, the world's looks): players bring
+    pictures unlike the training data, and the first frame they see is this reconstruction."""
+    from genie_play.images import fit_frame, load_image
+    from genie_play.paths import prompts_dir
+
+    paths = sorted(prompts_dir().glob("*.png"))
+    if not paths:
+        return None
+    real = torch.from_numpy(np.stack([fit_frame(load_image(p), tok.config.image_size) for p in paths]))
+    recon = (tok.decode(tok.encode(real[:, None].to(device)))[:, 0] * 255).round().to(torch.uint8).cpu()
+    psnr = M.psnr(real, recon)
+    result.update(tokenizer_prompts_psnr=psnr.mean().item(), tokenizer_prompts_ssim=M.ssim(real, recon).mean().item(),
+                  tokenizer_prompt_psnr={p.stem: round(v, 2) for p, v in zip(paths, psnr.tolist())})
+    return real, recon
 
 
 def _rollout(world: WorldModel, prompt: torch.Tensor, actions: list[int]) -> torch.Tensor:

@@ -48,12 +48,12 @@ class RunOptions:
 
 
 def learning_rate(step: int, config: GenieConfig, network: str) -> float:
-    """Linear warmup to train.lr, then cosine decay to a tenth of it at the network's last step."""
-    t = config.train
+    """Linear warmup to the network's peak rate, then cosine decay to a tenth of it at its last step."""
+    t, peak = config.train, config.train.learning_rate(network)
     if step < t.warmup_steps:
-        return t.lr * (step + 1) / t.warmup_steps
+        return peak * (step + 1) / t.warmup_steps
     progress = min(1.0, (step - t.warmup_steps) / max(1, t.steps(network) - t.warmup_steps))
-    return t.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+    return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
 def make_optimizer(model: torch.nn.Module, config: GenieConfig) -> torch.optim.AdamW:

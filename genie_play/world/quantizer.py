@@ -1,5 +1,6 @@
-"""Quantizers: the vector quantizer of the tokenizer (512-1024 codes), and the categorical one of
-the latent action model (8 codes; the paper's VQ is kept for LAMs that ask for it).
+"""Quantizers: the tokenizer's (finite scalar quantization, or a vector quantizer with 512-1024
+codes), and the categorical one of the latent action model (8 codes; the paper's VQ is kept for
+LAMs that ask for it).
 
 Collapse is the known failure of VQ models (a few codes used, the rest dead), so the VQ
 - compares l2-normalized vectors (cosine similarity), which keeps codes and encoder outputs on
@@ -80,6 +81,47 @@ class VectorQuantizer(nn.Module):
         picks = torch.randint(len(flat), (len(dead),), device=flat.device)
         self.codebook.data[dead] = flat[picks]
         self.running_usage[dead] = 1.0 / self.num_codes
+
+
+class FiniteScalarQuantizer(nn.Module):
+    """FSQ (Mentzer et al., 2023): each of len(levels) channels is bounded and rounded to one of
+    levels[i] values; a token id is the mixed-radix number of those digits (prod(levels) codes).
+
+    No codebook to learn and nothing to collapse: every code is a point of a fixed grid, and the
+    encoder gets straight-through gradients of the rounding. Measured against the VQ at equal CPU
+    time in the README ("The tokenizer")."""
+
+    def __init__(self, levels: tuple[int, ...]):
+        super().__init__()
+        self.levels = tuple(levels)
+        self.dim, self.num_codes = len(self.levels), math.prod(self.levels)
+        L = torch.tensor(self.levels, dtype=torch.float32)
+        self.register_buffer("spread", (L - 1) / 2, persistent=False)  # digits span [-half, half]
+        # Even level counts have no middle value: their digits sit at half-integers, offset by 0.5.
+        self.register_buffer("offset", (1 - L % 2) * 0.5, persistent=False)
+        basis = torch.cumprod(torch.tensor((1,) + self.levels[:-1]), 0)
+        self.register_buffer("basis", basis, persistent=False)
+
+    def lookup(self, ids: torch.Tensor) -> torch.Tensor:
+        """Code vectors for ids (...) -> (..., dim), each channel in [-1, 1]."""
+        digits = (ids[..., None] // self.basis) % self.basis.new_tensor(self.levels)
+        return (digits - self.spread) / self.spread
+
+    def forward(self, z: torch.Tensor) -> QuantizerOutput:
+        bounded = torch.tanh(z) * self.spread - self.offset  # (..., dim)
+        rounded = bounded + (torch.round(bounded) - bounded).detach()  # straight-through
+        digits = (rounded.detach() + self.offset + self.spread).long()  # 0..levels-1
+        ids = (digits * self.basis).sum(-1)
+        quantized = (rounded + self.offset) / self.spread
+        counts = torch.bincount(ids.flatten(), minlength=self.num_codes).to(z.dtype)
+        share = counts / counts.sum()
+        return QuantizerOutput(
+            quantized=quantized,
+            ids=ids,
+            loss=z.new_zeros(()),
+            perplexity=torch.exp(-(share * torch.log(share.clamp_min(1e-10))).sum()),
+            usage=(counts > 0).to(z.dtype).mean(),
+        )
 
 
 class CategoricalQuantizer(nn.Module):

@@ -69,7 +69,8 @@ class WorldBatch:
         else:  # the prompt replaces these worlds' newest cached frame, at the same clock time
             mask = torch.from_numpy(restart).to(self.device)
             at = self._dynamics_cache.next_position - 1
-            assert self._decoder_cache.next_position - 1 == at  # both caches hold the same frames
+            # both caches hold the same frames (a per-frame decoder keeps none)
+            assert not self._decoder_cache.layers or self._decoder_cache.next_position - 1 == at
             dynamics_kv, decoder_kv = KVCache(start=at), KVCache(start=at)
             self.world.dynamics.prime(dynamics_kv, ids, no_action)
             self.world.tokenizer.decode(ids, decoder_kv, append=True)

@@ -36,7 +36,7 @@ from genie_play.world.dynamics import Dynamics
 from genie_play.world.lam import LAMBase, build_lam
 from genie_play.world.maskgit import maskgit_sample
 from genie_play.world.st_transformer import KVCache
-from genie_play.world.tokenizer import Tokenizer
+from genie_play.world.tokenizer import TokenizerBase, build_tokenizer
 
 WEIGHT_FILES = {"tokenizer": "tokenizer.safetensors", "lam": "lam.safetensors", "dynamics": "dynamics.safetensors"}
 MAX_UNDO = 256  # frames of history kept for undo; bounds memory in long sessions
@@ -77,7 +77,7 @@ class WorldModel:
 
     def __init__(
         self,
-        tokenizer: Tokenizer,
+        tokenizer: TokenizerBase,
         dynamics: Dynamics,
         lam: LAMBase | None = None,
         *,
@@ -107,7 +107,7 @@ class WorldModel:
         self.kv_cache = kv_cache  # False recomputes the context every MaskGIT round (for benchmarks)
         # The world model owns its networks, so it sets their attention window to its context.
         self.dynamics.transformer.window = self.max_context
-        self.tokenizer.decoder.window = self.max_context
+        self.tokenizer.set_window(self.max_context)
         self._generator = torch.Generator(device=self.device)
         self._history: collections.deque = collections.deque(maxlen=MAX_UNDO)  # (ids (1, N), action, frame)
         self._dynamics_cache = self._decoder_cache = None
@@ -119,7 +119,7 @@ class WorldModel:
         folder = Path(weights_dir)
         if not folder.is_dir():
             raise file_error(folder, "weights folder not found")
-        tokenizer, tw = load_network(folder / WEIGHT_FILES["tokenizer"], "tokenizer", Tokenizer)
+        tokenizer, tw = load_network(folder / WEIGHT_FILES["tokenizer"], "tokenizer", build_tokenizer)
         dynamics_w = read_weights(folder / WEIGHT_FILES["dynamics"], "dynamics")
         lam_path = folder / WEIGHT_FILES["lam"]
         lam_w = read_weights(lam_path, "lam") if lam_path.exists() else None

@@ -55,7 +55,7 @@ def _truncate(f):
 
 
 def _other_tokenizer(f):
-    config = apply_overrides(PRESETS["tiny"], ["tokenizer.codebook_size=64"])
+    config = apply_overrides(PRESETS["tiny"], ["tokenizer.fsq_levels=4,4,4", "tokenizer.codebook_size=64"])
     save_weights(f / DYN, "dynamics", Dynamics(config), config)
 
 

@@ -1,6 +1,7 @@
 """Evaluation metrics on hand-made cases, and `genie-play eval` end to end on generated data."""
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -73,10 +74,14 @@ def test_eval_command_writes_metrics_and_report(data, tmp_path, capsys):
     result = json.loads((out / "metrics.json").read_text())
     for key in ("tokenizer_psnr", "tokenizer_ssim", "tokenizer_code_usage", "lam_code_usage", "lam_nmi",
                 "lam_purity", "dynamics_psnr", "dynamics_psnr_t1", "dynamics_delta_psnr",
-                "rollout_sharpness_ratio", "rollout_frozen_fraction", "lam_code0_share"):
+                "rollout_sharpness_ratio", "rollout_frozen_fraction", "lam_code0_share", "tokenizer_prompts_psnr",
+                "tokenizer_decode_ms"):
         assert key in result, key
-    assert 0 <= result["lam_nmi"] <= 1 and 0 < result["tokenizer_psnr"] < 100
-    for name in ("report.html", "reconstructions.png", "rollouts.png", "actions.png", "long_rollout.gif", "training_curves.png"):
+    assert 0 <= result["lam_nmi"] <= 1 and 0 < result["tokenizer_psnr"] < 100 and result["tokenizer_decode_ms"] > 0
+    prompts = sorted(p.stem for p in (Path(__file__).parent.parent / "assets" / "prompts").glob("*.png"))
+    assert sorted(result["tokenizer_prompt_psnr"]) == prompts  # one number per bundled picture
+    for name in ("report.html", "reconstructions.png", "prompt_reconstructions.png", "rollouts.png", "actions.png",
+                 "long_rollout.gif", "training_curves.png"):
         assert (out / name).stat().st_size > 0, name
     assert "actions.png" in (out / "report.html").read_text()
     assert "dynamics_delta_psnr" in capsys.readouterr().out

@@ -27,7 +27,9 @@ def test_each_world_in_the_batch_plays_what_a_lone_world_plays():
     for b in range(3):
         want = lone_rollout(pics[b], seeds[b], actions[:, b].tolist())
         for t, frame in enumerate(want):
-            assert np.array_equal(got[t][b], frame), f"world {b} differs at step {t}"
+            # the same tokens; the conv decoder's float sums may differ with the batch size, so a
+            # pixel may round one level apart
+            assert np.abs(got[t][b].astype(int) - frame).max() <= 1, f"world {b} differs at step {t}"
 
 
 def test_a_world_restarted_mid_batch_starts_clean_and_the_others_play_on():

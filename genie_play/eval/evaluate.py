@@ -153,8 +153,26 @@ def _tokenizer_metrics(tok: TokenizerBase, frames: torch.Tensor, device, result:
     recon, ids = torch.cat(recons), torch.cat(ids)
     usage = M.code_usage(ids, tok.config.tokenizer.codebook_size)
     result.update(tokenizer_psnr=M.psnr(frames, recon).mean().item(), tokenizer_ssim=M.ssim(frames, recon).mean().item(),
-                  tokenizer_code_usage=usage["usage"], tokenizer_perplexity=usage["perplexity"])
+                  tokenizer_code_usage=usage["usage"], tokenizer_perplexity=usage["perplexity"],
+                  tokenizer_decode_ms=_decode_ms(tok, ids[:1, :1].to(device)))
     return recon
+
+
+def _decode_ms(tok: TokenizerBase, ids: torch.Tensor, repeats: int = 20) -> float:
+    """Median time to decode one frame (B = 1), as play does after every step."""
+    import time
+
+    times = []
+    for i in range(repeats + 3):  # the first calls warm up the kernels
+        if ids.device.type == "cuda":
+            torch.cuda.synchronize(ids.device)
+        start = time.perf_counter()
+        tok.decode(ids)
+        if ids.device.type == "cuda":
+            torch.cuda.synchronize(ids.device)
+        if i >= 3:
+            times.append(1000 * (time.perf_counter() - start))
+    return float(np.median(times))
 
 
 @torch.inference_mode()

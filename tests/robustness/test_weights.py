@@ -69,7 +69,7 @@ CASES = [  # (case, how to damage a copy of a good weights folder, the message a
     (register("weights", "the wrong network's file (LAM weights as dynamics.safetensors)", "one line: holds lam weights, but dynamics weights are needed"),
      lambda f: shutil.copy(f / "lam.safetensors", f / DYN), r"holds lam weights, but dynamics weights are needed here"),
     (register("weights", "a dynamics model trained on another tokenizer", "one line: which sizes differ; use the tokenizer it was trained with"),
-     _other_tokenizer, r"was trained with a different tokenizer than .*tokenizer.safetensors \(codebook_size 64 vs 32\)"),
+     _other_tokenizer, r"was trained with a different tokenizer than .*tokenizer.safetensors \(fsq_levels 4,4,4 vs 4,4,2, codebook_size 64 vs 32\)"),
     (register("weights", "a missing tensor", "one line: how many and which tensors are missing"),
      lambda f: _retensor(f / DYN, lambda t: t.pop("action_emb.weight")), r"missing 1 tensor\(s\) the dynamics needs: action_emb.weight"),
     (register("weights", "an extra tensor", "one line: which tensors the network does not use"),

@@ -96,7 +96,7 @@ class FiniteScalarQuantizer(nn.Module):
         self.levels = tuple(levels)
         self.dim, self.num_codes = len(self.levels), math.prod(self.levels)
         L = torch.tensor(self.levels, dtype=torch.float32)
-        self.register_buffer("spread", (L - 1) / 2, persistent=False)  # digits span [-half, half]
+        self.register_buffer("spread", (L - 1) / 2, persistent=False)  # bounded values span [-spread, spread]
         # Even level counts have no middle value: their digits sit at half-integers, offset by 0.5.
         self.register_buffer("offset", (1 - L % 2) * 0.5, persistent=False)
         basis = torch.cumprod(torch.tensor((1,) + self.levels[:-1]), 0)

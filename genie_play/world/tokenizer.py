@@ -8,8 +8,8 @@ time: the tokens of a frame depend on that frame only, so a decoded frame never 
 
 Why not the paper's ST-ViViT (genie_play.world.tokenizer_st, still loadable): its linear patch
 head paints each 8x8 patch from one vector, and its attention costs a CPU far more per pixel than
-convolutions. At equal CPU time the conv tokenizer reconstructs frames ~10 dB more sharply
-(README, "The tokenizer").
+convolutions. In 6 minutes of CPU training the conv tokenizer reconstructed held-out frames 6 dB
+more sharply (24.8 vs 18.9 dB; README, "The tokenizer").
 
 Loss: L2 + L1 on pixels in [-1, 1] (L1 keeps flat areas and thin lines crisp where L2 alone
 settles for a blur), plus the quantizer's own loss (zero for FSQ).

@@ -5,10 +5,11 @@ Frames are uint8 (..., H, W, 3) or float in [0, 1]; every image metric averages 
 
 from __future__ import annotations
 
-import math
 
 import torch
 import torch.nn.functional as F
+
+from genie_play.world.quantizer import code_share
 
 
 def _unit(x: torch.Tensor) -> torch.Tensor:
@@ -50,10 +51,8 @@ def sharpness(frames: torch.Tensor) -> torch.Tensor:
 
 def code_usage(codes: torch.Tensor, num_codes: int) -> dict[str, float]:
     """Fraction of codes used at least once, and perplexity (exp entropy) of the code histogram."""
-    counts = torch.bincount(codes.flatten(), minlength=num_codes).double()
-    p = counts / counts.sum()
-    entropy = -(p[p > 0] * p[p > 0].log()).sum().item()
-    return {"usage": (counts > 0).double().mean().item(), "perplexity": math.exp(entropy)}
+    _, perplexity, usage = code_share(codes, num_codes, torch.float64)
+    return {"usage": usage.item(), "perplexity": perplexity.item()}
 
 
 def _entropy(counts: torch.Tensor) -> float:

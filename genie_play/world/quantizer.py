@@ -33,6 +33,14 @@ class QuantizerOutput:
     usage: torch.Tensor  # fraction of codes used in this batch
 
 
+def code_share(ids: torch.Tensor, num_codes: int, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(share of ids per code (num_codes,), perplexity, fraction of codes used) of a batch of ids."""
+    counts = torch.bincount(ids.flatten(), minlength=num_codes).to(dtype)
+    share = counts / counts.sum()
+    perplexity = torch.exp(-(share * torch.log(share.clamp_min(1e-10))).sum())
+    return share, perplexity, (counts > 0).to(dtype).mean()
+
+
 class VectorQuantizer(nn.Module):
     """l2-normalized VQ with straight-through gradients, commitment loss and dead-code restarts."""
 
@@ -59,17 +67,15 @@ class VectorQuantizer(nn.Module):
         loss = F.mse_loss(q, flat.detach()) + self.beta * F.mse_loss(flat, q.detach())
         quantized = flat + (q - flat).detach()
 
-        counts = torch.bincount(ids, minlength=self.num_codes).to(flat.dtype)
-        probs = counts / counts.sum()
-        perplexity = torch.exp(-(probs * torch.log(probs.clamp_min(1e-10))).sum())
+        share, perplexity, usage = code_share(ids, self.num_codes, flat.dtype)
         if self.training:
-            self._restart_dead_codes(probs, flat.detach())
+            self._restart_dead_codes(share, flat.detach())
         return QuantizerOutput(
             quantized=quantized.view(*z.shape[:-1], self.dim),
             ids=ids.view(z.shape[:-1]),
             loss=loss,
             perplexity=perplexity,
-            usage=(counts > 0).to(flat.dtype).mean(),
+            usage=usage,
         )
 
     @torch.no_grad()
@@ -113,15 +119,8 @@ class FiniteScalarQuantizer(nn.Module):
         digits = (rounded.detach() + self.offset + self.spread).long()  # 0..levels-1
         ids = (digits * self.basis).sum(-1)
         quantized = (rounded + self.offset) / self.spread
-        counts = torch.bincount(ids.flatten(), minlength=self.num_codes).to(z.dtype)
-        share = counts / counts.sum()
-        return QuantizerOutput(
-            quantized=quantized,
-            ids=ids,
-            loss=z.new_zeros(()),
-            perplexity=torch.exp(-(share * torch.log(share.clamp_min(1e-10))).sum()),
-            usage=(counts > 0).to(z.dtype).mean(),
-        )
+        _, perplexity, usage = code_share(ids, self.num_codes, z.dtype)
+        return QuantizerOutput(quantized=quantized, ids=ids, loss=z.new_zeros(()), perplexity=perplexity, usage=usage)
 
 
 class CategoricalQuantizer(nn.Module):
@@ -154,12 +153,11 @@ class CategoricalQuantizer(nn.Module):
         quantized = (hard + probs - probs.detach()) @ self.codes()  # forward: the code; gradient: the softmax's
         mean = probs.reshape(-1, self.num_codes).mean(dim=0)
         deficit = math.log(self.num_codes) + (mean * mean.clamp_min(1e-9).log()).sum()  # 0 when used evenly
-        counts = torch.bincount(ids.flatten(), minlength=self.num_codes).to(probs.dtype)
-        share = counts / counts.sum()
+        _, perplexity, usage = code_share(ids, self.num_codes, probs.dtype)
         return QuantizerOutput(
             quantized=quantized,
             ids=ids,
             loss=self.usage_weight * deficit,
-            perplexity=torch.exp(-(share * torch.log(share.clamp_min(1e-10))).sum()),
-            usage=(counts > 0).to(probs.dtype).mean(),
+            perplexity=perplexity,
+            usage=usage,
         )

@@ -1,6 +1,6 @@
 """Video tokenizer: a convolutional autoencoder with a discrete bottleneck, frame -> token ids -> frame.
 
-Each 64x64 frame becomes a grid of (image_size / patch_size)^2 token ids (8x8 at patch 8); the
+Each 64x64 frame becomes a grid of (image_size / patch_size)^2 token ids (16x16 at patch 4); the
 dynamics model predicts those ids and the decoder paints them back. The encoder halves the
 picture log2(patch_size) times with residual conv blocks; the decoder mirrors it, wider, because
 painting sharp edges and textures back is the harder half of the job. Frames are coded one at a

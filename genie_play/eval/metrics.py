@@ -5,7 +5,6 @@ Frames are uint8 (..., H, W, 3) or float in [0, 1]; every image metric averages 
 
 from __future__ import annotations
 
-
 import torch
 import torch.nn.functional as F
 

@@ -91,7 +91,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     shown = ["tokenizer_psnr", "tokenizer_ssim", "tokenizer_code_usage", "tokenizer_prompts_psnr",
              "tokenizer_decode_ms", "lam_code_usage", "lam_nmi", "lam_purity",
              "action_ceiling_nmi", "action_probe_nmi", "action_probe_accuracy", "lam_nmi_vs_probe",
-             "dynamics_psnr", "dynamics_delta_psnr", "rollout_sharpness_ratio", "rollout_frozen_fraction"]
+             "dynamics_psnr", "dynamics_psnr_8", "dynamics_delta_psnr", "rollout_sharpness_ratio",
+             "rollout_frozen_fraction", "rollout_sketch_sharpness_ratio", "rollout_sketch_frozen_fraction",
+             "dynamics_probe_agreement"]
     for key in shown:
         if key in result:
             print(f"{key:28s} {result[key]:.4f}")
@@ -99,6 +101,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if result.get(f"lam_code{c}_action") is not None:
             print(f"lam code {c}: {result[f'lam_code{c}_action']:12s} share {result[f'lam_code{c}_share']:.3f}  "
                   f"purity {result[f'lam_code{c}_purity']:.3f}")
+    for c in range(result.get("lam_codes", 0)):  # what holding each latent action does on screen, in pixels
+        if f"action{c}_scroll_px" in result:
+            reads = result.get(f"dynamics_code{c}_reads")
+            print(f"action {c} held 8 steps: the view moves {result[f'action{c}_scroll_px']:+4d} px"
+                  + (f"; the probe reads {reads} ({result[f'dynamics_code{c}_reads_share']:.0%})" if reads else ""))
     print(f"wrote {Path(args.out) / 'metrics.json'} and {Path(args.out) / 'report.html'}")
     return 0
 

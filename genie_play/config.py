@@ -85,7 +85,13 @@ class DynamicsConfig:
     num_layers: int = 4
     maskgit_steps: int = 4  # paper: 25; chosen from the measured quality/speed curve (README, Performance)
     temperature: float = 1.0  # paper: 2.0 (1.0 in its CoinRun case study)
+    unmask_order: str = "confidence"  # MaskGIT: keep the most confident tokens each round, or "random" ones
     context_corruption: float = 0.1  # training: up to this fraction of context tokens randomized
+    action_input: str = "token"  # one extra token per frame carries the action (Jasmine), or "add": its
+    # embedding added to every token (paper). Measured: token reached a lower loss at equal steps (README)
+
+    # Files written before a field existed meant this value (not the current default) by leaving it out.
+    LEGACY: ClassVar[dict] = {"action_input": "add", "unmask_order": "confidence"}
 
 
 @dataclass(frozen=True)
@@ -276,6 +282,10 @@ def _validate(c: GenieConfig) -> None:
         raise GenieError(f"config: the conv LAM needs image_size divisible by 16 and channels >= 1, got {c.image_size}, {c.lam.channels}")
     if c.dynamics.temperature < 0:
         raise GenieError(f"config: dynamics.temperature must be >= 0, got {c.dynamics.temperature}")
+    if c.dynamics.unmask_order not in ("confidence", "random"):
+        raise GenieError(f"config: dynamics.unmask_order must be confidence or random, got '{c.dynamics.unmask_order}'")
+    if c.dynamics.action_input not in ("add", "token"):
+        raise GenieError(f"config: dynamics.action_input must be add or token, got '{c.dynamics.action_input}'")
     if not 0 <= c.dynamics.context_corruption < 1:
         raise GenieError(f"config: dynamics.context_corruption must be in [0, 1), got {c.dynamics.context_corruption}")
     if c.train.tokenizer_lr <= 0 or c.train.tokenizer_crop < 0 or c.train.tokenizer_crop % c.tokenizer.patch_size:
@@ -317,7 +327,8 @@ PRESETS: dict[str, GenieConfig] = {
                                   num_heads=4, encoder_layers=4, decoder_layers=4, codebook_size=1024, latent_dim=32),
         lam=LAMConfig(architecture="st_transformer", patch_size=16, d_model=256, num_heads=4, encoder_layers=4,
                       decoder_layers=4, latent_dim=32),
-        dynamics=DynamicsConfig(d_model=384, num_heads=6, num_layers=8, maskgit_steps=25, temperature=2.0),
+        dynamics=DynamicsConfig(d_model=384, num_heads=6, num_layers=8, maskgit_steps=25, temperature=2.0,
+                                action_input="add"),
         train=TrainConfig(tokenizer_steps=20_000, tokenizer_batch=32, lam_steps=20_000, lam_batch=32,
                           dynamics_steps=20_000, dynamics_batch=32, lr=3e-4, warmup_steps=500),
     ),

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from genie_play.app.headless import parse_keys
-from genie_play.app.keymap import KEY_NAMES, RESERVED, load_keymap, parse_keymap, resolve_keymap, save_keymap
+from genie_play.keymap import KEY_NAMES, RESERVED, load_keymap, parse_keymap, resolve_keymap, save_keymap
 from genie_play.errors import GenieError
 
 SHIPPED = Path(__file__).parent / "labelled_keymap.toml"  # stable labels; models/keymap.toml: test_shipped_model
@@ -105,7 +105,7 @@ def test_headless_key_sequences():
 
 
 def test_a_keymap_proposed_from_the_code_action_table_gives_each_action_its_keys_once():
-    from genie_play.app.keymap import parse_keymap, propose_keymap
+    from genie_play.keymap import parse_keymap, propose_keymap
 
     meanings = [("left", 0.2), ("right", 0.1), ("jump", 0.15), ("right", 0.3), (None, 0.0), ("down", 0.05),
                 ("jump_right", 0.1), ("idle", 0.1)]

@@ -16,7 +16,7 @@ import torch
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame  # noqa: E402
 
-from genie_play.app.keymap import RESERVED, load_keymap, resolve_keymap  # noqa: E402
+from genie_play.keymap import RESERVED, load_keymap, resolve_keymap  # noqa: E402
 from genie_play.paths import prompts_dir  # noqa: E402
 from genie_play.app.controls import CONTROLS  # noqa: E402
 from genie_play.app.window import App, WindowSettings, open_window  # noqa: E402

@@ -1,5 +1,7 @@
 """Each network learns: it overfits one small batch (loss down by at least 90%)."""
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -10,6 +12,8 @@ from genie_play.world.lam import build_lam
 from genie_play.world.tokenizer import build_tokenizer
 
 TINY = PRESETS["tiny"]
+ACTION_INPUTS = {a: dataclasses.replace(TINY, dynamics=dataclasses.replace(TINY.dynamics, action_input=a))
+                 for a in ("add", "token")}
 
 
 def overfit(net, batch_loss, steps, lr=3e-3):
@@ -48,9 +52,10 @@ def test_lam_shapes_and_overfit():
         net.infer_actions(x[:, :1])
 
 
-def test_dynamics_shapes_and_overfit():
+@pytest.mark.parametrize("action_input", ["add", "token"])
+def test_dynamics_shapes_and_overfit(action_input):
     torch.manual_seed(0)
-    net = Dynamics(TINY)
+    net = Dynamics(ACTION_INPUTS[action_input])
     ids = torch.randint(0, TINY.tokenizer.codebook_size, (2, 4, TINY.tokens_per_frame))
     actions = torch.randint(0, TINY.num_actions, (2, 3))
     out = net(ids, actions)
@@ -59,12 +64,13 @@ def test_dynamics_shapes_and_overfit():
     assert last <= 0.1 * first, (first, last)
 
 
-def test_dynamics_reads_the_action():
+@pytest.mark.parametrize("action_input", ["add", "token"])
+def test_dynamics_reads_the_action(action_input):
     """Same context, different latent action: different next-frame logits; same action: identical."""
     from genie_play.world.st_transformer import KVCache
 
     torch.manual_seed(0)
-    net = Dynamics(TINY).eval()
+    net = Dynamics(ACTION_INPUTS[action_input]).eval()
     ids = torch.randint(0, TINY.tokenizer.codebook_size, (1, 3, TINY.tokens_per_frame))
     cache = KVCache()
     net.prime(cache, ids, torch.tensor([[net.no_action, 2, 4]]))

@@ -37,3 +37,26 @@ def test_readme_documents_every_command():
         assert re.search(rf"`genie-play {command}\b", README), command
     for words in ("data generate", "data import", "data preview", "--version"):
         assert f"genie-play {words}" in README
+
+
+def test_the_readme_headless_examples_run_verbatim_on_the_shipped_weights(tmp_path, monkeypatch):
+    """Every `genie-play play ... --headless` line of the README, with its picture made up."""
+    import shlex
+
+    from PIL import Image
+
+    from genie_play.cli import main
+    from genie_play.paths import default_prompt
+
+    lines = [line.split("#")[0].strip() for line in README.splitlines()
+             if line.startswith("genie-play play ") and "--headless" in line and "--weights" not in line]
+    assert lines, "the README shows headless play"
+    monkeypatch.chdir(tmp_path)
+    for line in lines:
+        args = shlex.split(line)[1:]
+        Image.open(default_prompt()).convert("RGB").save(tmp_path / args[1])  # the picture the line names
+        assert main(args) == 0, line
+        out = tmp_path / args[args.index("--out") + 1]
+        with Image.open(out) as gif:
+            keys = args[args.index("--keys") + 1]
+            assert gif.n_frames > len(keys.split()), line  # the prompt plus one frame per key

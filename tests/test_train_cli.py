@@ -53,7 +53,7 @@ def test_two_ranks_with_torchrun_end_with_identical_weights(data, tmp_path):
 
 
 def test_train_all_without_data_is_the_whole_recipe_data_training_eval_and_keymap(tmp_path, monkeypatch):
-    from genie_play.app.keymap import load_keymap
+    from genie_play.keymap import load_keymap
     from genie_play.train import recipe
 
     monkeypatch.setattr(recipe, "RECIPE_DATA", tuple((n, s, 6, seed) for n, s, _, seed in recipe.RECIPE_DATA))

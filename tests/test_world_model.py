@@ -1,5 +1,7 @@
 """The world model: reset/step/undo with random tiny weights, the sliding KV cache, and loading checks."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -153,7 +155,9 @@ def test_without_kv_cache_the_frames_are_the_same_until_the_window_slides(prompt
 
 
 def test_preview_shows_every_action_without_changing_the_world(prompt):
-    world, twin = make_world(seed=4), make_world(seed=4)
+    # Random weights: an added action embedding changes every token, so the eight frames differ.
+    added = dataclasses.replace(TINY, dynamics=dataclasses.replace(TINY.dynamics, action_input="add"))
+    world, twin = make_world(added, seed=4), make_world(added, seed=4)
     world.reset(prompt)
     twin.reset(prompt)
     world.step(1)

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from genie_play.app.keymap import Keymap
+from genie_play.keymap import Keymap
 from genie_play.app.recorder import check_output, sidecar_path, write_frames
 from genie_play.errors import GenieError
 from genie_play.io import write_json
@@ -22,20 +22,34 @@ MAX_REPEAT = 10_000  # "right*N": bounds a typo like right*1000000 before it run
 
 def parse_keys(text: str, keymap: Keymap) -> list[int]:
     """A --keys sequence -> latent action codes; unknown words are errors that name the word."""
-    # With commas, each item may be a label with spaces ("jump left"); an item that is not one
-    # label is read as space-separated words, so "right right, jump left" also works.
-    items = [w.strip() for w in text.split(",")] if "," in text else text.split()
+    # With commas, each item may be one label with spaces ("jump left"); an item that is not one
+    # label, and a sequence without commas, is read word by word.
+    items = [w.strip() for w in text.split(",")] if "," in text else [text]
     if not any(items):
         raise GenieError("--keys is empty; give a sequence like 'right right jump'")
     codes = []
     for item in filter(None, items):
         try:
-            codes += _item(item, keymap)
+            codes += _item(item, keymap) if "," in text else _words(item.split(), keymap)
         except GenieError:
-            if len(item.split()) < 2:
-                raise
-            for word in item.split():
-                codes += _item(word, keymap)
+            codes += _words(item.split(), keymap)
+    return codes
+
+
+def _words(words: list[str], keymap: Keymap, longest: int = 3) -> list[int]:
+    """Words -> codes, each time reading the shortest run of words that is one label or key name:
+    "right jump left" is three keys, but "jump right" is one when no label or key is "jump"."""
+    codes, i = [], 0
+    while i < len(words):
+        for n in range(1, min(longest, len(words) - i) + 1):
+            try:
+                codes += _item(" ".join(words[i:i + n]), keymap)
+                i += n
+                break
+            except GenieError as e:
+                first_error = e if n == 1 else first_error
+        else:
+            raise first_error
     return codes
 
 

@@ -11,7 +11,7 @@ import time
 import pygame
 
 from genie_play.app import theme
-from genie_play.app.keymap import Keymap
+from genie_play.keymap import Keymap
 
 CONTROLS = [
     ("keymap keys", "step one frame (hold to repeat)"),

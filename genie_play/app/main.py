@@ -10,7 +10,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from genie_play.app.keymap import KEYMAP_FILE, resolve_keymap, user_keymap_path
+from genie_play.keymap import KEYMAP_FILE, resolve_keymap, user_keymap_path
 from genie_play.errors import GenieError, file_error
 from genie_play.paths import default_prompt, models_dir, prompts_dir
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pygame
 
 from genie_play.app import theme
-from genie_play.app.keymap import MAX_LABEL, Keymap, normalize_key
+from genie_play.keymap import MAX_LABEL, Keymap, normalize_key
 from genie_play.errors import GenieError
 
 SUGGESTIONS = ["left", "right", "jump", "down", "up", "wait", "jump left", "jump right", "run right", "run left",

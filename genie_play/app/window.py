@@ -28,7 +28,7 @@ from genie_play.app.controls import CONTROLS, Controls  # noqa: E402
 from genie_play.app.explorer import Explorer  # noqa: E402
 from genie_play.app.gallery import Gallery  # noqa: E402
 from genie_play.app.recorder import Recording  # noqa: E402
-from genie_play.app.keymap import NUM_ACTIONS, Keymap, load_keymap, normalize_key, save_keymap  # noqa: E402
+from genie_play.keymap import NUM_ACTIONS, Keymap, load_keymap, normalize_key, save_keymap  # noqa: E402
 from genie_play.app.remap import Remap  # noqa: E402
 from genie_play.app.sketch import Sketch  # noqa: E402
 from genie_play.app.worker import Job, Worker  # noqa: E402

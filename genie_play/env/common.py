@@ -56,7 +56,7 @@ def env_world(config: EnvConfig, world: WorldModel | None, options: dict) -> Wor
 
 def action_labels(world: WorldModel) -> tuple[str, ...]:
     """The keymap's label for each latent action (from the world's weights folder), else 'code i'."""
-    from genie_play.app.keymap import load_keymap  # no pygame behind it
+    from genie_play.keymap import load_keymap  # no pygame behind it
 
     path = world.source / "keymap.toml" if world.source is not None else None
     if path is None or not path.exists():

@@ -22,6 +22,7 @@ from genie_play.device import select_device
 from genie_play.errors import GenieError, file_error
 from genie_play.eval import metrics as M
 from genie_play.eval.lam_metrics import chunks, code_examples, lam_metrics
+from genie_play.eval.motion import hold, view_scroll
 from genie_play.io import check_can_write, load_network, write_json
 from genie_play.world.lam import build_lam
 from genie_play.world.tokenizer import TokenizerBase, build_tokenizer
@@ -66,6 +67,7 @@ def evaluate(opts: EvalOptions) -> dict:
         if value < 1:
             raise GenieError(f"{flag} must be at least 1, got {value}")
     world, tokenizer, lam, device = _load(Path(opts.weights), opts)
+    probe = None
     config = (world or tokenizer or lam).config
     wanted = max(opts.clips, opts.lam_clips) if lam is not None else opts.clips
     frames, true_actions, clips, action_names = held_out_clips(opts.data, config, wanted, opts.seed)
@@ -79,12 +81,14 @@ def evaluate(opts: EvalOptions) -> dict:
         rollouts.recon = _tokenizer_metrics(tokenizer, few, device, result)
         rollouts.prompts = _prompt_metrics(tokenizer, device, result)
     if lam is not None:
-        codes = lam_metrics(lam, frames, true_actions, action_names, clips, result, device,
+        codes, probe = lam_metrics(lam, frames, true_actions, action_names, clips, result, device,
                             opts.probe_data, opts.probe_steps, opts.seed)
         rollouts.lam_examples = code_examples(frames, codes, lam.config.num_actions)
     if world is not None:
         result.update(maskgit_steps=world.maskgit_steps, temperature=world.temperature)
         _dynamics_metrics(world, few, codes[spread], opts, result, rollouts)  # the LAM's codes of those clips
+        if probe is not None:
+            _probe_reads(world, few, probe, action_names, result)
     out = Path(opts.out)
     write_json(out / "metrics.json", result)
     if opts.report:
@@ -198,6 +202,53 @@ def _rollout(world: WorldModel, prompt: torch.Tensor, actions: list[int]) -> tor
     return torch.from_numpy(np.stack(frames))  # (len(actions) + 1, H, W, 3)
 
 
+@torch.inference_mode()
+def _probe_reads(world: WorldModel, frames: torch.Tensor, probe, names: list[str], result: dict,
+                 prompts: int = 4, steps: int = 4) -> None:
+    """What the supervised probe (trained on the real game's labelled transitions) reads in the
+    world's own transitions when each latent action is held: dynamics_code{c}_reads (the true action
+    it most often sees) and its share, and dynamics_probe_agreement, the share of transitions read
+    as the action the LAM's code table gives the code -- does a key do what its label says?"""
+    device = next(probe.parameters()).device
+    agree = total = 0
+    for c in range(world.num_actions):
+        pairs = []
+        for prompt in frames[:prompts, 0]:
+            rolled = hold(world, prompt.numpy(), c, steps)
+            pairs += [np.stack([a, b]) for a, b in zip(rolled, rolled[1:])]
+        reads = probe(torch.from_numpy(np.stack(pairs)).to(device)).argmax(-1).cpu()
+        counts = torch.bincount(reads, minlength=len(names))
+        best = int(counts.argmax())
+        result[f"dynamics_code{c}_reads"] = names[best] if best < len(names) else str(best)
+        result[f"dynamics_code{c}_reads_share"] = counts[best].item() / len(reads)
+        meaning = result.get(f"lam_code{c}_action")
+        if meaning in names:
+            agree += int((reads == names.index(meaning)).sum())
+            total += len(reads)
+    if total:
+        result["dynamics_probe_agreement"] = agree / total
+
+
+def _stability(world: WorldModel, prompt: torch.Tensor, actions: list[int],
+               real_sharpness: torch.Tensor) -> tuple[torch.Tensor, float, float]:
+    """A long rollout: its frames, the sharpness of its last quarter relative to real frames, and
+    the fraction of action changes that left the frame unchanged (frozen)."""
+    long = _rollout(world, prompt, actions)
+    tail = long[-max(1, len(long) // 4):]
+    changed = [i for i in range(1, len(actions)) if actions[i] != actions[i - 1]]
+    frozen = sum(torch.equal(long[i], long[i + 1]) for i in changed) / max(1, len(changed))
+    return long, (M.sharpness(tail).mean() / real_sharpness.clamp_min(1e-8)).item(), frozen
+
+
+def _sketch_prompt(size: int) -> torch.Tensor | None:
+    """The first bundled sketch prompt at the model's size, or None when none is bundled."""
+    from genie_play.images import fit_frame, load_image
+    from genie_play.paths import prompts_dir
+
+    paths = sorted(prompts_dir().glob("sketch-*.png"))
+    return torch.from_numpy(fit_frame(load_image(paths[0]), size)) if paths else None
+
+
 def controllability(world: WorldModel, frames: torch.Tensor, inferred: torch.Tensor, delta_t: int,
                     rng: torch.Generator, result: dict) -> tuple[torch.Tensor, torch.Tensor]:
     """Rollout PSNR with LAM-inferred actions and ΔtPSNR against random actions (the paper's measure).
@@ -217,6 +268,7 @@ def controllability(world: WorldModel, frames: torch.Tensor, inferred: torch.Ten
         dynamics_psnr=per_step.mean().item(),
         dynamics_ssim=M.ssim(frames[:, 1:], rolled[:, 1:]).mean().item(),
         **{f"dynamics_psnr_t{i + 1}": v.item() for i, v in enumerate(per_step)},
+        dynamics_psnr_8=per_step[:8].mean().item(),  # our bar's horizon: the first 8 steps
         delta_t=t,
         dynamics_delta_psnr=M.delta_psnr(frames[:, t], rolled[:, t], randomised[:, t]),
     )
@@ -228,16 +280,18 @@ def _dynamics_metrics(world: WorldModel, frames: torch.Tensor, inferred: torch.T
     rng = torch.Generator().manual_seed(opts.seed)
     rolled, randomised = controllability(world, frames, inferred, opts.delta_t, rng, result)
     actions = torch.randint(world.num_actions, (opts.rollout_steps,), generator=rng).tolist()
-    long = _rollout(world, frames[0, 0], actions)
+    long, ratio, frozen = _stability(world, frames[0, 0], actions, M.sharpness(frames.flatten(0, 1)).mean())
     tail = long[-max(1, len(long) // 4):]
-    changed = [i for i in range(1, len(actions)) if actions[i] != actions[i - 1]]
-    frozen = sum(torch.equal(long[i], long[i + 1]) for i in changed) / max(1, len(changed))
     result.update(
-        rollout_steps=opts.rollout_steps,
-        rollout_sharpness_ratio=(M.sharpness(tail).mean() / M.sharpness(frames.flatten(0, 1)).mean().clamp_min(1e-8)).item(),
-        rollout_frozen_fraction=frozen,
+        rollout_steps=opts.rollout_steps, rollout_sharpness_ratio=ratio, rollout_frozen_fraction=frozen,
         rollout_tail_psnr_vs_prompt=M.psnr(tail, frames[0, 0].expand_as(tail)).mean().item(),
     )
+    sketch = _sketch_prompt(world.config.image_size)
+    if sketch is not None:  # players draw: the same random keys from a bundled sketch
+        _, ratio, frozen = _stability(world, sketch, actions, M.sharpness(sketch[None]).mean())
+        result.update(rollout_sketch_sharpness_ratio=ratio, rollout_sketch_frozen_fraction=frozen)
+    for code, px in enumerate(view_scroll(world, frames[0, 0].numpy())):
+        result[f"action{code}_scroll_px"] = px  # what holding the code 8 steps does to the view
     panel = []
     for a in range(world.num_actions):  # the same prompt stepped with each latent action
         panel.append(list(_rollout(world, frames[0, 0], [a] * 5).numpy()))

@@ -32,8 +32,9 @@ def infer_codes(lam, frames: torch.Tensor, device) -> torch.Tensor:
 
 
 def lam_metrics(lam, frames: torch.Tensor, true: torch.Tensor, names: list[str], clips: list[dict], result: dict,
-                device, probe_data: Path | None, probe_steps: int, seed: int) -> torch.Tensor:
-    """Adds every LAM number to `result`; returns the inferred codes (C, T-1).
+                device, probe_data: Path | None, probe_steps: int, seed: int) -> tuple[torch.Tensor, object]:
+    """Adds every LAM number to `result`; returns the inferred codes (C, T-1) and the trained
+    inverse-dynamics probe (None without probe_data or true actions), which also judges the world.
 
     `clips` are the windows' recorded metadata (view, actions, resets), for the state ceiling."""
     k = lam.config.num_actions
@@ -42,7 +43,7 @@ def lam_metrics(lam, frames: torch.Tensor, true: torch.Tensor, names: list[str],
     result.update(lam_clips=len(frames), lam_codes=k, lam_code_usage=usage["usage"], lam_perplexity=usage["perplexity"])
     known = true >= 0
     if not known.any():
-        return codes  # imported video: no true actions to compare with
+        return codes, None  # imported video: no true actions to compare with
     labels = max(int(true[known].max()) + 1, len(names))
     table = M.contingency(codes[known], true[known], k, labels)
     overall, per_code = M.purity(table)
@@ -61,7 +62,8 @@ def lam_metrics(lam, frames: torch.Tensor, true: torch.Tensor, names: list[str],
                             seed=seed, device=device)
         result.update(score_probe(probe, frames, true, labels))
         result["lam_nmi_vs_probe"] = result["lam_nmi"] / max(result["action_probe_nmi"], 1e-9)
-    return codes
+        return codes, probe
+    return codes, None
 
 
 def code_examples(frames: torch.Tensor, codes: torch.Tensor, num_codes: int, per_code: int = 4) -> list[list[np.ndarray]]:

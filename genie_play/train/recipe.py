@@ -43,7 +43,7 @@ def generate_recipe_data(folder: Path, config: GenieConfig, workers: int = 2) ->
 
 def evaluate_and_propose_keymap(out: Path, data: Path, device: str, num_actions: int) -> None:
     """Evaluate the run's weights on both held-out sets; write out/keymap.toml from the levels' code table."""
-    from genie_play.app.keymap import propose_keymap
+    from genie_play.keymap import propose_keymap
     from genie_play.eval.evaluate import EvalOptions, evaluate
 
     results = {name: evaluate(EvalOptions(out, data / folder, out / "eval" / name, device=device, probe_data=data / "train"))

@@ -1,8 +1,9 @@
 """Dynamics model: MaskGIT over token grids, conditioned on latent actions.
 
-Input frame t is the token embeddings of z_t plus the additive embedding of the latent action
-that produced it (a_{t-1}; frame 0 gets a learned "no action" embedding), as in the paper. The
-output at frame t is logits over the codebook for z_t's tokens, so predicting the next frame
+Input frame t is the token embeddings of z_t and the embedding of the latent action that
+produced it (a_{t-1}; frame 0 gets a learned "no action" embedding): added to every token as in
+the paper (`action_input="add"`), or appended as one extra token of the frame that the others
+read through spatial attention (`"token"`). The output at frame t is logits over the codebook for z_t's tokens, so predicting the next frame
 means filling in a fully masked frame.
 
 Training (the paper's masked-token objective, mask ratio ~ U(0.5, 1)) with one departure: the
@@ -44,14 +45,30 @@ class Dynamics(nn.Module):
         self.token_emb = nn.Embedding(config.tokenizer.codebook_size + 1, c.d_model)
         self.action_emb = nn.Embedding(config.num_actions + 1, c.d_model)
         self.pos = nn.Parameter(torch.zeros(config.tokens_per_frame, c.d_model))
+        if c.action_input == "token":
+            self.action_pos = nn.Parameter(torch.zeros(c.d_model))
         self.transformer = STTransformer(c.d_model, c.num_heads, c.num_layers, config.context_frames)
         self.head = nn.Linear(c.d_model, config.tokenizer.codebook_size)
         init_weights(self)
         nn.init.normal_(self.pos, std=0.02)
 
+    @property
+    def frame_length(self) -> int:
+        """Tokens per frame inside the transformer (and so rows per frame in its KV cache)."""
+        return self.config.tokens_per_frame + (self.config.dynamics.action_input == "token")
+
     def embed(self, ids: torch.Tensor, prev_actions: torch.Tensor) -> torch.Tensor:
-        """ids (B, T, N) and the action that led into each frame (B, T) -> (B, T, N, D)."""
-        return self.token_emb(ids) + self.pos + self.action_emb(prev_actions)[:, :, None, :]
+        """ids (B, T, N) and the action that led into each frame (B, T) -> (B, T, N, D), or (B, T, N+1, D)
+        with the action token last."""
+        tokens = self.token_emb(ids) + self.pos
+        action = self.action_emb(prev_actions)[:, :, None, :]  # (B, T, 1, D)
+        if self.config.dynamics.action_input == "token":
+            return torch.cat([tokens, action + self.action_pos], dim=2)
+        return tokens + action
+
+    def logits(self, h: torch.Tensor) -> torch.Tensor:
+        """Transformer output (B, T, N or N+1, D) -> logits (B, T, N, K) for the frame's tokens."""
+        return self.head(h[:, :, : self.config.tokens_per_frame])
 
     def forward(self, ids: torch.Tensor, actions: torch.Tensor) -> DynamicsOutput:
         """Masked-token loss for clips ids (B, T, N) with actions (B, T-1), actions[:, t]: frame t -> t+1."""
@@ -71,7 +88,7 @@ class Dynamics(nn.Module):
         inputs = torch.where(masked, torch.full_like(target, self.mask_id), target)
         positions = torch.arange(1, T, device=ids.device)
         h = self.transformer(self.embed(inputs, prev[:, 1:]), cache, targets=True, positions=positions)
-        logits = self.head(h)  # (B, T-1, N, K)
+        logits = self.logits(h)  # (B, T-1, N, K)
         loss = F.cross_entropy(logits[masked], target[masked])
         accuracy = (logits[masked].argmax(-1) == target[masked]).float().mean()
         return DynamicsOutput(loss, accuracy, logits)
@@ -83,4 +100,4 @@ class Dynamics(nn.Module):
     def next_logits(self, cache: KVCache, ids: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
         """Logits (B, N, K) for a partially masked next frame ids (B, N) reached by `action` (B,)."""
         h = self.transformer(self.embed(ids[:, None], action[:, None]), cache, targets=True)
-        return self.head(h[:, 0])
+        return self.logits(h)[:, 0]

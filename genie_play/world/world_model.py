@@ -85,6 +85,7 @@ class WorldModel:
         max_context: int | None = None,
         maskgit_steps: int | None = None,
         temperature: float | None = None,
+        unmask_order: str | None = None,
         seed: int = 0,
         kv_cache: bool = True,
     ):
@@ -103,6 +104,7 @@ class WorldModel:
             raise GenieError(f"max_context must be at least 1, got {self.max_context}")
         self.maskgit_steps = maskgit_steps or config.dynamics.maskgit_steps
         self.temperature = config.dynamics.temperature if temperature is None else temperature
+        self.unmask_order = unmask_order or config.dynamics.unmask_order
         self.seed = seed
         self.kv_cache = kv_cache  # False recomputes the context every MaskGIT round (for benchmarks)
         # The world model owns its networks, so it sets their attention window to its context.
@@ -206,7 +208,8 @@ class WorldModel:
             decoder = self._decoder_cache.repeat(B)
             self.dynamics.prime(context, ids[:, None], torch.tensor(actions, device=self.device)[:, None])
             pixels = self.tokenizer.decode(ids[:, None], decoder, append=True)[:, -1]
-            dynamics_kv = [context.newest(b * N, (b + 1) * N) for b in range(B)]
+            S = self.dynamics.frame_length  # N, plus the action token
+            dynamics_kv = [context.newest(b * S, (b + 1) * S) for b in range(B)]
             decoder_kv = [decoder.newest(b * N, (b + 1) * N) for b in range(B)]
         else:
             pixels = self._decode_next(ids)
@@ -261,7 +264,7 @@ class WorldModel:
         self.timings[name] = 1000 * (time.perf_counter() - start)
 
     def _sampling(self) -> tuple:
-        return (self.maskgit_steps, self.temperature)
+        return (self.maskgit_steps, self.temperature, self.unmask_order)
 
     def sample_ids(self, actions: list[int], generators: list[torch.Generator], context: KVCache | None) -> torch.Tensor:
         """MaskGIT-sample the next frame's token ids (B, N), one row per action; no state changes.
@@ -276,7 +279,8 @@ class WorldModel:
             return self.dynamics.next_logits(past, ids, a)
 
         ids = torch.full((B, self.config.tokens_per_frame), self.dynamics.mask_id, device=self.device)
-        return maskgit_sample(next_logits, ids, self.dynamics.mask_id, self.maskgit_steps, self.temperature, generators)
+        return maskgit_sample(next_logits, ids, self.dynamics.mask_id, self.maskgit_steps, self.temperature, generators,
+                             self.unmask_order)
 
     def _decode_next(self, ids: torch.Tensor) -> torch.Tensor:
         """Pixels (B, H, W, 3) in [0, 1] of next-frame ids (B, N); with the KV cache (B = 1), extends it."""

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from genie_play.app.keymap import MAX_KEYMAP_BYTES, load_keymap
+from genie_play.keymap import MAX_KEYMAP_BYTES, load_keymap
 from genie_play.cli import main
 from genie_play.errors import GenieError
 from robustness.registry import register

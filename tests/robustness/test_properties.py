@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from genie_play.app.keymap import load_keymap
+from genie_play.keymap import load_keymap
 from genie_play.errors import GenieError
 from genie_play.images import load_image
 from genie_play.io import read_weights

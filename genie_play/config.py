@@ -83,15 +83,22 @@ class DynamicsConfig:
     d_model: int = 128  # measured: d192 took ~15 ms per MaskGIT round on a 2-core CPU, d128 ~8 ms
     num_heads: int = 4
     num_layers: int = 4
-    maskgit_steps: int = 4  # paper: 25; chosen from the measured quality/speed curve (README, Performance)
+    maskgit_steps: int = 3  # paper: 25; chosen from the measured quality/speed curve (README, Performance)
     temperature: float = 1.0  # paper: 2.0 (1.0 in its CoinRun case study)
-    unmask_order: str = "confidence"  # MaskGIT: keep the most confident tokens each round, or "random" ones
+    unmask_order: str = "confidence"  # MaskGIT: keep the most confident tokens each round, or "random"
+    # ones (measured: random lost ΔtPSNR and sketch sharpness, README "The dynamics model")
     context_corruption: float = 0.1  # training: up to this fraction of context tokens randomized
     action_input: str = "token"  # one extra token per frame carries the action (Jasmine), or "add": its
     # embedding added to every token (paper). Measured: token reached a lower loss at equal steps (README)
 
     # Files written before a field existed meant this value (not the current default) by leaving it out.
-    LEGACY: ClassVar[dict] = {"action_input": "add", "unmask_order": "confidence"}
+    previous_frame: bool = True  # each token also sees the previous frame's tokens around it (dynamics.py)
+    full_mask_rate: float = 0.5  # training: share of target frames fully masked, as MaskGIT's first round
+    # sees them (the rest: mask ratio ~ U(0.5, 1)); with a few true tokens in view the model reads the
+    # scroll from them and never learns it from the action
+
+    LEGACY: ClassVar[dict] = {"action_input": "add", "unmask_order": "confidence", "previous_frame": False,
+                              "full_mask_rate": 0.0}
 
 
 @dataclass(frozen=True)
@@ -108,7 +115,7 @@ class TrainConfig:
     # 0, or the image size or more, trains on whole frames
     lam_steps: int = 8_000  # the conv LAM: ~25 minutes on a 2-core CPU (README, "The latent action model")
     lam_batch: int = 32  # clips, one random transition each
-    dynamics_steps: int = 3_500
+    dynamics_steps: int = 1_300  # ~72 minutes on a 2-core CPU at 16x16 tokens (README, "The dynamics model")
     dynamics_batch: int = 4
     lr: float = 1e-3
     weight_decay: float = 0.05
@@ -286,6 +293,8 @@ def _validate(c: GenieConfig) -> None:
         raise GenieError(f"config: dynamics.unmask_order must be confidence or random, got '{c.dynamics.unmask_order}'")
     if c.dynamics.action_input not in ("add", "token"):
         raise GenieError(f"config: dynamics.action_input must be add or token, got '{c.dynamics.action_input}'")
+    if not 0 <= c.dynamics.full_mask_rate <= 1:
+        raise GenieError(f"config: dynamics.full_mask_rate must be in [0, 1], got {c.dynamics.full_mask_rate}")
     if not 0 <= c.dynamics.context_corruption < 1:
         raise GenieError(f"config: dynamics.context_corruption must be in [0, 1), got {c.dynamics.context_corruption}")
     if c.train.tokenizer_lr <= 0 or c.train.tokenizer_crop < 0 or c.train.tokenizer_crop % c.tokenizer.patch_size:
@@ -328,7 +337,7 @@ PRESETS: dict[str, GenieConfig] = {
         lam=LAMConfig(architecture="st_transformer", patch_size=16, d_model=256, num_heads=4, encoder_layers=4,
                       decoder_layers=4, latent_dim=32),
         dynamics=DynamicsConfig(d_model=384, num_heads=6, num_layers=8, maskgit_steps=25, temperature=2.0,
-                                action_input="add"),
+                                action_input="add", previous_frame=False, full_mask_rate=0.0),
         train=TrainConfig(tokenizer_steps=20_000, tokenizer_batch=32, lam_steps=20_000, lam_batch=32,
                           dynamics_steps=20_000, dynamics_batch=32, lr=3e-4, warmup_steps=500),
     ),

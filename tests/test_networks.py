@@ -78,3 +78,33 @@ def test_dynamics_reads_the_action(action_input):
     logits = [net.next_logits(cache, masked, torch.tensor([a])) for a in (1, 5, 1)]
     assert torch.equal(logits[0], logits[2])
     assert (logits[0] - logits[1]).abs().max() > 1e-3
+
+
+def test_dynamics_reads_the_frame_before_around_each_token():
+    """With the previous-frame window, what the newest context frame holds changes the next-frame logits."""
+    from genie_play.world.st_transformer import KVCache
+
+    torch.manual_seed(0)
+    net = Dynamics(TINY).eval()
+    torch.nn.init.normal_(net.previous.weight, std=0.5)
+    ids = torch.randint(0, TINY.tokenizer.codebook_size, (2, 2, TINY.tokens_per_frame))
+    ids[1, 0] = ids[0, 0]  # same first frame, different second frame
+    masked = torch.full((1, TINY.tokens_per_frame), net.mask_id)
+    logits = []
+    for clip in ids:
+        cache = KVCache()
+        net.prime(cache, clip[None], torch.tensor([[net.no_action, 3]]))
+        assert torch.equal(cache.last_ids, clip[None, -1])
+        logits.append(net.next_logits(cache, masked, torch.tensor([1])))
+    assert (logits[0] - logits[1]).abs().max() > 1e-3
+
+
+def test_fully_masked_frames_make_the_loss_count_every_token():
+    """full_mask_rate=1: every target token is masked, as in the first MaskGIT round of play."""
+    config = dataclasses.replace(TINY, dynamics=dataclasses.replace(TINY.dynamics, full_mask_rate=1.0))
+    torch.manual_seed(0)
+    net = Dynamics(config)
+    ids = torch.randint(0, TINY.tokenizer.codebook_size, (2, 4, TINY.tokens_per_frame))
+    out = net(ids, torch.randint(0, TINY.num_actions, (2, 3)))
+    full = torch.nn.functional.cross_entropy(out.logits.flatten(0, 2), ids[:, 1:].flatten())
+    assert torch.allclose(out.loss, full, atol=1e-5)

@@ -1,9 +1,12 @@
 """The shipped default world in models/: it loads, fits together, plays, and stays small."""
 
 import numpy as np
+import pytest
 
-from genie_play.app.keymap import load_keymap
-from genie_play.paths import default_prompt, models_dir
+from genie_play.eval.motion import hold, scroll
+from genie_play.images import fit_frame, load_image
+from genie_play.keymap import load_keymap
+from genie_play.paths import default_prompt, models_dir, prompts_dir
 from genie_play.world.world_model import WorldModel
 
 
@@ -26,3 +29,42 @@ def test_shipped_keymap_binds_every_latent_action():
     assert [b.code for b in keymap.bindings] == list(range(8))
     assert all(b.keys for b in keymap.bindings)
     assert keymap.code_for_key("left") is not None and keymap.code_for_key("right") is not None
+
+
+PROMPTS = sorted(prompts_dir().glob("*.png"))
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return WorldModel.load(models_dir(), device="cpu"), load_keymap(models_dir() / "keymap.toml")
+
+
+# Issue 18's bars, not yet met by the shipped weights (MODEL_CARD.md): they pass on 3 of 11 and 8 of
+# 11 prompts today, and pass (XPASS) on every prompt once a world that plays them ships.
+NOT_YET = pytest.mark.xfail(reason="issue 18: the shipped dynamics does not yet play the keys apart", strict=False)
+
+
+@NOT_YET
+@pytest.mark.parametrize("prompt", PROMPTS, ids=lambda p: p.stem)
+def test_the_shipped_keymap_means_what_it_says(shipped, prompt):
+    """Holding right and holding left for 8 steps scroll the view in opposite directions on every
+    bundled prompt (measured from the pixels)."""
+    world, keymap = shipped
+    picture = fit_frame(load_image(prompt), world.config.image_size)
+    right = -scroll(hold(world, picture, keymap.resolve("right")))
+    left = -scroll(hold(world, picture, keymap.resolve("left")))
+    assert right > 0 > left, (right, left)
+
+
+@NOT_YET
+@pytest.mark.parametrize("prompt", PROMPTS, ids=lambda p: p.stem)
+def test_the_shipped_jump_key_makes_frames_that_read_as_a_jump(shipped, prompt):
+    """The LAM, reading the world's own frames back from their pixels, sees a jump when jump is held."""
+    import torch
+
+    world, keymap = shipped
+    picture = fit_frame(load_image(prompt), world.config.image_size)
+    frames = torch.from_numpy(np.stack(hold(world, picture, keymap.resolve("jump"), steps=3)))[None]
+    reads = world.lam.infer_actions(frames)[0].tolist()
+    jumps = {b.code for b in keymap.bindings if "jump" in b.label}
+    assert sum(code in jumps for code in reads) >= 2, [keymap.label(c) for c in reads]

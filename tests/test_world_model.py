@@ -256,3 +256,18 @@ def test_previews_made_a_few_at_a_time_all_count(prompt):
     world.preview([5])
     assert sorted(world._previews) == [5]  # older previews were made with other settings
     assert second[0].shape == (16, 16, 3)
+
+
+def test_the_previous_frame_window_is_the_same_cached_recomputed_and_previewed(prompt):
+    """Each token reads the frame before it: the cached step, the recomputed context and a preview agree."""
+    worlds = [make_world(seed=2, max_context=4), make_world(seed=2, max_context=4, kv_cache=False),
+              make_world(seed=2, max_context=4)]
+    for world in worlds:
+        torch.manual_seed(1)
+        torch.nn.init.normal_(world.dynamics.previous.weight, std=0.5)  # zero at init: make it matter
+        world.reset(prompt)
+    cached, uncached, previewed = worlds
+    for k in (3, 1, 6):
+        shown = previewed.preview([k, 2])[0]
+        assert np.array_equal(cached.step(k), uncached.step(k))
+        assert np.array_equal(previewed.step(k), shown)

@@ -3,10 +3,14 @@
 Input frame t is the token embeddings of z_t and the embedding of the latent action that
 produced it (a_{t-1}; frame 0 gets a learned "no action" embedding): added to every token as in
 the paper (`action_input="add"`), or appended as one extra token of the frame that the others
-read through spatial attention (`"token"`). The output at frame t is logits over the codebook for z_t's tokens, so predicting the next frame
+read through spatial attention (`"token"`). With `previous_frame`, each token also sees the token
+ids of the frame before it around its own place (a 3x5 window: a scroll of up to two tokens
+sideways, a jump of one up or down), so "this tile came from its neighbour" is one lookup: a
+model that only saw the past at its own place learned to copy, never to scroll. The output at frame t is logits over the codebook for z_t's tokens, so predicting the next frame
 means filling in a fully masked frame.
 
-Training (the paper's masked-token objective, mask ratio ~ U(0.5, 1)) with one departure: the
+Training (the paper's masked-token objective, mask ratio ~ U(0.5, 1), plus a share of fully masked
+frames: see `full_mask_rate`) with one more departure: the
 paper masks the context frames too, but at play the context is always complete. Here a clean
 pass over z_1..z_T fills a KV cache and a target pass predicts the masked z_2..z_T, each target
 seeing the clean past and itself -- exactly the play-time computation, at twice the cost. A
@@ -24,6 +28,9 @@ from torch import nn
 
 from genie_play.config import GenieConfig
 from genie_play.world.st_transformer import KVCache, STTransformer, init_weights
+
+WINDOW_ROWS, WINDOW_COLS = range(-1, 2), range(-2, 3)  # the previous frame's tokens each token sees
+WINDOW_DIM = 32
 
 
 @dataclass
@@ -47,24 +54,46 @@ class Dynamics(nn.Module):
         self.pos = nn.Parameter(torch.zeros(config.tokens_per_frame, c.d_model))
         if c.action_input == "token":
             self.action_pos = nn.Parameter(torch.zeros(c.d_model))
+        if c.previous_frame:  # its own small embedding: 15 neighbours x 32 channels stay cheap
+            self.previous_emb = nn.Embedding(config.tokenizer.codebook_size + 1, WINDOW_DIM)
+            self.previous = nn.Linear(len(WINDOW_ROWS) * len(WINDOW_COLS) * WINDOW_DIM, c.d_model)
         self.transformer = STTransformer(c.d_model, c.num_heads, c.num_layers, config.context_frames)
         self.head = nn.Linear(c.d_model, config.tokenizer.codebook_size)
         init_weights(self)
         nn.init.normal_(self.pos, std=0.02)
+        if c.previous_frame:  # starts as no change: a model trained without it continues where it was
+            nn.init.zeros_(self.previous.weight)
+            nn.init.zeros_(self.previous.bias)
 
     @property
     def frame_length(self) -> int:
         """Tokens per frame inside the transformer (and so rows per frame in its KV cache)."""
         return self.config.tokens_per_frame + (self.config.dynamics.action_input == "token")
 
-    def embed(self, ids: torch.Tensor, prev_actions: torch.Tensor) -> torch.Tensor:
-        """ids (B, T, N) and the action that led into each frame (B, T) -> (B, T, N, D), or (B, T, N+1, D)
-        with the action token last."""
+    def embed(self, ids: torch.Tensor, prev_actions: torch.Tensor, before: torch.Tensor) -> torch.Tensor:
+        """ids (B, T, N), the action that led into each frame (B, T) and the ids of the frame before
+        each (B, T, N) -> (B, T, N, D), or (B, T, N+1, D) with the action token last."""
         tokens = self.token_emb(ids) + self.pos
+        if self.config.dynamics.previous_frame:
+            tokens = tokens + self.previous(self._window(before))
         action = self.action_emb(prev_actions)[:, :, None, :]  # (B, T, 1, D)
         if self.config.dynamics.action_input == "token":
             return torch.cat([tokens, action + self.action_pos], dim=2)
         return tokens + action
+
+    def _window(self, ids: torch.Tensor) -> torch.Tensor:
+        """Token ids (B, T, N) -> the embeddings of each token's 3x5 neighbourhood, (B, T, N, 15*WINDOW_DIM)."""
+        B, T, N = ids.shape
+        side = self.config.tokens_per_side
+        grid = self.previous_emb(ids).view(B * T, side, side, WINDOW_DIM).permute(0, 3, 1, 2)  # (BT, C, side, side)
+        rows, cols = len(WINDOW_ROWS), len(WINDOW_COLS)
+        window = F.unfold(grid, (rows, cols), padding=(rows // 2, cols // 2))  # (BT, D*rows*cols, N)
+        return window.transpose(1, 2).reshape(B, T, N, -1)
+
+    def _before(self, cache: KVCache, ids: torch.Tensor) -> torch.Tensor:
+        """The ids of the frame before each of ids (B, T, N): the cache's newest, else a masked frame."""
+        first = cache.last_ids if cache.last_ids is not None else torch.full_like(ids[:, 0], self.mask_id)
+        return torch.cat([first[:, None], ids[:, :-1]], dim=1)
 
     def logits(self, h: torch.Tensor) -> torch.Tensor:
         """Transformer output (B, T, N or N+1, D) -> logits (B, T, N, K) for the frame's tokens."""
@@ -80,24 +109,32 @@ class Dynamics(nn.Module):
             noise = torch.randint_like(ids, self.config.tokenizer.codebook_size)
             clean = torch.where(torch.rand(ids.shape, device=ids.device) < rate, noise, ids)
         cache = KVCache()
-        self.transformer(self.embed(clean, prev), cache, append=True)
+        self.transformer(self.embed(clean, prev, self._before(cache, clean)), cache, append=True)
 
         ratio = 0.5 + 0.5 * torch.rand(B, T - 1, 1, device=ids.device)  # per-frame mask ratio ~ U(0.5, 1)
+        full = torch.rand(B, T - 1, 1, device=ids.device) < self.config.dynamics.full_mask_rate
+        ratio = ratio.masked_fill(full, 2.0)  # > 1: every token masked, as in the first round of play
         masked = torch.rand(B, T - 1, N, device=ids.device) < ratio
         target = ids[:, 1:]
         inputs = torch.where(masked, torch.full_like(target, self.mask_id), target)
         positions = torch.arange(1, T, device=ids.device)
-        h = self.transformer(self.embed(inputs, prev[:, 1:]), cache, targets=True, positions=positions)
+        h = self.transformer(self.embed(inputs, prev[:, 1:], clean[:, :-1]), cache, targets=True, positions=positions)
         logits = self.logits(h)  # (B, T-1, N, K)
         loss = F.cross_entropy(logits[masked], target[masked])
         accuracy = (logits[masked].argmax(-1) == target[masked]).float().mean()
         return DynamicsOutput(loss, accuracy, logits)
 
-    def prime(self, cache: KVCache, ids: torch.Tensor, prev_actions: torch.Tensor) -> None:
-        """Add complete frames ids (B, T, N), led into by prev_actions (B, T), to the context cache."""
-        self.transformer(self.embed(ids, prev_actions), cache, append=True)
+    def prime(self, cache: KVCache, ids: torch.Tensor, prev_actions: torch.Tensor,
+              before: torch.Tensor | None = None) -> None:
+        """Add complete frames ids (B, T, N), led into by prev_actions (B, T), to the context cache.
+        `before` (B, N): the frame before ids[:, 0] when the cache does not hold it (default: its newest)."""
+        if before is not None:
+            cache.last_ids = before
+        self.transformer(self.embed(ids, prev_actions, self._before(cache, ids)), cache, append=True)
+        cache.last_ids = ids[:, -1]
 
     def next_logits(self, cache: KVCache, ids: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
         """Logits (B, N, K) for a partially masked next frame ids (B, N) reached by `action` (B,)."""
-        h = self.transformer(self.embed(ids[:, None], action[:, None]), cache, targets=True)
+        h = self.transformer(self.embed(ids[:, None], action[:, None], self._before(cache, ids[:, None])),
+                             cache, targets=True)
         return self.logits(h)[:, 0]

@@ -45,6 +45,7 @@ class KVCache:
         self.layers: list[tuple[torch.Tensor, torch.Tensor]] = []
         self.start = start
         self.valid: torch.Tensor | None = None
+        self.last_ids: torch.Tensor | None = None  # (B, N) token ids of the newest frame, for the dynamics model
 
     def __len__(self) -> int:
         return self.layers[0][0].shape[2] if self.layers else 0
@@ -63,6 +64,7 @@ class KVCache:
         out.layers = [(k.repeat(times, 1, 1, 1), v.repeat(times, 1, 1, 1)) for k, v in self.layers]
         out.start = self.start
         out.valid = self.valid.repeat(times, 1) if self.valid is not None else None
+        out.last_ids = self.last_ids.repeat(times, 1) if self.last_ids is not None else None
         return out
 
     def restart(self, rows: torch.Tensor, first: list[tuple[torch.Tensor, torch.Tensor]]) -> None:

@@ -75,6 +75,8 @@ class WorldBatch:
             self.world.dynamics.prime(dynamics_kv, ids, no_action)
             self.world.tokenizer.decode(ids, decoder_kv, append=True)
             self._dynamics_cache.restart(mask, dynamics_kv.layers)
+            self._dynamics_cache.last_ids = self._dynamics_cache.last_ids.clone()
+            self._dynamics_cache.last_ids[mask] = ids[:, -1]
             self._decoder_cache.restart(mask, decoder_kv.layers)
             self.frames = self.frames.copy()
             self.frames[restart] = first

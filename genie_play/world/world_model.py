@@ -172,6 +172,7 @@ class WorldModel:
             self._generator.set_state(previewed.generator_state)
             if self.kv_cache:
                 self._dynamics_cache.extend(previewed.dynamics_kv)
+                self._dynamics_cache.last_ids = previewed.ids
                 self._decoder_cache.extend(previewed.decoder_kv)
             ids, frame = previewed.ids, previewed.frame
         else:
@@ -302,24 +303,29 @@ class WorldModel:
 
         return fit_frame(to_rgb(image), size)  # a PIL image
 
-    def _recent(self, frames: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Token ids (1, T, N) and leading actions (1, T) of the last T = min(frames, history) frames."""
-        recent = list(self._history)[max(0, len(self._history) - frames):]
+    def _recent(self, frames: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Token ids (1, T, N) and leading actions (1, T) of the last T = min(frames, history) frames,
+        and the ids (1, N) of the frame before them (None when they start at the prompt)."""
+        first = max(0, len(self._history) - frames)
+        recent = list(self._history)[first:]
         ids = torch.stack([r[0] for r in recent], dim=1) if recent else self._history[-1][0][:, None][:, :0]
-        return ids, torch.tensor([r[1] for r in recent], dtype=torch.long, device=self.device)[None]
+        before = self._history[first - 1][0] if first > 0 else None
+        return ids, torch.tensor([r[1] for r in recent], dtype=torch.long, device=self.device)[None], before
 
     def _context_cache(self) -> KVCache:
         """Without the KV cache: the dynamics context recomputed from the history."""
         cache = KVCache()
         if self.max_context > 1:
             self.dynamics.prime(cache, *self._recent(self.max_context - 1))
+        else:  # no past frames in view, but the newest one's tokens still are
+            cache.last_ids = self._history[-1][0]
         return cache
 
     def _rebuild_caches(self) -> None:
         """Recompute both KV caches from the last max_context frames of the history."""
-        ids, prev = self._recent(self.max_context)
+        ids, prev, before = self._recent(self.max_context)
         self._dynamics_cache = KVCache(max_frames=self.max_context - 1)
-        self.dynamics.prime(self._dynamics_cache, ids, prev)
+        self.dynamics.prime(self._dynamics_cache, ids, prev, before)
         self._decoder_cache = KVCache(max_frames=self.max_context - 1)
         self.tokenizer.decode(ids, self._decoder_cache, append=True)
 

@@ -6,16 +6,17 @@ the paper (`action_input="add"`), or appended as one extra token of the frame th
 read through spatial attention (`"token"`). With `previous_frame`, each token also sees the token
 ids of the frame before it around its own place (a 3x5 window: a scroll of up to two tokens
 sideways, a jump of one up or down), so "this tile came from its neighbour" is one lookup: a
-model that only saw the past at its own place learned to copy, never to scroll. The output at frame t is logits over the codebook for z_t's tokens, so predicting the next frame
-means filling in a fully masked frame.
+model that saw the past only at its own place learned to copy, never to scroll. The output at
+frame t is logits over the codebook for z_t's tokens, so predicting the next frame means filling
+in a fully masked frame.
 
-Training (the paper's masked-token objective, mask ratio ~ U(0.5, 1), plus a share of fully masked
-frames: see `full_mask_rate`) with one more departure: the
-paper masks the context frames too, but at play the context is always complete. Here a clean
-pass over z_1..z_T fills a KV cache and a target pass predicts the masked z_2..z_T, each target
-seeing the clean past and itself -- exactly the play-time computation, at twice the cost. A
-random fraction (up to `context_corruption`) of clean context tokens is replaced by random ids,
-the known counter to rollouts drifting into blur when the model reads its own samples.
+Training is the paper's masked-token objective (mask ratio ~ U(0.5, 1)) with two departures.
+A share of target frames is fully masked (`full_mask_rate`), as the first round of play sees
+them. And the paper masks the context frames too, but at play the context is always complete:
+here a clean pass over z_1..z_T fills a KV cache and a target pass predicts the masked z_2..z_T,
+each target seeing the clean past and itself -- exactly the play-time computation, at twice the
+cost. A random fraction (up to `context_corruption`) of clean context tokens is replaced by
+random ids, the known counter to rollouts drifting into blur when the model reads its own samples.
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ def test_train_refuses_data_of_another_size(data, tmp_path, capsys):
 
 def test_two_ranks_with_torchrun_end_with_identical_weights(data, tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "genie_play",
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "genie_play",
            "train", "tokenizer", "--data", str(data), "--out", str(tmp_path), "--preset", "tiny", "--steps", "3",
            "--sample-every", "0"]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)

@@ -102,4 +102,5 @@ def check_in_sync(model: nn.Module, ctx: Dist, device: torch.device) -> None:
 
 def teardown(ctx: Dist) -> None:
     if ctx.enabled and dist.is_initialized():
+        dist.barrier()  # leave together: a rank that destroys the group while another still talks can abort it
         dist.destroy_process_group()

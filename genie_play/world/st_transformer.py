@@ -67,11 +67,15 @@ class KVCache:
         out.last_ids = self.last_ids.repeat(times, 1) if self.last_ids is not None else None
         return out
 
-    def restart(self, rows: torch.Tensor, first: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
-        """Make batch rows `rows` (B,) bool start over: `first` (one frame's k, v per layer, for those
-        rows only, computed at position next_position-1) becomes their newest frame; older ones are hidden."""
+    def restart(self, rows: torch.Tensor, fresh: KVCache) -> None:
+        """Make batch rows `rows` (B,) bool start over: `fresh` (a cache of one frame for those rows
+        only, computed at position next_position-1) becomes their newest frame; older ones are hidden."""
+        if fresh.last_ids is not None and self.last_ids is not None:
+            self.last_ids = self.last_ids.clone()
+            self.last_ids[rows] = fresh.last_ids
         if not self.layers:
             return  # a cache that keeps no frames has nothing to restart
+        first = fresh.layers
         B, L = int(rows.shape[0]), len(self)
         per_row = rows.repeat_interleave(self.layers[0][0].shape[0] // B)  # (B*N,)
         for i, ((k, v), (k1, v1)) in enumerate(zip(self.layers, first)):

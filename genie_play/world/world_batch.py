@@ -74,10 +74,8 @@ class WorldBatch:
             dynamics_kv, decoder_kv = KVCache(start=at), KVCache(start=at)
             self.world.dynamics.prime(dynamics_kv, ids, no_action)
             self.world.tokenizer.decode(ids, decoder_kv, append=True)
-            self._dynamics_cache.restart(mask, dynamics_kv.layers)
-            self._dynamics_cache.last_ids = self._dynamics_cache.last_ids.clone()
-            self._dynamics_cache.last_ids[mask] = ids[:, -1]
-            self._decoder_cache.restart(mask, decoder_kv.layers)
+            self._dynamics_cache.restart(mask, dynamics_kv)
+            self._decoder_cache.restart(mask, decoder_kv)
             self.frames = self.frames.copy()
             self.frames[restart] = first
         return self.frames

@@ -29,10 +29,13 @@ def parse_keys(text: str, keymap: Keymap) -> list[int]:
         raise GenieError("--keys is empty; give a sequence like 'right right jump'")
     codes = []
     for item in filter(None, items):
-        try:
-            codes += _item(item, keymap) if "," in text else _words(item.split(), keymap)
-        except GenieError:
-            codes += _words(item.split(), keymap)
+        if "," in text:
+            try:
+                codes += _item(item, keymap)
+                continue
+            except GenieError:
+                pass
+        codes += _words(item.split(), keymap)
     return codes
 
 

@@ -22,17 +22,6 @@ def _surface(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.fft.ifft2(cross / (np.abs(cross) + 1e-9)).real
 
 
-def _signed(i: int, n: int) -> int:
-    return int((i + n // 2) % n - n // 2)
-
-
-def shift(a: np.ndarray, b: np.ndarray) -> tuple[int, int]:
-    """(dx, dy) in pixels such that b looks most like a moved right by dx and down by dy."""
-    surface = _surface(a, b)
-    dy, dx = np.unravel_index(np.argmax(surface), surface.shape)
-    return _signed(dx, surface.shape[1]), _signed(dy, surface.shape[0])
-
-
 def pan(a: np.ndarray, b: np.ndarray, most: int = 16) -> int:
     """The strongest sideways motion from a to b (px, + = content moved right), 0 when none stands out.
 
@@ -44,6 +33,8 @@ def pan(a: np.ndarray, b: np.ndarray, most: int = 16) -> int:
     moves = [(rows[dx % len(rows)], dx) for dx in range(-most, most + 1) if dx]
     best, dx = max(moves)
     return dx if best >= 0.15 * rows[0] else 0
+
+
 def scroll(frames: list[np.ndarray]) -> int:
     """Total horizontal content shift over consecutive frames, in pixels; negative: the view moved right."""
     return sum(pan(a, b) for a, b in zip(frames, frames[1:]))

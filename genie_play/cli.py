@@ -126,7 +126,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
         threads=args.threads, seed=args.seed, curve=curve, data=args.data and Path(args.data),
         env_batches=env_batches, env_steps=args.env_steps, log=lambda line: print(line, file=sys.stderr, flush=True),
     )
-    if args.soak is not None:
+    if args.window:
+        from genie_play.eval.bench_window import WindowBenchOptions, format_window_table, run_window_bench
+
+        result = run_window_bench(WindowBenchOptions(
+            weights=opts.weights, prompt=opts.prompt, keymap=args.keymap and Path(args.keymap), presses=args.presses,
+            log=opts.log))
+        print(format_window_table(result))
+    elif args.soak is not None:
         from genie_play.eval.soak import format_soak, run_soak
 
         result = run_soak(opts, args.soak)
@@ -315,6 +322,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--env-batches", metavar="LIST", default="1,8,32", help="worlds per batch for --env (default: 1,8,32)")
     p.add_argument("--env-steps", metavar="N", type=int, default=30, help="timed batched steps per batch size "
                    "for --env (default: 30)")
+    p.add_argument("--window", action="store_true", help="instead: the real window, driven from outside with X "
+                   "key events (XTest) on Xvfb or $DISPLAY: keypress -> pixels latency with and without predictive "
+                   "rendering, held-key FPS, idle CPU (needs Linux, Xvfb and the window extra)")
+    p.add_argument("--presses", metavar="N", type=int, default=30, help="timed keypresses per mode for --window "
+                   "(default: 30)")
+    p.add_argument("--keymap", metavar="FILE", help="keymap for --window (default: the weights' keymap)")
     p.add_argument("--soak", metavar="N", type=int, help="instead: play N random moves (steps, previews, undo, "
                    "reset) and report memory at start/end and any NaN in the world's state")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON (flat keys)")

@@ -1,0 +1,347 @@
+"""`genie-play bench --window`: what the player feels, measured from outside the program.
+
+The game runs as its own process in a real window on an X display (a virtual one from Xvfb when
+DISPLAY is unset). Keys are sent as X events through XTest, as a keyboard sends them, and a
+keypress counts as shown when the pixels of the game view change on the X server, read back with
+GetImage. So the number includes everything the player waits for: the event queue, the app's
+loop, the world model, drawing and the copy to the screen. Per mode (predictive rendering off,
+then on): keypress -> pixels p50/p95/max, a held key's frame rate, and the app's CPU use while
+nothing happens (from /proc). Needs Linux with X11: Xvfb (or a running X server) and python-xlib
+(the `window` extra).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from genie_play.errors import GenieError
+
+WINDOW_SIZE = (1100, 720)  # the app's default window (WindowSettings.size)
+SCREEN = "1280x800x24"
+X_KEYSYMS = {"right": "Right", "left": "Left", "up": "Up", "down": "Down", "space": "space", "return": "Return",
+             "escape": "Escape", "backspace": "BackSpace", "tab": "Tab"}
+
+
+@dataclass
+class WindowBenchOptions:
+    weights: Path | None = None  # None: the shipped models/
+    prompt: Path | None = None
+    keymap: Path | None = None  # None: the weights' keymap (never the user's saved one, so runs compare)
+    presses: int = 30  # timed keypresses per mode
+    gaps: dict = field(default_factory=lambda: {"no_predict": 0.3, "predict": 1.0})  # idle seconds before a press
+    hold_s: float = 3.0  # how long the key is held for the held-key frame rate
+    idle_s: float = 5.0  # how long idle CPU is sampled, after the previews are done
+    timeout_s: float = 3.0  # a press whose frame never shows counts as missed
+    ready_timeout_s: float = 180.0  # loading the model, first frame
+    poll_s: float = 0.002  # pause between pixel reads: the resolution of every latency
+    extra_args: tuple[str, ...] = ()  # more `genie-play play` arguments for both modes
+    log: object = field(default=print, repr=False)
+
+
+def x_keysym(key: str) -> str:
+    """A keymap key name (pygame's, lower case) -> the X keysym name that types it."""
+    if key in X_KEYSYMS:
+        return X_KEYSYMS[key]
+    if len(key) > 1 and key[0] == "f" and key[1:].isdigit():
+        return key.upper()
+    if len(key) == 1:
+        return key
+    raise GenieError(f"bench --window cannot type the key '{key}' as an X event")
+
+
+def press_keys(keymap) -> list[str]:
+    """Keys to alternate: the ones labelled right and left (so the view moves), else the first two bound."""
+    by_label = {b.label.strip().lower(): b.keys[0] for b in keymap.bindings if b.keys}
+    if "right" in by_label and "left" in by_label:
+        return [by_label["right"], by_label["left"]]
+    keys = [b.keys[0] for b in keymap.bindings if b.keys]
+    if not keys:
+        raise GenieError(f"{keymap.source}: no key is bound, so bench --window has nothing to press")
+    return (keys * 2)[:2]
+
+
+def watch_bands(size: tuple[int, int], explorer: bool) -> list[tuple[int, int, int, int]]:
+    """Three thin horizontal bands (x, y, w, h) across the middle of the game picture.
+
+    The middle only: the "thinking" chip sits in the picture's top-left corner and the first-run
+    hint under it, and neither is a new frame."""
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    from genie_play.app.view import layout
+
+    view = layout(size, explorer)["view"]
+    half = max(8, min(view.width, view.height) // 2 - 40)
+    return [(view.centerx - half, view.centery + dy - 4, 2 * half, 8) for dy in (-half // 2, 0, half // 2)]
+
+
+def percentiles(ms: list[float]) -> dict[str, float]:
+    if not ms:
+        return {}
+    a = np.asarray(ms)
+    return {"p50": float(np.percentile(a, 50)), "p95": float(np.percentile(a, 95)), "max": float(a.max())}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class VirtualDisplay:
+    """Xvfb on a free display number, for as long as the `with` block runs."""
+
+    def __enter__(self) -> str:
+        xvfb = shutil.which("Xvfb")
+        if xvfb is None:
+            raise GenieError("bench --window needs an X display: set DISPLAY, or install Xvfb "
+                             "(Debian/Ubuntu: apt install xvfb)")
+        read, write = os.pipe()
+        self.proc = subprocess.Popen([xvfb, "-displayfd", str(write), "-screen", "0", SCREEN, "-nolisten", "tcp"],
+                                     pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(write)
+        with os.fdopen(read) as pipe:
+            number = pipe.readline().strip()  # Xvfb writes its display number here once it accepts clients
+        if not number:
+            self.proc.kill()
+            raise GenieError("bench --window: Xvfb did not start (try running `Xvfb :99` by hand to see why)")
+        return f":{number}"
+
+    def __exit__(self, *exc) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+class XClient:
+    """The little of X11 the bench needs: find the game's window, type into it, read its pixels."""
+
+    def __init__(self, name: str):
+        try:
+            from Xlib import X, XK, display
+            from Xlib.ext import xtest
+        except ImportError:
+            raise GenieError("bench --window needs python-xlib: pip install 'genie_play[window]'") from None
+        self.X, self.XK, self.xtest = X, XK, xtest
+        self.display = display.Display(name)
+        self.root = self.display.screen().root
+        self.window = None
+
+    def find_window(self, pid: int):
+        """The mapped top-level window whose _NET_WM_PID is `pid`, or None."""
+        atom = self.display.intern_atom("_NET_WM_PID")
+        for w in self.root.query_tree().children:
+            try:
+                prop = w.get_full_property(atom, self.X.AnyPropertyType)
+                if prop is not None and int(prop.value[0]) == pid and w.get_attributes().map_state == self.X.IsViewable:
+                    return w
+            except Exception:  # a window that vanished meanwhile
+                continue
+        return None
+
+    def attach(self, window) -> tuple[int, int]:
+        self.window = window
+        window.set_input_focus(self.X.RevertToParent, self.X.CurrentTime)
+        self.display.sync()
+        g = window.get_geometry()
+        return g.width, g.height
+
+    def key(self, keysym_name: str, down: bool) -> None:
+        code = self.display.keysym_to_keycode(self.XK.string_to_keysym(keysym_name))
+        self.xtest.fake_input(self.display, self.X.KeyPress if down else self.X.KeyRelease, code)
+        self.display.sync()
+
+    def grab(self, bands: list[tuple[int, int, int, int]]) -> bytes:
+        return b"".join(self.window.get_image(x, y, w, h, self.X.ZPixmap, 0xFFFFFFFF).data for x, y, w, h in bands)
+
+    def close(self) -> None:
+        self.display.close()
+
+
+def _launch(opts: WindowBenchOptions, display: str, predictive: bool, log_file) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "genie_play", "play"]
+    if opts.prompt:
+        cmd.append(str(opts.prompt))
+    if opts.weights:
+        cmd += ["--weights", str(opts.weights)]
+    if opts.keymap:
+        cmd += ["--keymap", str(opts.keymap)]
+    if not predictive:
+        cmd.append("--no-predict")
+    cmd += list(opts.extra_args)
+    env = {**os.environ, "DISPLAY": display, "SDL_VIDEODRIVER": "x11", "SDL_AUDIODRIVER": "dummy"}
+    return subprocess.Popen(cmd, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+
+
+def _wait_ready(x: XClient, proc: subprocess.Popen, opts: WindowBenchOptions, log_path: Path, predictive: bool):
+    """Wait for the window, then for its game view to hold still (the loading screen never does)."""
+    deadline = time.monotonic() + opts.ready_timeout_s
+    window = None
+    while window is None:
+        if proc.poll() is not None:
+            last = (log_path.read_text(errors="replace").strip().splitlines() or ["(no output)"])[-1]
+            raise GenieError(f"bench --window: the game exited before its window opened: {last}")
+        if time.monotonic() > deadline:
+            raise GenieError("bench --window: no game window appeared in time")
+        window = x.find_window(proc.pid)
+        time.sleep(0.1)
+    size = x.attach(window)
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    from genie_play.app.view import layout
+
+    view = layout(size, predictive)["view"]
+    whole = [(view.x, view.y, view.width, view.height)]
+    last, still_since = None, time.monotonic()
+    while time.monotonic() - still_since < 2.0:
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise GenieError("bench --window: the game did not finish loading in time")
+        now = x.grab(whole)
+        if now != last:
+            last, still_since = now, time.monotonic()
+        time.sleep(0.25)
+    return size
+
+
+def _wait_change(x: XClient, bands, before: bytes, start: float, opts: WindowBenchOptions,
+                 release: str | None = None) -> float | None:
+    """Seconds from `start` until the bands differ from `before`; the key is released after 50 ms."""
+    while True:
+        now = time.perf_counter()
+        if release is not None and now - start > 0.05:
+            x.key(release, False)
+            release = None
+        if x.grab(bands) != before:
+            if release is not None:
+                x.key(release, False)
+            return now - start
+        if now - start > opts.timeout_s:
+            if release is not None:
+                x.key(release, False)
+            return None
+        time.sleep(opts.poll_s)
+
+
+def measure_mode(x: XClient, proc: subprocess.Popen, opts: WindowBenchOptions, keys: list[str], predictive: bool,
+                 log_path: Path) -> dict:
+    """One run of the game: idle CPU, timed taps, then a held key."""
+    name = "predict" if predictive else "no_predict"
+    size = _wait_ready(x, proc, opts, log_path, predictive)
+    bands = watch_bands(size, predictive)
+    time.sleep(3.0)  # previews of the first frame finish
+    cpu0, t0 = cpu_seconds(proc.pid), time.monotonic()
+    time.sleep(opts.idle_s)
+    idle = 100 * (cpu_seconds(proc.pid) - cpu0) / (time.monotonic() - t0)
+
+    gap = opts.gaps[name]
+    latencies, missed = [], 0
+    for i in range(opts.presses):
+        time.sleep(gap)
+        keysym = x_keysym(keys[i % len(keys)])
+        before = x.grab(bands)
+        start = time.perf_counter()
+        x.key(keysym, True)
+        seconds = _wait_change(x, bands, before, start, opts, release=keysym)
+        if seconds is None:
+            missed += 1
+        else:
+            latencies.append(1000 * seconds)
+    opts.log(f"bench --window: {name}: {len(latencies)} presses shown, {missed} missed")
+
+    time.sleep(gap)
+    keysym = x_keysym(keys[0])
+    changes, last = [], x.grab(bands)
+    start = time.perf_counter()
+    x.key(keysym, True)
+    while time.perf_counter() - start < opts.hold_s:
+        now = x.grab(bands)
+        if now != last:
+            changes.append(time.perf_counter())
+            last = now
+        time.sleep(opts.poll_s)
+    x.key(keysym, False)
+    held = (len(changes) - 1) / (changes[-1] - changes[0]) if len(changes) > 2 else 0.0
+
+    r = {f"window_{name}_ms_{k}": v for k, v in percentiles(latencies).items()}
+    r.update({f"window_{name}_missed": missed, f"window_{name}_gap_s": gap, f"window_{name}_idle_cpu_pct": idle,
+              f"window_{name}_held_fps": held})
+    return r
+
+
+def run_window_bench(opts: WindowBenchOptions) -> dict:
+    """Both modes, each in a fresh game process; flat results ready for JSON."""
+    from genie_play.app.main import shipped_keymap
+    from genie_play.keymap import load_keymap
+    from genie_play.paths import models_dir
+
+    if not sys.platform.startswith("linux"):
+        raise GenieError("bench --window needs Linux with X11 (Xvfb); on other systems use genie-play bench")
+    if opts.presses < 1:
+        raise GenieError("bench --window needs --steps of at least 1 (keypresses per mode)")
+    weights = Path(opts.weights) if opts.weights else models_dir()
+    keymap_path = Path(opts.keymap) if opts.keymap else shipped_keymap(weights)
+    opts.keymap = keymap_path
+    keys = press_keys(load_keymap(keymap_path))
+    result: dict = {"cpu_cores": os.cpu_count(), "presses": opts.presses, "keys": " ".join(keys),
+                    "poll_ms": 1000 * opts.poll_s}
+    with _display() as display, tempfile.TemporaryDirectory() as tmp:
+        result["display"] = "Xvfb" if not os.environ.get("DISPLAY") else display
+        x = XClient(display)
+        try:
+            for predictive in (False, True):
+                log_path = Path(tmp) / f"play-{predictive}.log"
+                with open(log_path, "w") as log_file:
+                    proc = _launch(opts, display, predictive, log_file)
+                    try:
+                        opts.log(f"bench --window: {'predictive rendering' if predictive else '--no-predict'}: "
+                                 f"{opts.presses} presses of {' / '.join(keys)}")
+                        result.update(measure_mode(x, proc, opts, keys, predictive, log_path))
+                    finally:
+                        _stop(proc)
+        finally:
+            x.close()
+    return result
+
+
+def _display():
+    """The display to use: DISPLAY if set, else a fresh Xvfb."""
+    if os.environ.get("DISPLAY"):
+        import contextlib
+
+        return contextlib.nullcontext(os.environ["DISPLAY"])
+    return VirtualDisplay()
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+WINDOW_TABLE = [  # (label, key suffix, unit)
+    ("keypress -> pixels p50", "ms_p50", "ms"), ("keypress -> pixels p95", "ms_p95", "ms"),
+    ("keypress -> pixels max", "ms_max", "ms"), ("presses never shown", "missed", ""),
+    ("held key", "held_fps", "FPS"), ("idle CPU (one core = 100)", "idle_cpu_pct", "%"),
+]
+
+
+def format_window_table(r: dict) -> str:
+    lines = [f"real window on {r['display']}, {r['cpu_cores']} cores, keys {r['keys']}, pixels read every "
+             f"~{r['poll_ms']:.0f} ms",
+             f"{'':30s} {'--no-predict':>14s} {'predictive':>14s}",
+             f"{'idle before each press':30s} {r['window_no_predict_gap_s']:>12.1f} s {r['window_predict_gap_s']:>12.1f} s"]
+    for label, suffix, unit in WINDOW_TABLE:
+        cells = []
+        for name in ("no_predict", "predict"):
+            value = r.get(f"window_{name}_{suffix}")
+            cells.append(f"{'—':>14s}" if value is None else f"{value:>12.1f} {unit:1s}" if unit else f"{value:>14d}")
+        lines.append(f"{label:30s} {' '.join(cells)}")
+    return "\n".join(lines)

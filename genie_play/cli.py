@@ -29,7 +29,7 @@ def cmd_play(args: argparse.Namespace) -> int:
     return play(PlayOptions(
         image=args.image, weights=args.weights, keymap=args.keymap, device=args.device, seed=args.seed,
         maskgit_steps=args.maskgit_steps, temperature=args.temperature, headless=args.headless,
-        keys=args.keys, out=args.out, scale=args.scale, predictive=not args.no_predict,
+        keys=args.keys, out=args.out, scale=args.scale, predictive=not args.no_predict, threads=args.threads,
     ))
 
 
@@ -131,7 +131,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         result = run_window_bench(WindowBenchOptions(
             weights=opts.weights, prompt=opts.prompt, keymap=args.keymap and Path(args.keymap), presses=args.presses,
-            log=opts.log))
+            extra_args=("--maskgit-steps", str(args.maskgit_steps)) if args.maskgit_steps else (), log=opts.log))
         print(format_window_table(result))
     elif args.soak is not None:
         from genie_play.eval.soak import format_soak, run_soak
@@ -222,7 +222,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--temperature", metavar="T", type=float,
                    help="sampling temperature, 0 = greedy (default: the model's; adjustable live with - and =)")
     p.add_argument("--no-predict", action="store_true",
-                   help="do not precompute every action's next frame while idle (saves CPU; keypresses wait for the model)")
+                   help="do not precompute every action's next frame while idle, and start with the action "
+                   "explorer hidden (Tab shows it; saves CPU; keypresses wait for the model)")
+    p.add_argument("--threads", metavar="N", type=int, help="torch CPU threads for the model (default: in the window, "
+                   "all cores but one, which the window keeps; headless, torch's choice)")
     p.set_defaults(func=cmd_play)
 
     p = sub.add_parser("data", help="make training data: generate, import, preview",
@@ -312,7 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="timed keypresses without the KV cache, 0 to skip (default: 30)")
     p.add_argument("--prompt", metavar="IMAGE", help="picture to start from (default: the bundled default prompt)")
     p.add_argument("--maskgit-steps", metavar="N", type=int, help="MaskGIT steps per frame (default: the weights' own)")
-    p.add_argument("--threads", metavar="N", type=int, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--threads", metavar="N", type=int, help="torch CPU threads (default: as the window plays, all cores but one)")
     p.add_argument("--seed", metavar="S", type=int, default=0, help="seed for actions and sampling (default: 0)")
     p.add_argument("--curve", metavar="LIST", help="also sweep MaskGIT steps, e.g. 1,2,4,8,16,25: latency "
                    "(and ΔtPSNR with --data) for each")

@@ -7,6 +7,7 @@ there is a user error, not a silent fallback: a player who typed `--device cuda`
 from __future__ import annotations
 
 import contextlib
+import os
 
 import torch
 
@@ -43,6 +44,17 @@ def select_device(name: str = "auto") -> torch.device:
             raise GenieError("--device mps: Apple MPS was requested but is not available; use --device cpu or --device auto")
         return torch.device("mps")
     raise GenieError(f"--device {name}: unknown device (choose auto, cpu, cuda, cuda:N or mps)")
+
+
+def play_threads(cores: int | None = None) -> int:
+    """Torch threads for play in the window: every core but one, which the window keeps for itself.
+
+    Each keypress is a few small matrix products, which gain little from more threads, while a
+    model that takes every core makes the window wait for one: on 2 cores, two torch threads beside
+    the drawing loop made keypresses 3-6x slower than the benchmark. Never more than torch's own
+    choice (the physical cores, or OMP_NUM_THREADS)."""
+    cores = cores or os.cpu_count() or 1
+    return max(1, min(torch.get_num_threads(), cores - 1))
 
 
 def describe_device(device: torch.device) -> str:

@@ -60,7 +60,7 @@ def make_app(weights, prompt, tmp_path):
     def make(keymap=None, **overrides) -> App:
         options = dict(weights=weights, prompt=prompt, keymap=keymap or load_keymap(SHIPPED), device="cpu",
                        user_keymap=tmp_path / "config" / "keymap.toml", shipped_keymap=SHIPPED, prompts=prompts_dir(),
-                       captures=tmp_path / "captures", fps=1000, preview_delay=0.0, size=(1000, 660))
+                       captures=tmp_path / "captures", preview_delay=0.0, size=(1000, 660))
         options.update(overrides)
         app = App(WindowSettings(**options), open_window(options["size"]))
         apps.append(app)
@@ -368,7 +368,7 @@ def test_a_model_that_fails_to_load_ends_the_loop_with_its_error(make_app, tmp_p
     (broken / "tokenizer.safetensors").write_bytes(b"not weights at all")
     (broken / "dynamics.safetensors").write_bytes(b"")
     app = App(WindowSettings(weights=broken, prompt=prompts_dir() / "default.png", keymap=load_keymap(SHIPPED),
-                             device="cpu", fps=1000), open_window((800, 500)))
+                             device="cpu"), open_window((800, 500)))
     try:
         deadline = time.monotonic() + 20
         while app.running and time.monotonic() < deadline:
@@ -398,3 +398,85 @@ def test_without_predictive_rendering_nothing_is_computed_ahead(make_app):
     assert not app.explorer.complete  # but nothing is computed ahead of the new frame
     tap(app, pygame.K_LEFT)
     assert not app.last_precomputed
+
+
+def test_an_idle_window_sleeps_on_its_event_queue_and_draws_nothing(make_app):
+    app = make_app()
+    tap(app, pygame.K_RIGHT)
+    time.sleep(0.3)  # the key's flash in the HUD ends: one last redraw
+    app.frame_once()
+    draws, cpu, wall = app.draws, time.process_time(), time.monotonic()
+    for _ in range(3):
+        app.frame_once()
+    assert app.draws == draws  # nothing changed, nothing drawn
+    assert time.monotonic() - wall >= 1.0 and time.process_time() - cpu < 0.2  # it slept, it did not spin
+
+
+def test_a_key_wakes_the_sleeping_loop_at_once(make_app):
+    import threading
+
+    app = make_app()
+    time.sleep(0.3)
+    app.frame_once()
+    threading.Timer(0.1, post, (pygame.KEYDOWN,), dict(key=pygame.K_RIGHT, mod=0, unicode="", scancode=0)).start()
+    start = time.monotonic()
+    app.frame_once()  # asleep until the key comes
+    assert 0.05 < time.monotonic() - start < 0.4 and app.running_intent is not None
+    post(pygame.KEYUP, key=pygame.K_RIGHT, mod=0, unicode="", scancode=0)
+    settle(app)
+    assert app.world.num_frames == 2
+
+
+def test_while_a_step_computes_the_window_waits_for_its_frame_then_settles_the_model(make_app, monkeypatch):
+    app = make_app(predictive=False)
+    real = app.world.step
+    monkeypatch.setattr(app.world, "step", lambda *a, **k: time.sleep(0.05) or real(*a, **k))
+    draws = app.draws
+    post(pygame.KEYDOWN, key=pygame.K_RIGHT, mod=0, unicode="", scancode=0)
+    post(pygame.KEYUP, key=pygame.K_RIGHT, mod=0, unicode="", scancode=0)
+    deadline = time.monotonic() + 10
+    while app.num_frames < 2:
+        assert time.monotonic() < deadline
+        app.frame_once()
+    assert app.draws == draws + 1  # the key's feedback waited for the frame: drawn once, together
+    assert app.world.unsettled  # the frame was shown before the model's context update...
+    settle(app)
+    assert not app.world.unsettled  # ...which ran once it was on screen
+
+
+def test_a_keypress_preempts_the_preview_being_computed(make_app, monkeypatch):
+    import threading
+
+    app = make_app()
+    running = threading.Event()
+
+    def slow_preview(codes, cancelled):
+        running.set()
+        end = time.monotonic() + 5
+        while not cancelled() and time.monotonic() < end:
+            time.sleep(0.005)
+        return None  # as WorldModel.preview does when cancelled
+
+    monkeypatch.setattr(app.world, "preview", slow_preview)
+    tap_start = time.monotonic()
+    app.do_refresh()  # every preview is stale: the loop starts computing them again
+    while not running.is_set():
+        assert time.monotonic() - tap_start < 5
+        app.frame_once()
+    start = time.monotonic()
+    post(pygame.KEYDOWN, key=pygame.K_RIGHT, mod=0, unicode="", scancode=0)
+    post(pygame.KEYUP, key=pygame.K_RIGHT, mod=0, unicode="", scancode=0)
+    while app.num_frames < 2:
+        app.frame_once()
+    assert time.monotonic() - start < 2  # not the 5 s the preview would have taken
+    monkeypatch.undo()
+    app.cancel_preview.set()  # the loop may have started another slow preview after the step
+    settle(app)
+    assert app.explorer.complete  # the pre-empted codes were asked for again
+
+
+def test_the_hud_shows_the_model_thread_budget(make_app):
+    app = make_app()
+    assert "thread" in app.device_label  # e.g. "cpu (1 thread)"
+    shown = {caption: (value, hint) for caption, value, hint in view._fields(app)}
+    assert shown["DEVICE"][0] == app.device_label

@@ -50,3 +50,16 @@ def test_describe_and_autocast_on_cpu():
     with autocast(cpu):
         out = torch.ones(2, 2) @ torch.ones(2, 2)
     assert out.dtype == torch.float32  # CPU stays fp32
+
+
+def test_play_leaves_the_window_a_core_of_its_own():
+    from genie_play.device import play_threads
+
+    assert play_threads(cores=2) == 1 and play_threads(cores=1) == 1
+    assert 1 <= play_threads(cores=64) <= torch.get_num_threads()
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(3)
+        assert play_threads(cores=8) == 3  # never more than torch's own choice (OMP_NUM_THREADS)
+    finally:
+        torch.set_num_threads(before)

@@ -271,3 +271,37 @@ def test_the_previous_frame_window_is_the_same_cached_recomputed_and_previewed(p
         shown = previewed.preview([k, 2])[0]
         assert np.array_equal(cached.step(k), uncached.step(k))
         assert np.array_equal(previewed.step(k), shown)
+
+
+def test_a_step_that_leaves_its_context_update_for_later_plays_the_same_world(prompt):
+    eager, lazy = make_world(seed=4), make_world(seed=4)
+    eager.reset(prompt)
+    lazy.reset(prompt)
+    for i, k in enumerate([2, 5, 5, 0, 7, 1, 3]):  # past the tiny window, so the cache slides too
+        frame = lazy.step(k, settle=False)
+        assert lazy.unsettled and len(lazy._dynamics_cache) == len(eager._dynamics_cache)  # not yet added
+        assert np.array_equal(frame, eager.step(k))
+        if i % 2:  # as the app does once the frame is shown; otherwise the next step does it first
+            lazy.settle()
+            assert not lazy.unsettled
+    lazy.settle()
+    assert len(lazy._dynamics_cache) == len(eager._dynamics_cache)
+    for (k0, v0), (k1, v1) in zip(lazy._dynamics_cache.layers, eager._dynamics_cache.layers):
+        assert torch.equal(k0, k1) and torch.equal(v0, v1)
+    lazy.step(4, settle=False)  # previews and undo see the unsettled frame as part of the past
+    eager.step(4)
+    assert all(np.array_equal(a, b) for a, b in zip(lazy.preview(range(8)), eager.preview(range(8))))
+    assert np.array_equal(lazy.undo(), eager.undo()) and not lazy.unsettled
+
+
+def test_a_cancelled_preview_stops_early_and_changes_nothing(prompt):
+    world, twin = make_world(seed=6), make_world(seed=6)
+    world.reset(prompt)
+    twin.reset(prompt)
+    rounds = []
+    real = world.dynamics.next_logits
+    world.dynamics.next_logits = lambda *a: rounds.append(1) or real(*a)
+    assert world.preview([0, 1, 2], cancelled=lambda: len(rounds) >= 1) is None
+    assert rounds == [1] and world._previews == {}  # one MaskGIT round ran, then it stopped
+    assert world.preview([3], cancelled=lambda: False) is not None
+    assert np.array_equal(world.step(5), twin.step(5)) and np.array_equal(world.step(3), twin.step(3))

@@ -28,7 +28,7 @@ class Controls:
     def do_undo(self):
         if self.frames_when_done() <= 1:  # counts a step still computing: undo then takes it back
             return self.toast("at the prompt already: nothing to undo", theme.DIM)
-        self.intents.append(("undo",))
+        self._ask(("undo",))
 
     def do_reset(self):
         self._reset_to(self.prompt, self.prompt_name)

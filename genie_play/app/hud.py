@@ -13,6 +13,8 @@ import pygame
 from genie_play.app import theme
 from genie_play.keymap import Keymap
 
+TOAST_FADE_S = 0.4  # a toast fades out over its last this-many seconds
+
 CONTROLS = [
     ("keymap keys", "step one frame (hold to repeat)"),
     ("click a preview", "take that action"),
@@ -92,7 +94,7 @@ def toasts(surface: pygame.Surface, bottom: int, fonts: theme.Fonts, items: list
         w = min(surface.get_width() - 40, fonts.body.size(message)[0] + 44)
         rect = pygame.Rect(0, 0, w, 32)
         rect.midbottom = (surface.get_width() // 2, y)
-        alpha = int(235 * min(1.0, (expires - now) / 0.4))
+        alpha = int(235 * min(1.0, (expires - now) / TOAST_FADE_S))
         theme.panel(surface, rect, theme.PANEL_HI, 16, alpha=alpha)
         pygame.draw.circle(surface, color, (rect.x + 14, rect.centery), 4)
         theme.text(surface, message, (rect.x + 24, rect.centery), fonts.body, theme.TEXT, anchor="midleft",

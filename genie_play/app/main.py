@@ -33,6 +33,7 @@ class PlayOptions:
     out: Path | None = None
     scale: int = 1
     predictive: bool = True  # precompute every action's next frame while the player is idle
+    threads: int | None = None  # torch threads for the model; None: see device.play_threads
 
 
 
@@ -55,6 +56,8 @@ def check_sampling(options: PlayOptions) -> None:
         raise GenieError(f"--temperature must be 0..10, got {options.temperature}")
     if not 1 <= options.scale <= 16:
         raise GenieError(f"--scale must be 1..16, got {options.scale}")
+    if options.threads is not None and not 1 <= options.threads <= 256:
+        raise GenieError(f"--threads must be 1..256, got {options.threads}")
 
 
 def shipped_keymap(weights: Path) -> Path:
@@ -80,7 +83,8 @@ def play(options: PlayOptions) -> int:
 
     settings = WindowSettings(weights=weights, prompt=prompt, keymap=keymap, device=options.device,
                               user_keymap=user_keymap_path(), shipped_keymap=shipped_keymap(weights),
-                              prompts=prompts_dir(), warning=warning, predictive=options.predictive, **sampling)
+                              prompts=prompts_dir(), warning=warning, predictive=options.predictive,
+                              threads=options.threads, **sampling)
     return run_window(settings)
 
 
@@ -96,6 +100,10 @@ def _play_headless(options, weights, prompt, keymap, warning, sampling) -> int:
         print(f"genie-play: warning: {warning}", file=sys.stderr)
     codes = parse_keys(options.keys, keymap)  # typos are reported before the model loads
     check_output(options.out)
+    if options.threads:
+        import torch
+
+        torch.set_num_threads(options.threads)
     device = select_device(options.device)
     print(f"genie-play: loading {weights} on {describe_device(device)}", file=sys.stderr, flush=True)
     world = WorldModel.load(weights, device=device, **sampling)

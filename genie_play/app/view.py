@@ -2,11 +2,13 @@
 
 Layout: a top bar, the body (game view + action explorer, or the sketch/gallery/remap panel),
 and the HUD at the bottom. Everything is recomputed from the window size every frame, so the
-window can be resized freely.
+window can be resized freely. `redraw_due` says when the picture next changes by itself (a
+spinner turns, a toast fades), so the loop draws only then or when something happened.
 """
 
 from __future__ import annotations
 
+import math
 import time
 
 import pygame
@@ -14,6 +16,8 @@ import pygame
 from genie_play.app import hud, theme
 
 TOP, BOTTOM, PAD = 48, 78, 16
+THINKING_AFTER_S = 0.15  # a step slower than this shows the "thinking" chip
+FLASH_S = 0.25  # the HUD's action badge lights this long after each press
 
 
 def layout(size: tuple[int, int], explorer: bool) -> dict[str, pygame.Rect]:
@@ -61,7 +65,7 @@ def _game_view(app, screen: pygame.Surface, box: pygame.Rect, t: float) -> None:
     screen.blit(image, where)
     pygame.draw.rect(screen, theme.LINE, where.inflate(4, 4), width=2, border_radius=3)
     job = app.worker.current
-    if job is not None and job.kind in ("step", "undo", "reset") and time.perf_counter() - job.started > 0.15:
+    if job is not None and job.kind in ("step", "undo", "reset") and time.perf_counter() - job.started > THINKING_AFTER_S:
         # a slow step (e.g. the first on a GPU) shows that the model is thinking, and for how long
         chip = pygame.Rect(where.x + 10, where.y + 10, 150, 30)
         theme.panel(screen, chip, theme.PANEL, 15, alpha=220)
@@ -75,6 +79,33 @@ def _game_view(app, screen: pygame.Surface, box: pygame.Rect, t: float) -> None:
         hint = "press a key to play  ·  " + "  ·  ".join(keys) + "  ·  H for help"
         theme.text(screen, hint, (box.centerx, box.bottom - 8), app.fonts.small, theme.DIM, anchor="midbottom",
                    max_width=box.width - 20)
+
+
+def redraw_due(app, last_draw: float, interval: float) -> float:
+    """The time.monotonic() at which the picture drawn at `last_draw` changes by itself; inf if never.
+
+    Moving things (spinners, a fading toast, the thinking chip's timer) redraw every `interval`;
+    the rest change at known moments (a flash ends, a toast starts fading, a clock ticks)."""
+    now = time.monotonic()
+    job = app.worker.current
+    thinking = None
+    if job is not None and job.kind in ("step", "undo", "reset") and job.started:
+        thinking = now - (time.perf_counter() - job.started) + THINKING_AFTER_S  # the chip appears then
+    moving = (app.frame is None or (thinking is not None and thinking <= now)
+              or (app.mode == "play" and app.explorer.visible and not app.explorer.complete))
+    moments = [app.last_press + FLASH_S]
+    for _, _, expires in app.toasts:
+        if expires - hud.TOAST_FADE_S <= now < expires:
+            moving = True
+        moments += [expires - hud.TOAST_FADE_S, expires]
+    if thinking is not None:
+        moments.append(thinking)
+    if app.recording is not None:  # the REC badge counts seconds
+        moments.append(app.recording.started + math.floor(now - app.recording.started) + 1)
+    if app.mode == "remap":  # the text cursor blinks twice a second
+        moments.append(app.started + (math.floor((now - app.started) * 2) + 1) / 2)
+    due = min([m for m in moments if m > last_draw], default=math.inf)
+    return min(due, last_draw + interval) if moving else due
 
 
 def _title(app) -> str:
@@ -102,8 +133,8 @@ def _fields(app) -> list:
         frame_time = "—"
     context = f"{min(app.num_frames, app.max_context)}/{app.max_context}" if app.max_context else "—"
     return [
-        ("FRAME TIME", frame_time, "precomputed" if app.last_precomputed else f"window {app.clock.get_fps():.0f} fps"),
-        ("DEVICE", app.device_label, None),
+        ("FRAME TIME", frame_time, "precomputed" if app.last_precomputed else "computed on the keypress"),
+        ("DEVICE", app.device_label, app.device_hint),
         ("MASKGIT STEPS", "—" if steps is None else str(steps), "[  ]"),
         ("TEMPERATURE", "—" if temperature is None else f"{temperature:.2f}", "-  ="),
         ("CONTEXT", context, f"frame {app.num_frames}" if app.num_frames else None),
@@ -111,7 +142,7 @@ def _fields(app) -> list:
 
 
 def _action(app) -> tuple:
-    lit = time.monotonic() - app.last_press < 0.25  # flash on every press, even a repeat
+    lit = time.monotonic() - app.last_press < FLASH_S  # flash on every press, even a repeat
     if app.last_code is None:
         return None, "", app.last_key if lit else None, lit
     return app.last_code, app.keymap.label(app.last_code), app.last_key, lit

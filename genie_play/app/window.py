@@ -2,18 +2,25 @@
 
     events -> handle(event)   keys, mouse and dropped files, routed by mode (play, sketch,
                               gallery, remap) and the help overlay
-    tick()                    collect finished world jobs, start the next one, key repeat
-    draw()                    game view, action explorer, HUD, toasts, overlays
+    collect()                 finished world jobs; a new frame is drawn at once
+    tick()                    start the next step the player asked for, key repeat
+    draw()                    game view, action explorer, HUD, toasts, overlays -- only when
+                              something changed or an animation is due, and not while a step
+                              computes the frame the player waits for (it is drawn with it)
+    background()              previews and the model's leftover work, once the frame is shown
 
-The real loop and the tests run exactly this code: tests post pygame events and call
-`frame_once()` until `idle`. The world model only ever runs on the worker thread, one job at a
-time, so the window keeps drawing (with progress) while the model loads or thinks.
+Between turns the loop sleeps on the event queue (the workers post an event when a job ends),
+so an idle window costs no CPU, and drawing never competes with a keypress's step. The real loop and the tests run exactly this code: tests post
+pygame events and call `frame_once()` until `idle`. The world model only ever runs on the worker
+thread, one job at a time, with a thread budget that leaves the window a core of its own.
 """
 
 from __future__ import annotations
 
 import collections
+import math
 import os
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +30,7 @@ import numpy as np
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame  # noqa: E402  (after the env var that keeps its banner quiet)
 
-from genie_play.app import theme  # noqa: E402
+from genie_play.app import theme, view  # noqa: E402
 from genie_play.app.controls import CONTROLS, Controls  # noqa: E402
 from genie_play.app.explorer import Explorer  # noqa: E402
 from genie_play.app.gallery import Gallery  # noqa: E402
@@ -33,6 +40,9 @@ from genie_play.app.remap import Remap  # noqa: E402
 from genie_play.app.sketch import Sketch  # noqa: E402
 from genie_play.app.worker import Job, Worker  # noqa: E402
 from genie_play.errors import GenieError  # noqa: E402
+
+JOB_DONE = pygame.event.custom_type()  # posted by the workers: wakes the sleeping loop
+MAX_SLEEP_S = 0.5  # the loop wakes at least this often, whatever it waits for
 
 @dataclass
 class WindowSettings:
@@ -51,7 +61,8 @@ class WindowSettings:
     captures: Path = Path("genie-play-captures")  # screenshots and recordings
     warning: str | None = None  # shown as a toast at start (e.g. a broken saved keymap)
     size: tuple[int, int] = (1100, 720)
-    fps: int = 60  # window redraw rate (the world steps as fast as the model allows)
+    fps: int = 30  # redraws per second while something moves (a spinner); none while nothing changes
+    threads: int | None = None  # torch threads for the model; None: device.play_threads()
     repeat_delay: float = 0.3  # a held key starts repeating after this long...
     repeat_hz: float = 30.0  # ...then steps at this steady rate (or as fast as the model can)
     predictive: bool = True  # while idle, precompute every action's next frame so a keypress shows it at once
@@ -68,9 +79,10 @@ class App(Controls):
         self.s, self.screen = settings, screen
         self.fonts = theme.Fonts.load()
         self.keymap = settings.keymap
-        self.worker, self.io = Worker("genie-world"), Worker("genie-io")
+        self.worker, self.io = Worker("genie-world", _wake), Worker("genie-io", _wake)
         self.world = None
         self.explorer = Explorer(NUM_ACTIONS)
+        self.explorer.visible = settings.predictive  # --no-predict: nothing computed ahead until Tab
         self.sketch, self.remap, self.gallery = Sketch(), Remap(), Gallery(settings.prompts)
         self.mode, self.help, self.paused, self.crisp = "play", False, False, True
         self.running, self.fatal = True, None
@@ -89,11 +101,14 @@ class App(Controls):
         self.step_times: collections.deque = collections.deque(maxlen=10)
         self.last_precomputed = False  # the last step showed a frame made while the player was idle
         self.sampling = [settings.maskgit_steps, settings.temperature]
-        self.device_label = "…"
+        self.device_label, self.device_hint = "…", None
         self.recording: Recording | None = None
         self.toasts: list = []
-        self.clock = pygame.time.Clock()
         self.started = time.monotonic()
+        self.dirty, self.last_draw, self.draws = True, -math.inf, 0  # draws: counted for the tests
+        self.new_frame = False  # a frame came back from the world and is not on screen yet
+        self.intent_started = 0.0  # when the running intent went to the worker
+        self.cancel_preview = threading.Event()  # a keypress pre-empts the preview computing now
         if settings.warning:
             self.toast(settings.warning, theme.BAD, 8)
         self.worker.submit("load", self._load)
@@ -101,14 +116,52 @@ class App(Controls):
     # --- the loop -----------------------------------------------------------------------------
 
     def frame_once(self) -> None:
-        """One turn of the main loop: events, scheduling, drawing."""
-        for event in pygame.event.get():
+        """One turn of the main loop: wait for something, handle it, draw if the picture changed."""
+        for event in self._events():
             self.handle(event)
+        self.collect()
+        if self.new_frame:
+            self._draw()  # the player is waiting for exactly this
         self.tick()
+        if time.monotonic() >= self._draw_due():
+            self._draw()
+        self.background()
+
+    def _draw(self) -> None:
         self.screen = pygame.display.get_surface() or self.screen  # follows window resizes
         self.draw()
         pygame.display.flip()
-        self.clock.tick(self.s.fps)
+        self.dirty = self.new_frame = False
+        self.last_draw, self.draws = time.monotonic(), self.draws + 1
+
+    def _events(self) -> list:
+        """Pending events; with none and nothing due, sleep on the queue until one comes or work is due."""
+        events = pygame.event.get()
+        if events:
+            return events
+        timeout = min(self._draw_due(), self._next_job_due()) - time.monotonic()
+        if timeout <= 0.001:
+            return events
+        first = pygame.event.wait(max(1, int(1000 * min(timeout, MAX_SLEEP_S))))
+        return [first, *pygame.event.get()] if first.type != pygame.NOEVENT else []
+
+    def _draw_due(self) -> float:
+        """When to draw next: now if something changed, else when an animation moves; but while a step
+        computes the frame the player asked for, not before it comes or the thinking chip is due."""
+        due = -math.inf if self.dirty else view.redraw_due(self, self.last_draw, 1.0 / self.s.fps)
+        if self.running_intent is not None:
+            due = max(due, self.intent_started + view.THINKING_AFTER_S)
+        return due
+
+    def _next_job_due(self) -> float:
+        """When the idle worker gets its next job without any event: a held key's repeat, delayed previews."""
+        if self.world is None or self.worker.busy:
+            return math.inf  # a finished job posts JOB_DONE
+        if self.held and not self.paused and self.mode == "play":
+            return self.next_repeat
+        if self._wants_previews():
+            return self.last_step_end + self.s.preview_delay
+        return math.inf
 
     @property
     def idle(self) -> bool:
@@ -126,19 +179,28 @@ class App(Controls):
     # --- world jobs ---------------------------------------------------------------------------
 
     def _load(self):
-        from genie_play.device import describe_device, select_device
+        import torch
+
+        from genie_play.device import describe_device, play_threads, select_device
         from genie_play.world.world_model import WorldModel
 
         device = select_device(self.s.device)
+        torch.set_num_threads(self.s.threads or play_threads())  # on this thread, where the model runs
         world = WorldModel.load(self.s.weights, device=device, maskgit_steps=self.s.maskgit_steps,
                                 temperature=self.s.temperature, seed=self.s.seed)
         world.reset(self.prompt)
-        return world, describe_device(device)
+        hint = f"UI keeps {os.cpu_count() - torch.get_num_threads()} of {os.cpu_count()} cores" if (
+            device.type == "cpu" and (os.cpu_count() or 0) > torch.get_num_threads()) else None
+        return world, describe_device(device), hint
 
-    def tick(self) -> None:
-        """Route finished jobs, then give the idle worker the next job: an intent, a repeat, or a preview."""
+    def collect(self) -> None:
+        """Route the jobs that finished since the last turn."""
         for job in self.worker.poll() + self.io.poll():
             self._finished(job)
+            self.dirty = self.dirty or job.kind != "settle"  # settling changes nothing on screen
+
+    def tick(self) -> None:
+        """Give the idle worker what the player asked for: an intent, or a held key's repeat."""
         now = time.monotonic()
         if self.world is None or self.worker.busy:
             return
@@ -150,13 +212,33 @@ class App(Controls):
             self.next_repeat = now + 1.0 / self.s.repeat_hz
         if self.intents:
             self._start(self.intents.popleft())
-        elif (self.mode in ("play", "remap") and self._previewing and not self.held
-              and now - self.last_step_end >= self.s.preview_delay and self.explorer.missing()):
+
+    def background(self) -> None:
+        """Work nobody waits for, started only once the newest frame is on screen: the model's leftover
+        work from the last step (`WorldModel.settle`), then previews."""
+        if self.world is None or self.worker.busy or self.intents:
+            return
+        if self._wants_previews() and time.monotonic() - self.last_step_end >= self.s.preview_delay:
             batch = self.s.preview_batch or (NUM_ACTIONS if self.world.device.type == "cuda" else 2)
             missing = self.explorer.missing()  # the action just taken first: players repeat themselves
             codes = sorted(missing, key=lambda c: c != self.last_code)[:batch]
             self.explorer.requested.update(codes)
-            self.worker.submit("preview", lambda: self.world.preview(codes), (self.version, codes))
+            self.cancel_preview.clear()
+            world, cancelled = self.world, self.cancel_preview.is_set
+            self.worker.submit("preview", lambda: world.preview(codes, cancelled), (self.version, codes))
+        elif self.world.unsettled:
+            self.worker.submit("settle", self.world.settle)
+
+    def _wants_previews(self) -> bool:
+        return (self.mode in ("play", "remap") and self._previewing and not self.held
+                and bool(self.explorer.missing()))
+
+    def _ask(self, intent: tuple) -> None:
+        """Queue what the player asked for; a preview computing now gives way to it."""
+        self.intents.append(intent)
+        job = self.worker.current
+        if job is not None and job.kind == "preview":
+            self.cancel_preview.set()
 
     @property
     def _previewing(self) -> bool:
@@ -165,10 +247,11 @@ class App(Controls):
 
     def _start(self, intent: tuple) -> None:
         world = self.world
-        self.running_intent = intent
+        self.running_intent, self.intent_started = intent, time.monotonic()
         if intent[0] == "step":
             code = intent[1]
-            self.worker.submit("step", lambda: (world.step(code), world.last_step_precomputed), intent)
+            # the frame first; adding it to the context waits until it is on screen (background())
+            self.worker.submit("step", lambda: (world.step(code, settle=False), world.last_step_precomputed), intent)
         elif intent[0] == "undo":
             self.worker.submit("undo", world.undo, intent)
         else:
@@ -186,7 +269,7 @@ class App(Controls):
                 self.toast(str(job.error), theme.BAD, 6)
             return
         if job.kind == "load":
-            self.world, self.device_label = job.result
+            self.world, self.device_label, self.device_hint = job.result
             self.sampling = [self.world.maskgit_steps, self.world.temperature]
             visible, self.explorer = self.explorer.visible, Explorer(self.world.num_actions)
             self.explorer.visible = visible
@@ -206,13 +289,16 @@ class App(Controls):
             self._show(job.result, {"do": "reset", "prompt": self.prompt_name})
         elif job.kind == "preview":
             version, codes = job.tag
-            self.explorer.receive(version, codes, job.result)
+            if job.result is None:  # pre-empted by a keypress: asked for again later
+                self.explorer.requested.difference_update(codes)
+            else:
+                self.explorer.receive(version, codes, job.result)
         elif job.kind == "save":
             self.toast(f"saved {job.result}", theme.GOOD, 5)
 
     def _show(self, frame: np.ndarray, step: dict) -> None:
         """A new frame is on screen: the previews are stale and a recording gets the frame."""
-        self.frame = frame
+        self.frame, self.new_frame = frame, True
         self.num_frames, self.max_context = self.world.num_frames, self.world.max_context
         self.last_step_end = time.monotonic()
         self._changed()
@@ -226,6 +312,10 @@ class App(Controls):
     # --- events -------------------------------------------------------------------------------
 
     def handle(self, event: pygame.event.Event) -> None:
+        if event.type == JOB_DONE:
+            return  # it only woke the loop; tick() collects the job
+        if event.type != pygame.MOUSEMOTION or self.mode == "sketch":
+            self.dirty = True
         if event.type == pygame.QUIT:
             self.running = False
         elif event.type == pygame.DROPFILE:
@@ -255,7 +345,9 @@ class App(Controls):
         elif event.type == pygame.KEYDOWN:
             self._play_key(event)
         elif event.type == pygame.MOUSEMOTION:
-            self.hover = self.explorer.hit(event.pos) if self.explorer.visible else None
+            hover = self.explorer.hit(event.pos) if self.explorer.visible else None
+            self.dirty = self.dirty or hover != self.hover
+            self.hover = hover
         elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 1 and self.explorer.visible:
             code = self.explorer.hit(event.pos)
             if code is not None:
@@ -289,7 +381,7 @@ class App(Controls):
             self.held[key] = code
             self.next_repeat = time.monotonic() + self.s.repeat_delay
         if sum(i[0] == "step" for i in self.intents) < 2:  # a short queue: taps count, holds never pile up
-            self.intents.append(("step", code, key))
+            self._ask(("step", code, key))
 
     def frames_when_done(self) -> int:
         """The history length once the running and queued intents are done (undo needs it)."""
@@ -301,7 +393,7 @@ class App(Controls):
 
     def _reset_to(self, image, name: str) -> None:
         self.intents.clear()
-        self.intents.append(("reset", image, name))
+        self._ask(("reset", image, name))
 
     def _dropped(self, path: Path) -> None:
         if path.suffix.lower() == ".toml":
@@ -351,13 +443,20 @@ class App(Controls):
     def toast(self, message: str, color=theme.TEXT, seconds: float = 3.0) -> None:
         now = time.monotonic()
         self.toasts = [t for t in self.toasts if t[2] > now][-3:] + [(message, color, now + seconds)]
+        self.dirty = True
 
     # --- drawing ------------------------------------------------------------------------------
 
     def draw(self) -> None:
-        from genie_play.app.view import draw_app
+        view.draw_app(self)
 
-        draw_app(self)
+
+def _wake() -> None:
+    """Called on a worker thread when its job ends: wake the loop (SDL's event queue is thread-safe)."""
+    try:
+        pygame.event.post(pygame.event.Event(JOB_DONE))
+    except pygame.error:  # the window is already closed
+        pass
 
 
 def _name(prompt) -> str:

@@ -2,7 +2,8 @@
 
 The window keeps drawing and answering events while a job runs, so loading the model or a slow
 first step shows a progress spinner instead of a frozen window. Results come back through
-`poll()`, called from the main loop, so all app state is only ever touched on the main thread.
+`poll()`, called from the main loop, so all app state is only ever touched on the main thread;
+`notify` (called on the worker thread when a job ends) lets a loop that sleeps on events wake up.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ class Job:
 class Worker:
     """Runs jobs in submission order on one daemon thread; at most one runs at a time."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, notify: Callable[[], None] | None = None):
+        self._notify = notify
         self._todo: queue.Queue[Job | None] = queue.Queue()
         self._done: queue.Queue[Job] = queue.Queue()
         self._pending = 0  # submitted and not yet polled; only the main thread changes it
@@ -83,3 +85,5 @@ class Worker:
             self.current = None
             job.done.set()
             self._done.put(job)
+            if self._notify is not None:
+                self._notify()

@@ -5,8 +5,8 @@ DISPLAY is unset). Keys are sent as X events through XTest, as a keyboard sends 
 keypress counts as shown when the pixels of the game view change on the X server, read back with
 GetImage. So the number includes everything the player waits for: the event queue, the app's
 loop, the world model, drawing and the copy to the screen. Per mode (predictive rendering off,
-then on): keypress -> pixels p50/p95/max, a held key's frame rate, and the app's CPU use while
-nothing happens (from /proc). Needs Linux with X11: Xvfb (or a running X server) and python-xlib
+then on, then quick taps 50 ms apart): keypress -> pixels p50/p95/max, a held key's frame rate,
+and the app's CPU use while nothing happens (from /proc). Needs Linux with X11: Xvfb (or a running X server) and python-xlib
 (the `window` extra).
 """
 
@@ -37,7 +37,8 @@ class WindowBenchOptions:
     prompt: Path | None = None
     keymap: Path | None = None  # None: the weights' keymap (never the user's saved one, so runs compare)
     presses: int = 30  # timed keypresses per mode
-    gaps: dict = field(default_factory=lambda: {"no_predict": 0.3, "predict": 1.0})  # idle seconds before a press
+    # idle seconds before each press: without prediction, with it, and quick taps with it
+    gaps: dict = field(default_factory=lambda: {"no_predict": 0.3, "predict": 1.0, "taps": 0.05})
     hold_s: float = 3.0  # how long the key is held for the held-key frame rate
     idle_s: float = 5.0  # how long idle CPU is sampled, after the previews are done
     timeout_s: float = 3.0  # a press whose frame never shows counts as missed
@@ -227,17 +228,8 @@ def _wait_change(x: XClient, bands, before: bytes, start: float, opts: WindowBen
         time.sleep(opts.poll_s)
 
 
-def measure_mode(x: XClient, proc: subprocess.Popen, opts: WindowBenchOptions, keys: list[str], predictive: bool,
-                 log_path: Path) -> dict:
-    """One run of the game: idle CPU, timed taps, then a held key."""
-    name = "predict" if predictive else "no_predict"
-    size = _wait_ready(x, proc, opts, log_path, predictive)
-    bands = watch_bands(size, predictive)
-    time.sleep(3.0)  # previews of the first frame finish
-    cpu0, t0 = cpu_seconds(proc.pid), time.monotonic()
-    time.sleep(opts.idle_s)
-    idle = 100 * (cpu_seconds(proc.pid) - cpu0) / (time.monotonic() - t0)
-
+def _presses(x: XClient, bands, opts: WindowBenchOptions, keys: list[str], name: str) -> dict:
+    """Timed taps, each after `gap` seconds: keypress -> pixels percentiles and the misses."""
     gap = opts.gaps[name]
     latencies, missed = [], 0
     for i in range(opts.presses):
@@ -252,6 +244,26 @@ def measure_mode(x: XClient, proc: subprocess.Popen, opts: WindowBenchOptions, k
         else:
             latencies.append(1000 * seconds)
     opts.log(f"bench --window: {name}: {len(latencies)} presses shown, {missed} missed")
+    r = {f"window_{name}_ms_{k}": v for k, v in percentiles(latencies).items()}
+    r.update({f"window_{name}_missed": missed, f"window_{name}_gap_s": gap})
+    return r
+
+
+def measure_mode(x: XClient, proc: subprocess.Popen, opts: WindowBenchOptions, keys: list[str], predictive: bool,
+                 log_path: Path) -> dict:
+    """One run of the game: idle CPU, timed presses, a held key, and (predictive) quick taps."""
+    name = "predict" if predictive else "no_predict"
+    size = _wait_ready(x, proc, opts, log_path, predictive)
+    bands = watch_bands(size, predictive)
+    time.sleep(3.0)  # previews of the first frame finish
+    cpu0, t0 = cpu_seconds(proc.pid), time.monotonic()
+    time.sleep(opts.idle_s)
+    idle = 100 * (cpu_seconds(proc.pid) - cpu0) / (time.monotonic() - t0)
+
+    own0, t0 = time.process_time(), time.monotonic()
+    r = _presses(x, bands, opts, keys, name)
+    own = 100 * (time.process_time() - own0) / (time.monotonic() - t0)  # what watching the pixels cost
+    gap = opts.gaps[name]
 
     time.sleep(gap)
     keysym = x_keysym(keys[0])
@@ -267,9 +279,11 @@ def measure_mode(x: XClient, proc: subprocess.Popen, opts: WindowBenchOptions, k
     x.key(keysym, False)
     held = (len(changes) - 1) / (changes[-1] - changes[0]) if len(changes) > 2 else 0.0
 
-    r = {f"window_{name}_ms_{k}": v for k, v in percentiles(latencies).items()}
-    r.update({f"window_{name}_missed": missed, f"window_{name}_gap_s": gap, f"window_{name}_idle_cpu_pct": idle,
-              f"window_{name}_held_fps": held})
+    r.update({f"window_{name}_idle_cpu_pct": idle, f"window_{name}_held_fps": held,
+              f"window_{name}_bench_cpu_pct": own})
+    if predictive:
+        time.sleep(3.0)  # the previews catch up after the held key
+        r.update(_presses(x, bands, opts, keys, "taps"))
     return r
 
 
@@ -288,7 +302,7 @@ def run_window_bench(opts: WindowBenchOptions) -> dict:
     opts.keymap = keymap_path
     keys = press_keys(load_keymap(keymap_path))
     result: dict = {"cpu_cores": os.cpu_count(), "presses": opts.presses, "keys": " ".join(keys),
-                    "poll_ms": 1000 * opts.poll_s}
+                    "poll_ms": 1000 * opts.poll_s, "extra_args": " ".join(opts.extra_args)}
     with _display() as display, tempfile.TemporaryDirectory() as tmp:
         result["display"] = "Xvfb" if not os.environ.get("DISPLAY") else display
         x = XClient(display)
@@ -330,17 +344,20 @@ WINDOW_TABLE = [  # (label, key suffix, unit)
     ("keypress -> pixels p50", "ms_p50", "ms"), ("keypress -> pixels p95", "ms_p95", "ms"),
     ("keypress -> pixels max", "ms_max", "ms"), ("presses never shown", "missed", ""),
     ("held key", "held_fps", "FPS"), ("idle CPU (one core = 100)", "idle_cpu_pct", "%"),
+    ("this bench's own CPU meanwhile", "bench_cpu_pct", "%"),
 ]
 
 
 def format_window_table(r: dict) -> str:
+    names = [n for n in ("no_predict", "predict", "taps") if f"window_{n}_gap_s" in r]
+    heads = {"no_predict": "--no-predict", "predict": "predictive", "taps": "quick taps"}
     lines = [f"real window on {r['display']}, {r['cpu_cores']} cores, keys {r['keys']}, pixels read every "
-             f"~{r['poll_ms']:.0f} ms",
-             f"{'':30s} {'--no-predict':>14s} {'predictive':>14s}",
-             f"{'idle before each press':30s} {r['window_no_predict_gap_s']:>12.1f} s {r['window_predict_gap_s']:>12.1f} s"]
+             f"~{r['poll_ms']:.0f} ms" + (f", {r['extra_args']}" if r.get("extra_args") else ""),
+             f"{'':30s} " + " ".join(f"{heads[n]:>14s}" for n in names),
+             f"{'idle before each press':30s} " + " ".join(f"{r[f'window_{n}_gap_s']:>12.2f} s" for n in names)]
     for label, suffix, unit in WINDOW_TABLE:
         cells = []
-        for name in ("no_predict", "predict"):
+        for name in names:
             value = r.get(f"window_{name}_{suffix}")
             cells.append(f"{'—':>14s}" if value is None else f"{value:>12.1f} {unit:1s}" if unit else f"{value:>14d}")
         lines.append(f"{label:30s} {' '.join(cells)}")

@@ -3,8 +3,11 @@
     reset(image)   prompt picture -> tokens; fills the KV caches; returns the first frame
     step(action)   latent action -> MaskGIT over one frame's tokens (the past lives in the KV
                    cache) -> decoded frame
+    settle()       add the newest frame to the KV cache: the part of a step the player need not
+                   wait for, which step(action, settle=False) leaves until the frame is shown
     undo()         back one frame
-    preview(acts)  the next frame for several actions at once, without changing anything
+    preview(acts)  the next frame for several actions at once, without changing anything (a
+                   `cancelled` callback stops it between MaskGIT rounds, for a keypress)
 The app, headless play, evaluation and benchmark drive this object; WorldBatch (world_batch.py)
 steps many worlds at once with its networks and its sampler, for the RL environment.
 
@@ -72,6 +75,10 @@ def check_compatible(tokenizer: Weights, dynamics: Weights, lam: Weights | None 
                          f"but {dynamics.path} expects {d.num_actions} at {d.image_size}px")
 
 
+class Cancelled(Exception):
+    """A preview stopped early because its caller no longer wants it."""
+
+
 class WorldModel:
     """Owns the networks and the rollout state (token history, KV caches, random stream)."""
 
@@ -113,6 +120,7 @@ class WorldModel:
         self._generator = torch.Generator(device=self.device)
         self._history: collections.deque = collections.deque(maxlen=MAX_UNDO)  # (ids (1, N), action, frame)
         self._dynamics_cache = self._decoder_cache = None
+        self._unsettled: tuple | None = None  # (ids (1, N), action) of a frame not yet in the KV cache
         self.source: Path | None = None  # the weights folder, when loaded from one (its keymap lives there)
 
     @classmethod
@@ -163,9 +171,13 @@ class WorldModel:
         return frame
 
     @torch.inference_mode()
-    def step(self, action: int) -> np.ndarray:
-        """Advance one frame under latent action `action` (0..num_actions-1); returns the new frame."""
+    def step(self, action: int, settle: bool = True) -> np.ndarray:
+        """Advance one frame under latent action `action` (0..num_actions-1); returns the new frame.
+
+        settle=False returns as soon as the frame is decoded and leaves adding it to the context
+        (a full pass of the dynamics model) to settle() or the next call, so the frame shows sooner."""
         action = self._check_action(action)
+        self.settle()
         previewed = self._previews.get(action) if self._previews_made_with == self._sampling() else None
         self.last_step_precomputed = previewed is not None
         if previewed is not None:  # the frame the player already saw for this action, caches and all
@@ -178,24 +190,48 @@ class WorldModel:
         else:
             with self._phase("maskgit_ms"):
                 ids = self.sample_ids([action], [self._generator], self._dynamics_cache if self.kv_cache else None)
-            with self._phase("context_ms"):  # the new frame and its latent action join the context
-                if self.kv_cache:
-                    self.dynamics.prime(self._dynamics_cache, ids[:, None], torch.tensor([[action]], device=self.device))
             with self._phase("decode_ms"):
                 frame = to_uint8(self._decode_next(ids)[0])
+            if self.kv_cache:
+                self._unsettled = (ids, action)
         self._history.append((ids, action, frame))
         self._previews = {}
+        if settle:
+            self.settle()
         return frame
 
+    @property
+    def unsettled(self) -> bool:
+        """Is there work left from step(settle=False)?"""
+        return self._unsettled is not None
+
     @torch.inference_mode()
-    def preview(self, actions: Sequence[int]) -> list[np.ndarray]:
+    def settle(self) -> None:
+        """The newest frame and its latent action join the context (the KV cache), if not yet done."""
+        if self._unsettled is None:
+            return
+        ids, action = self._unsettled
+        self._unsettled = None
+        with self._phase("context_ms"):
+            self.dynamics.prime(self._dynamics_cache, ids[:, None], torch.tensor([[action]], device=self.device))
+
+    @torch.inference_mode()
+    def preview(self, actions: Sequence[int], cancelled=None) -> list[np.ndarray] | None:
         """The frame each action would produce now, in one batched pass; the state is untouched.
 
         Previews of the same state accumulate, so the actions may be previewed a few at a time.
         A following step(a) for a previewed action returns exactly the previewed frame, and with
         the KV cache it runs no network at all: the frame's keys and values are computed here too.
+        `cancelled()` is asked between the passes; once it says True the preview stops and returns None.
         """
         actions = [self._check_action(a) for a in actions]
+        self.settle()
+        try:
+            return self._preview(actions, cancelled or (lambda: False))
+        except Cancelled:
+            return None
+
+    def _preview(self, actions: list[int], cancelled) -> list[np.ndarray]:
         generators = []
         for _ in actions:  # each candidate continues the world's own random stream
             g = torch.Generator(device=self.device)
@@ -203,7 +239,9 @@ class WorldModel:
             generators.append(g)
         B, N = len(actions), self.config.tokens_per_frame
         context = self._dynamics_cache.repeat(B) if self.kv_cache else None
-        ids = self.sample_ids(actions, generators, context)  # (B, N)
+        ids = self.sample_ids(actions, generators, context, cancelled)  # (B, N)
+        if cancelled():
+            raise Cancelled
         dynamics_kv = decoder_kv = [None] * B
         if self.kv_cache:
             decoder = self._decoder_cache.repeat(B)
@@ -233,6 +271,7 @@ class WorldModel:
 
     def state_tensors(self) -> list[torch.Tensor]:
         """Every cached key and value the next frame is computed from (for health checks)."""
+        self.settle()
         caches = (self._dynamics_cache, self._decoder_cache)
         return [t for cache in caches if cache is not None for kv in cache.layers for t in kv]
 
@@ -267,15 +306,19 @@ class WorldModel:
     def _sampling(self) -> tuple:
         return (self.maskgit_steps, self.temperature, self.unmask_order)
 
-    def sample_ids(self, actions: list[int], generators: list[torch.Generator], context: KVCache | None) -> torch.Tensor:
+    def sample_ids(self, actions: list[int], generators: list[torch.Generator], context: KVCache | None,
+                   cancelled=None) -> torch.Tensor:
         """MaskGIT-sample the next frame's token ids (B, N), one row per action; no state changes.
 
         context: the dynamics KV cache holding B copies of the past; None recomputes the past every round.
+        cancelled: asked before each round; True raises Cancelled.
         """
         B = len(actions)
         a = torch.tensor(actions, device=self.device)
 
         def next_logits(ids: torch.Tensor) -> torch.Tensor:
+            if cancelled is not None and cancelled():
+                raise Cancelled
             past = context if context is not None else self._context_cache().repeat(B)
             return self.dynamics.next_logits(past, ids, a)
 
@@ -323,6 +366,7 @@ class WorldModel:
 
     def _rebuild_caches(self) -> None:
         """Recompute both KV caches from the last max_context frames of the history."""
+        self._unsettled = None
         ids, prev, before = self._recent(self.max_context)
         self._dynamics_cache = KVCache(max_frames=self.max_context - 1)
         self.dynamics.prime(self._dynamics_cache, ids, prev, before)

@@ -480,3 +480,29 @@ def test_the_hud_shows_the_model_thread_budget(make_app):
     assert "thread" in app.device_label  # e.g. "cpu (1 thread)"
     shown = {caption: (value, hint) for caption, value, hint in view._fields(app)}
     assert shown["DEVICE"][0] == app.device_label
+
+
+def test_a_key_whose_preview_is_being_computed_waits_for_it_and_shows_it(make_app, monkeypatch):
+    import threading
+
+    app = make_app()
+    running, real = threading.Event(), app.world.preview
+
+    def slow_preview(codes, cancelled):
+        running.set()
+        time.sleep(0.2)
+        return None if cancelled() else real(codes, cancelled)
+
+    monkeypatch.setattr(app.world, "preview", slow_preview)
+    app.do_refresh()
+    while not running.is_set():
+        app.frame_once()
+    code = app.worker.current.tag[1][0]  # one code per preview job on a CPU
+    key = app.keymap.bindings[code].keys[0]
+    post(pygame.KEYDOWN, key=pygame.key.key_code(key), mod=0, unicode="", scancode=0)
+    post(pygame.KEYUP, key=pygame.key.key_code(key), mod=0, unicode="", scancode=0)
+    while app.num_frames < 2:
+        app.frame_once()
+    assert not app.cancel_preview.is_set() and app.last_precomputed and app.last_code == code
+    monkeypatch.undo()
+    settle(app)

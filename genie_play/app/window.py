@@ -67,8 +67,9 @@ class WindowSettings:
     repeat_hz: float = 30.0  # ...then steps at this steady rate (or as fast as the model can)
     predictive: bool = True  # while idle, precompute every action's next frame so a keypress shows it at once
     preview_delay: float = 0.0  # previews may wait this long after a step
-    # Codes per preview job; None: all eight in one pass on a GPU, two at a time on a CPU, where all eight
-    # take ~200 ms (a key pressed meanwhile waits for the job) and two ~80 ms (measured on 2 cores).
+    # Codes per preview job; None: all eight in one pass on a GPU, where a batch costs what one does,
+    # and one at a time on a CPU, where a batch of k costs k times one (~80 ms each on 2 cores):
+    # a key whose preview is being computed then waits for it at most as long as for a fresh step.
     preview_batch: int | None = None
 
 
@@ -219,7 +220,7 @@ class App(Controls):
         if self.world is None or self.worker.busy or self.intents:
             return
         if self._wants_previews() and time.monotonic() - self.last_step_end >= self.s.preview_delay:
-            batch = self.s.preview_batch or (NUM_ACTIONS if self.world.device.type == "cuda" else 2)
+            batch = self.s.preview_batch or (NUM_ACTIONS if self.world.device.type == "cuda" else 1)
             missing = self.explorer.missing()  # the action just taken first: players repeat themselves
             codes = sorted(missing, key=lambda c: c != self.last_code)[:batch]
             self.explorer.requested.update(codes)
@@ -234,11 +235,14 @@ class App(Controls):
                 and bool(self.explorer.missing()))
 
     def _ask(self, intent: tuple) -> None:
-        """Queue what the player asked for; a preview computing now gives way to it."""
+        """Queue what the player asked for; a preview computing now gives way to it, unless it is the
+        very frame asked for, which is then shown as soon as it is ready."""
         self.intents.append(intent)
         job = self.worker.current
         if job is not None and job.kind == "preview":
-            self.cancel_preview.set()
+            version, codes = job.tag
+            if not (intent[0] == "step" and intent[1] in codes and version == self.version and len(self.intents) == 1):
+                self.cancel_preview.set()
 
     @property
     def _previewing(self) -> bool:

@@ -475,11 +475,15 @@ def test_a_keypress_preempts_the_preview_being_computed(make_app, monkeypatch):
     assert app.explorer.complete  # the pre-empted codes were asked for again
 
 
-def test_the_hud_shows_the_model_thread_budget(make_app):
+def test_the_hud_shows_the_key_to_screen_time_and_the_thread_budget(make_app):
     app = make_app()
     assert "thread" in app.device_label  # e.g. "cpu (1 thread)"
     shown = {caption: (value, hint) for caption, value, hint in view._fields(app)}
-    assert shown["DEVICE"][0] == app.device_label
+    assert shown["DEVICE"][0] == app.device_label and shown["KEY TO SCREEN"][0] == "—"
+    tap(app, pygame.K_RIGHT)
+    value, hint = {caption: (v, h) for caption, v, h in view._fields(app)}["KEY TO SCREEN"]
+    assert value.endswith(" ms") and 0 < int(value[:-3]) < 5000
+    assert hint == "precomputed" or hint.startswith("model ")
 
 
 def test_a_key_whose_preview_is_being_computed_waits_for_it_and_shows_it(make_app, monkeypatch):

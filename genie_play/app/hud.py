@@ -1,6 +1,6 @@
 """What is drawn around the game: the top bar, the HUD, toasts, the help overlay and progress.
 
-Always visible (the design's promise): current action, frame time and FPS, device, MaskGIT steps
+Always visible (the design's promise): current action, key-to-screen time, device, MaskGIT steps
 and temperature, context length. Every key press gets visible feedback here.
 """
 

@@ -126,14 +126,15 @@ def _badges(app) -> list:
 
 def _fields(app) -> list:
     steps, temperature = app.sampling
-    if app.step_times:
-        ms = 1000 * sum(app.step_times) / len(app.step_times)
-        frame_time = (f"{ms:.0f} ms  ·  {1000 / ms:.1f} fps" if ms < 1000 else f"{ms / 1000:.1f} s  ·  {1000 / ms:.2f} fps")
-    else:
-        frame_time = "—"
+    frame_time, detail = "—", None
+    if app.key_to_screen is not None:  # what the player felt: key -> this frame on screen
+        ms = 1000 * app.key_to_screen
+        frame_time = f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
+        model_ms = 1000 * sum(app.step_times) / len(app.step_times)
+        detail = "precomputed" if app.last_precomputed else f"model {model_ms:.0f} ms  ·  {1000 / model_ms:.0f} fps"
     context = f"{min(app.num_frames, app.max_context)}/{app.max_context}" if app.max_context else "—"
     return [
-        ("FRAME TIME", frame_time, "precomputed" if app.last_precomputed else "computed on the keypress"),
+        ("KEY TO SCREEN", frame_time, detail),
         ("DEVICE", app.device_label, app.device_hint),
         ("MASKGIT STEPS", "—" if steps is None else str(steps), "[  ]"),
         ("TEMPERATURE", "—" if temperature is None else f"{temperature:.2f}", "-  ="),

@@ -91,7 +91,7 @@ class App(Controls):
         self.prompt, self.prompt_name = settings.prompt, _name(settings.prompt)
         self.num_frames = self.max_context = 0
         self.version = 0  # bumps whenever the state the previews depend on changes
-        # what the player asked for, in order: ("step", code, key) | ("undo",) | ("reset", image, name)
+        # what the player asked for, in order: ("step", code, key, asked at) | ("undo",) | ("reset", image, name)
         self.intents: collections.deque = collections.deque()
         self.running_intent: tuple | None = None  # the one the worker is computing now
         self.held: dict[str, int] = {}  # action keys held down, in press order
@@ -99,7 +99,9 @@ class App(Controls):
         self.last_code = self.last_key = None
         self.last_press = 0.0
         self.hover = None
-        self.step_times: collections.deque = collections.deque(maxlen=10)
+        self.step_times: collections.deque = collections.deque(maxlen=10)  # the model's, seconds
+        self.key_to_screen: float | None = None  # the last step's, seconds
+        self.draw_seconds = 0.0  # the last draw's, flip included
         self.last_precomputed = False  # the last step showed a frame made while the player was idle
         self.sampling = [settings.maskgit_steps, settings.temperature]
         self.device_label, self.device_hint = "…", None
@@ -129,11 +131,13 @@ class App(Controls):
         self.background()
 
     def _draw(self) -> None:
+        start = time.monotonic()
         self.screen = pygame.display.get_surface() or self.screen  # follows window resizes
         self.draw()
         pygame.display.flip()
         self.dirty = self.new_frame = False
         self.last_draw, self.draws = time.monotonic(), self.draws + 1
+        self.draw_seconds = self.last_draw - start
 
     def _events(self) -> list:
         """Pending events; with none and nothing due, sleep on the queue until one comes or work is due."""
@@ -209,7 +213,7 @@ class App(Controls):
         self.world.maskgit_steps, self.world.temperature = steps, temperature  # applied only between jobs
         if not self.intents and self.held and not self.paused and self.mode == "play" and now >= self.next_repeat:
             key, code = list(self.held.items())[-1]  # the most recently pressed key wins
-            self.intents.append(("step", code, key))
+            self.intents.append(("step", code, key, now))
             self.next_repeat = now + 1.0 / self.s.repeat_hz
         if self.intents:
             self._start(self.intents.popleft())
@@ -279,9 +283,11 @@ class App(Controls):
             self.explorer.visible = visible
             self._show(self.world.frame, {"do": "reset", "prompt": self.prompt_name})
         elif job.kind == "step":
-            _, code, key = job.tag
+            code, key, asked = job.tag[1:]
             frame, self.last_precomputed = job.result
             self.step_times.append(job.seconds)
+            # what the player waits for: from the key to this frame on screen (drawn next, as long as the last)
+            self.key_to_screen = time.monotonic() - asked + self.draw_seconds
             self.last_code = code
             self._show(frame, {"do": "step", "action": code, "label": self.keymap.label(code), "key": key})
         elif job.kind == "undo":
@@ -385,7 +391,7 @@ class App(Controls):
             self.held[key] = code
             self.next_repeat = time.monotonic() + self.s.repeat_delay
         if sum(i[0] == "step" for i in self.intents) < 2:  # a short queue: taps count, holds never pile up
-            self._ask(("step", code, key))
+            self._ask(("step", code, key, time.monotonic()))
 
     def frames_when_done(self) -> int:
         """The history length once the running and queued intents are done (undo needs it)."""

@@ -39,7 +39,7 @@ def main() -> None:
                                   captures=Path(config), preview_delay=0.0)
         app = App(settings, open_window(settings.size))
         settle(app)
-        for key in (pygame.K_RIGHT, pygame.K_RIGHT, pygame.K_TAB):  # two steps, then the action explorer
+        for key in (pygame.K_RIGHT, pygame.K_RIGHT):  # two steps; the action explorer then previews all eight
             pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode="", scancode=0))
             pygame.event.post(pygame.event.Event(pygame.KEYUP, key=key, mod=0, unicode="", scancode=0))
             settle(app)

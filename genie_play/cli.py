@@ -224,8 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-predict", action="store_true",
                    help="do not precompute every action's next frame while idle, and start with the action "
                    "explorer hidden (Tab shows it; saves CPU; keypresses wait for the model)")
-    p.add_argument("--threads", metavar="N", type=int, help="torch CPU threads for the model (default: in the window, "
-                   "all cores but one, which the window keeps; headless, torch's choice)")
+    p.add_argument("--threads", metavar="N", type=int, help="torch CPU threads for the model (default: torch's choice "
+                   "for a keypress, and in the window all cores but one for previews, so the window keeps a core)")
     p.set_defaults(func=cmd_play)
 
     p = sub.add_parser("data", help="make training data: generate, import, preview",
@@ -315,7 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="timed keypresses without the KV cache, 0 to skip (default: 30)")
     p.add_argument("--prompt", metavar="IMAGE", help="picture to start from (default: the bundled default prompt)")
     p.add_argument("--maskgit-steps", metavar="N", type=int, help="MaskGIT steps per frame (default: the weights' own)")
-    p.add_argument("--threads", metavar="N", type=int, help="torch CPU threads (default: as the window plays, all cores but one)")
+    p.add_argument("--threads", metavar="N", type=int, help="torch CPU threads (default: what the window gives a keypress, torch's choice)")
     p.add_argument("--seed", metavar="S", type=int, default=0, help="seed for actions and sampling (default: 0)")
     p.add_argument("--curve", metavar="LIST", help="also sweep MaskGIT steps, e.g. 1,2,4,8,16,25: latency "
                    "(and ΔtPSNR with --data) for each")

@@ -46,15 +46,17 @@ def select_device(name: str = "auto") -> torch.device:
     raise GenieError(f"--device {name}: unknown device (choose auto, cpu, cuda, cuda:N or mps)")
 
 
-def play_threads(cores: int | None = None) -> int:
-    """Torch threads for play in the window: every core but one, which the window keeps for itself.
+def play_threads(cores: int | None = None) -> tuple[int, int]:
+    """Torch threads for play in the window: (for a step the player waits for, for background work).
 
-    Each keypress is a few small matrix products, which gain little from more threads, while a
-    model that takes every core makes the window wait for one: on 2 cores, two torch threads beside
-    the drawing loop made keypresses 3-6x slower than the benchmark. Never more than torch's own
-    choice (the physical cores, or OMP_NUM_THREADS)."""
+    While a step computes the frame that was asked for, the window does not draw (it draws the
+    frame when it comes), so the step may take every core torch would use: the physical cores, or
+    OMP_NUM_THREADS. Previews and the context update run while the window may be animating, so
+    they leave it a core: on 2 cores, two torch threads beside a window that redrew continuously
+    made keypresses 3-6x slower than the benchmark."""
     cores = cores or os.cpu_count() or 1
-    return max(1, min(torch.get_num_threads(), cores - 1))
+    step = torch.get_num_threads()
+    return step, max(1, min(step, cores - 1))
 
 
 def describe_device(device: torch.device) -> str:

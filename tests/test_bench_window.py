@@ -54,7 +54,7 @@ def test_cpu_seconds_counts_this_process():
 
 
 def test_the_table_has_both_modes_side_by_side():
-    r = {"display": "Xvfb", "cpu_cores": 2, "keys": "right left", "poll_ms": 2.0}
+    r = {"display": "Xvfb", "cpu_cores": 2, "keys": "right left"}
     for name, p50 in (("no_predict", 70.0), ("predict", 12.0)):
         r.update({f"window_{name}_ms_p50": p50, f"window_{name}_ms_p95": p50 + 10, f"window_{name}_ms_max": p50 + 20,
                   f"window_{name}_missed": 0, f"window_{name}_gap_s": 1.0, f"window_{name}_held_fps": 12.5,

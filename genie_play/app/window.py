@@ -62,7 +62,7 @@ class WindowSettings:
     warning: str | None = None  # shown as a toast at start (e.g. a broken saved keymap)
     size: tuple[int, int] = (1100, 720)
     fps: int = 30  # redraws per second while something moves (a spinner); none while nothing changes
-    threads: int | None = None  # torch threads for the model; None: device.play_threads()
+    threads: int | None = None  # torch threads for every model job; None: device.play_threads()
     repeat_delay: float = 0.3  # a held key starts repeating after this long...
     repeat_hz: float = 30.0  # ...then steps at this steady rate (or as fast as the model can)
     predictive: bool = True  # while idle, precompute every action's next frame so a keypress shows it at once
@@ -94,6 +94,7 @@ class App(Controls):
         # what the player asked for, in order: ("step", code, key, asked at) | ("undo",) | ("reset", image, name)
         self.intents: collections.deque = collections.deque()
         self.running_intent: tuple | None = None  # the one the worker is computing now
+        self.running_job: Job | None = None  # ...and its job
         self.held: dict[str, int] = {}  # action keys held down, in press order
         self.next_repeat = self.last_step_end = 0.0
         self.last_code = self.last_key = None
@@ -112,6 +113,7 @@ class App(Controls):
         self.new_frame = False  # a frame came back from the world and is not on screen yet
         self.intent_started = 0.0  # when the running intent went to the worker
         self.cancel_preview = threading.Event()  # a keypress pre-empts the preview computing now
+        self.threads = (1, 1)  # the model's torch threads (for steps, for background work), set at load
         if settings.warning:
             self.toast(settings.warning, theme.BAD, 8)
         self.worker.submit("load", self._load)
@@ -147,6 +149,13 @@ class App(Controls):
         timeout = min(self._draw_due(), self._next_job_due()) - time.monotonic()
         if timeout <= 0.001:
             return events
+        job = self.running_job
+        if job is not None and not job.done.is_set():
+            # Nothing can happen before this frame comes: keys pressed meanwhile only queue behind it.
+            # So wait on the job itself; pygame's event wait wakes every millisecond to poll, and on
+            # a small machine every wake-up slows the model's threads.
+            job.done.wait(min(timeout, MAX_SLEEP_S))
+            return pygame.event.get()
         first = pygame.event.wait(max(1, int(1000 * min(timeout, MAX_SLEEP_S))))
         return [first, *pygame.event.get()] if first.type != pygame.NOEVENT else []
 
@@ -190,13 +199,16 @@ class App(Controls):
         from genie_play.world.world_model import WorldModel
 
         device = select_device(self.s.device)
-        torch.set_num_threads(self.s.threads or play_threads())  # on this thread, where the model runs
+        self.threads = (self.s.threads,) * 2 if self.s.threads else play_threads()  # (steps, background)
+        torch.set_num_threads(self.threads[1])  # on this thread, where the model runs
         world = WorldModel.load(self.s.weights, device=device, maskgit_steps=self.s.maskgit_steps,
                                 temperature=self.s.temperature, seed=self.s.seed)
         world.reset(self.prompt)
-        hint = f"UI keeps {os.cpu_count() - torch.get_num_threads()} of {os.cpu_count()} cores" if (
-            device.type == "cpu" and (os.cpu_count() or 0) > torch.get_num_threads()) else None
-        return world, describe_device(device), hint
+        step, background = self.threads
+        torch.set_num_threads(step)
+        label = describe_device(device)
+        hint = f"previews {background} of {os.cpu_count()} cores" if device.type == "cpu" and background < step else None
+        return world, label, hint
 
     def collect(self) -> None:
         """Route the jobs that finished since the last turn."""
@@ -230,9 +242,20 @@ class App(Controls):
             self.explorer.requested.update(codes)
             self.cancel_preview.clear()
             world, cancelled = self.world, self.cancel_preview.is_set
-            self.worker.submit("preview", lambda: world.preview(codes, cancelled), (self.version, codes))
+            self.worker.submit("preview", self._on_threads(1, lambda: world.preview(codes, cancelled)),
+                               (self.version, codes))
         elif self.world.unsettled:
-            self.worker.submit("settle", self.world.settle)
+            self.worker.submit("settle", self._on_threads(1, self.world.settle))
+
+    def _on_threads(self, which: int, fn):
+        """fn, run with the model's thread budget for steps (0) or for background work (1)."""
+        import torch
+
+        def run():
+            torch.set_num_threads(self.threads[which])  # cheap; set on the worker, where fn runs
+            return fn()
+
+        return run
 
     def _wants_previews(self) -> bool:
         return (self.mode in ("play", "remap") and self._previewing and not self.held
@@ -259,15 +282,16 @@ class App(Controls):
         if intent[0] == "step":
             code = intent[1]
             # the frame first; adding it to the context waits until it is on screen (background())
-            self.worker.submit("step", lambda: (world.step(code, settle=False), world.last_step_precomputed), intent)
+            self.running_job = self.worker.submit("step", self._on_threads(0, lambda: (
+                world.step(code, settle=False), world.last_step_precomputed)), intent)
         elif intent[0] == "undo":
-            self.worker.submit("undo", world.undo, intent)
+            self.running_job = self.worker.submit("undo", self._on_threads(0, world.undo), intent)
         else:
-            self.worker.submit("reset", lambda: world.reset(intent[1]), intent)
+            self.running_job = self.worker.submit("reset", self._on_threads(0, lambda: world.reset(intent[1])), intent)
 
     def _finished(self, job: Job) -> None:
         if job.kind in ("step", "undo", "reset"):
-            self.running_intent = None
+            self.running_intent = self.running_job = None
         if job.error is not None:
             if not isinstance(job.error, GenieError):
                 raise job.error  # a bug: keep its traceback

@@ -2,17 +2,20 @@
 
 The game runs as its own process in a real window on an X display (a virtual one from Xvfb when
 DISPLAY is unset). Keys are sent as X events through XTest, as a keyboard sends them, and a
-keypress counts as shown when the pixels of the game view change on the X server, read back with
-GetImage. So the number includes everything the player waits for: the event queue, the app's
-loop, the world model, drawing and the copy to the screen. Per mode (predictive rendering off,
-then on, then quick taps 50 ms apart): keypress -> pixels p50/p95/max, a held key's frame rate,
-and the app's CPU use while nothing happens (from /proc). Needs Linux with X11: Xvfb (or a running X server) and python-xlib
-(the `window` extra).
+keypress counts as shown when the pixels of the game view change on the X server: the X server
+reports each drawing into the window (the DAMAGE extension), and the bench then reads the pixels
+back (GetImage). It never polls, so it takes next to no CPU from the game it measures. The number
+includes everything the player waits for: the event queue, the app's loop, the world model,
+drawing and the copy to the screen. Per mode (predictive rendering off, then on, then quick taps
+50 ms apart): keypress -> pixels p50/p95/max, a held key's frame rate, and the app's CPU use
+while nothing happens (from /proc). Needs Linux with X11: Xvfb (or a running X server) and
+python-xlib (the `window` extra).
 """
 
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import subprocess
 import sys
@@ -43,7 +46,6 @@ class WindowBenchOptions:
     idle_s: float = 5.0  # how long idle CPU is sampled, after the previews are done
     timeout_s: float = 3.0  # a press whose frame never shows counts as missed
     ready_timeout_s: float = 180.0  # loading the model, first frame
-    poll_s: float = 0.002  # pause between pixel reads: the resolution of every latency
     extra_args: tuple[str, ...] = ()  # more `genie-play play` arguments for both modes
     log: object = field(default=print, repr=False)
 
@@ -126,13 +128,16 @@ class XClient:
     def __init__(self, name: str):
         try:
             from Xlib import X, XK, display
-            from Xlib.ext import xtest
+            from Xlib.ext import damage, xtest
         except ImportError:
             raise GenieError("bench --window needs python-xlib: pip install 'genie_play[window]'") from None
-        self.X, self.XK, self.xtest = X, XK, xtest
+        self.X, self.XK, self.xtest, self.damage_ext = X, XK, xtest, damage
         self.display = display.Display(name)
+        if not self.display.has_extension("DAMAGE") or not self.display.has_extension("XTEST"):
+            raise GenieError(f"bench --window: the X server {name} lacks the DAMAGE or XTEST extension")
+        self.display.damage_query_version()
         self.root = self.display.screen().root
-        self.window = None
+        self.window = self.damage = None
 
     def find_window(self, pid: int):
         """The mapped top-level window whose _NET_WM_PID is `pid`, or None."""
@@ -147,11 +152,35 @@ class XClient:
         return None
 
     def attach(self, window) -> tuple[int, int]:
+        """Type into `window` from now on, and be told whenever it is drawn to."""
         self.window = window
         window.set_input_focus(self.X.RevertToParent, self.X.CurrentTime)
+        self.damage = window.damage_create(self.damage_ext.DamageReportNonEmpty)
         self.display.sync()
         g = window.get_geometry()
         return g.width, g.height
+
+    def forget_damage(self) -> None:
+        """Drop what was drawn so far: the next wait_drawn() waits for new drawing."""
+        while self.display.pending_events():
+            self.display.next_event()
+        self.display.damage_subtract(self.damage)
+        self.display.sync()
+
+    def wait_drawn(self, until: float) -> float | None:
+        """Block until the window is drawn to (perf_counter time), or None at `until`; no polling."""
+        while True:
+            while self.display.pending_events():
+                # python-xlib registers a copy of the event class per display: compare names
+                if type(self.display.next_event()).__name__ == "DamageNotify":
+                    drawn = time.perf_counter()
+                    self.display.damage_subtract(self.damage)  # re-arms the next notification
+                    self.display.flush()
+                    return drawn
+            left = until - time.perf_counter()
+            if left <= 0:
+                return None
+            select.select([self.display], [], [], left)
 
     def key(self, keysym_name: str, down: bool) -> None:
         code = self.display.keysym_to_keycode(self.XK.string_to_keysym(keysym_name))
@@ -210,22 +239,23 @@ def _wait_ready(x: XClient, proc: subprocess.Popen, opts: WindowBenchOptions, lo
 
 
 def _wait_change(x: XClient, bands, before: bytes, start: float, opts: WindowBenchOptions,
-                 release: str | None = None) -> float | None:
-    """Seconds from `start` until the bands differ from `before`; the key is released after 50 ms."""
-    while True:
-        now = time.perf_counter()
-        if release is not None and now - start > 0.05:
+                 release: str) -> float | None:
+    """Seconds from `start` until a drawing changes the bands from `before`; the key goes up after 50 ms
+    (a tap), or at once if the frame came sooner."""
+    released, seconds = False, None
+    while seconds is None:
+        wake = start + (0.05 if not released else opts.timeout_s)
+        drawn = x.wait_drawn(wake)
+        if drawn is None:  # no drawing until `wake`
+            if released:
+                return None
             x.key(release, False)
-            release = None
-        if x.grab(bands) != before:
-            if release is not None:
-                x.key(release, False)
-            return now - start
-        if now - start > opts.timeout_s:
-            if release is not None:
-                x.key(release, False)
-            return None
-        time.sleep(opts.poll_s)
+            released = True
+        elif x.grab(bands) != before:
+            seconds = drawn - start
+    if not released:
+        x.key(release, False)
+    return seconds
 
 
 def _presses(x: XClient, bands, opts: WindowBenchOptions, keys: list[str], name: str) -> dict:
@@ -235,6 +265,7 @@ def _presses(x: XClient, bands, opts: WindowBenchOptions, keys: list[str], name:
     for i in range(opts.presses):
         time.sleep(gap)
         keysym = x_keysym(keys[i % len(keys)])
+        x.forget_damage()
         before = x.grab(bands)
         start = time.perf_counter()
         x.key(keysym, True)
@@ -267,15 +298,15 @@ def measure_mode(x: XClient, proc: subprocess.Popen, opts: WindowBenchOptions, k
 
     time.sleep(gap)
     keysym = x_keysym(keys[0])
+    x.forget_damage()
     changes, last = [], x.grab(bands)
     start = time.perf_counter()
     x.key(keysym, True)
-    while time.perf_counter() - start < opts.hold_s:
+    while (drawn := x.wait_drawn(start + opts.hold_s)) is not None:
         now = x.grab(bands)
         if now != last:
-            changes.append(time.perf_counter())
+            changes.append(drawn)
             last = now
-        time.sleep(opts.poll_s)
     x.key(keysym, False)
     held = (len(changes) - 1) / (changes[-1] - changes[0]) if len(changes) > 2 else 0.0
 
@@ -302,7 +333,7 @@ def run_window_bench(opts: WindowBenchOptions) -> dict:
     opts.keymap = keymap_path
     keys = press_keys(load_keymap(keymap_path))
     result: dict = {"cpu_cores": os.cpu_count(), "presses": opts.presses, "keys": " ".join(keys),
-                    "poll_ms": 1000 * opts.poll_s, "extra_args": " ".join(opts.extra_args)}
+                    "extra_args": " ".join(opts.extra_args)}
     with _display() as display, tempfile.TemporaryDirectory() as tmp:
         result["display"] = "Xvfb" if not os.environ.get("DISPLAY") else display
         x = XClient(display)
@@ -351,8 +382,8 @@ WINDOW_TABLE = [  # (label, key suffix, unit)
 def format_window_table(r: dict) -> str:
     names = [n for n in ("no_predict", "predict", "taps") if f"window_{n}_gap_s" in r]
     heads = {"no_predict": "--no-predict", "predict": "predictive", "taps": "quick taps"}
-    lines = [f"real window on {r['display']}, {r['cpu_cores']} cores, keys {r['keys']}, pixels read every "
-             f"~{r['poll_ms']:.0f} ms" + (f", {r['extra_args']}" if r.get("extra_args") else ""),
+    lines = [f"real window on {r['display']}, {r['cpu_cores']} cores, keys {r['keys']}, pixels read when drawn"
+             + (f", {r['extra_args']}" if r.get("extra_args") else ""),
              f"{'':30s} " + " ".join(f"{heads[n]:>14s}" for n in names),
              f"{'idle before each press':30s} " + " ".join(f"{r[f'window_{n}_gap_s']:>12.2f} s" for n in names)]
     for label, suffix, unit in WINDOW_TABLE:

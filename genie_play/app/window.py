@@ -126,6 +126,7 @@ class App(Controls):
             self.handle(event)
         self.collect()
         if self.new_frame:
+            self._settle()  # on one core, while the other draws the frame
             self._draw()  # the player is waiting for exactly this
         self.tick()
         if time.monotonic() >= self._draw_due():
@@ -231,8 +232,8 @@ class App(Controls):
             self._start(self.intents.popleft())
 
     def background(self) -> None:
-        """Work nobody waits for, started only once the newest frame is on screen: the model's leftover
-        work from the last step (`WorldModel.settle`), then previews."""
+        """Work nobody waits for, started only once the newest frame is on screen: previews, or the
+        model's leftover work from the last step if it did not start with the frame (`_settle`)."""
         if self.world is None or self.worker.busy or self.intents:
             return
         if self._wants_previews() and time.monotonic() - self.last_step_end >= self.s.preview_delay:
@@ -244,7 +245,12 @@ class App(Controls):
             world, cancelled = self.world, self.cancel_preview.is_set
             self.worker.submit("preview", self._on_threads(1, lambda: world.preview(codes, cancelled)),
                                (self.version, codes))
-        elif self.world.unsettled:
+        else:
+            self._settle()
+
+    def _settle(self) -> None:
+        """Start the model's leftover work from the last step (WorldModel.settle), on the background budget."""
+        if self.world is not None and self.world.unsettled and not self.worker.busy:
             self.worker.submit("settle", self._on_threads(1, self.world.settle))
 
     def _on_threads(self, which: int, fn):

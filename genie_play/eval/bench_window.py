@@ -151,13 +151,18 @@ class XClient:
                 continue
         return None
 
-    def attach(self, window) -> tuple[int, int]:
-        """Type into `window` from now on, and be told whenever it is drawn to."""
+    def attach(self, window) -> tuple[int, int] | None:
+        """Type into `window` from now on, and be told whenever it is drawn to; None if it is gone."""
+        from Xlib.error import XError
+
+        try:
+            window.set_input_focus(self.X.RevertToParent, self.X.CurrentTime)
+            g = window.get_geometry()
+        except XError:
+            return None
         self.window = window
-        window.set_input_focus(self.X.RevertToParent, self.X.CurrentTime)
         self.damage = window.damage_create(self.damage_ext.DamageReportNonEmpty)
         self.display.sync()
-        g = window.get_geometry()
         return g.width, g.height
 
     def forget_damage(self) -> None:
@@ -212,16 +217,19 @@ def _launch(opts: WindowBenchOptions, display: str, predictive: bool, log_file) 
 def _wait_ready(x: XClient, proc: subprocess.Popen, opts: WindowBenchOptions, log_path: Path, predictive: bool):
     """Wait for the window, then for its game view to hold still (the loading screen never does)."""
     deadline = time.monotonic() + opts.ready_timeout_s
-    window = None
-    while window is None:
+    size, seen = None, None
+    while size is None:
         if proc.poll() is not None:
             last = (log_path.read_text(errors="replace").strip().splitlines() or ["(no output)"])[-1]
             raise GenieError(f"bench --window: the game exited before its window opened: {last}")
         if time.monotonic() > deadline:
             raise GenieError("bench --window: no game window appeared in time")
         window = x.find_window(proc.pid)
-        time.sleep(0.1)
-    size = x.attach(window)
+        # SDL may replace the first window it maps: take one only once it is seen twice, 0.3 s apart
+        if window is not None and seen is not None and window.id == seen:
+            size = x.attach(window)
+        seen = window.id if window is not None else None
+        time.sleep(0.3)
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     from genie_play.app.view import layout
 

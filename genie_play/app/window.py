@@ -126,8 +126,7 @@ class App(Controls):
             self.handle(event)
         self.collect()
         if self.new_frame:
-            self._settle()  # on one core, while the other draws the frame
-            self._draw()  # the player is waiting for exactly this
+            self._draw()  # the player is waiting for exactly this (work beside it slowed it 5-12 ms)
         self.tick()
         if time.monotonic() >= self._draw_due():
             self._draw()
@@ -233,7 +232,7 @@ class App(Controls):
 
     def background(self) -> None:
         """Work nobody waits for, started only once the newest frame is on screen: previews, or the
-        model's leftover work from the last step if it did not start with the frame (`_settle`)."""
+        model's leftover work from the last step (`_settle`)."""
         if self.world is None or self.worker.busy or self.intents:
             return
         if self._wants_previews() and time.monotonic() - self.last_step_end >= self.s.preview_delay:

@@ -130,7 +130,7 @@ def _fields(app) -> list:
     if app.key_to_screen is not None:  # what the player felt: key -> this frame on screen
         ms = 1000 * app.key_to_screen
         frame_time = f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
-        model_ms = 1000 * sum(app.step_times) / len(app.step_times)
+        model_ms = 1000 * app.step_seconds
         detail = "precomputed" if app.last_precomputed else f"model {model_ms:.0f} ms  ·  {1000 / model_ms:.0f} fps"
     context = f"{min(app.num_frames, app.max_context)}/{app.max_context}" if app.max_context else "—"
     return [

@@ -100,7 +100,7 @@ class App(Controls):
         self.last_code = self.last_key = None
         self.last_press = 0.0
         self.hover = None
-        self.step_times: collections.deque = collections.deque(maxlen=10)  # the model's, seconds
+        self.step_seconds = 0.0  # the model's time for the last step
         self.key_to_screen: float | None = None  # the last step's, seconds
         self.draw_seconds = 0.0  # the last draw's, flip included
         self.last_precomputed = False  # the last step showed a frame made while the player was idle
@@ -314,7 +314,7 @@ class App(Controls):
         elif job.kind == "step":
             code, key, asked = job.tag[1:]
             frame, self.last_precomputed = job.result
-            self.step_times.append(job.seconds)
+            self.step_seconds = job.seconds
             # what the player waits for: from the key to this frame on screen (drawn next, as long as the last)
             self.key_to_screen = time.monotonic() - asked + self.draw_seconds
             self.last_code = code

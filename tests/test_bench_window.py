@@ -73,6 +73,14 @@ def test_without_xvfb_or_display_it_says_what_to_install(monkeypatch):
             pass
 
 
+@pytest.mark.skipif(not __import__("importlib").util.find_spec("Xlib"), reason="needs python-xlib")
+def test_a_display_that_does_not_answer_is_one_line(monkeypatch, tmp_path):
+    monkeypatch.setenv("DISPLAY", ":4242")  # nothing listens there
+    monkeypatch.setenv("XAUTHORITY", str(tmp_path / "none"))
+    with pytest.raises(GenieError, match="cannot open the X display :4242"):
+        bw.run_window_bench(bw.WindowBenchOptions(keymap=LABELLED, presses=1, log=lambda line: None))
+
+
 needs_x = pytest.mark.skipif(shutil.which("Xvfb") is None or not __import__("importlib").util.find_spec("Xlib"),
                              reason="needs Xvfb (apt install xvfb) and python-xlib")
 

@@ -131,8 +131,14 @@ class XClient:
             from Xlib.ext import damage, xtest
         except ImportError:
             raise GenieError("bench --window needs python-xlib: pip install 'genie_play[window]'") from None
+        from Xlib.error import DisplayError
+
         self.X, self.XK, self.xtest, self.damage_ext = X, XK, xtest, damage
-        self.display = display.Display(name)
+        try:
+            self.display = display.Display(name)
+        except DisplayError as e:
+            raise GenieError(f"bench --window: cannot open the X display {name} ({e}); unset DISPLAY to use "
+                             "a virtual one (Xvfb)") from None
         if not self.display.has_extension("DAMAGE") or not self.display.has_extension("XTEST"):
             raise GenieError(f"bench --window: the X server {name} lacks the DAMAGE or XTEST extension")
         self.display.damage_query_version()

@@ -32,15 +32,13 @@ class WorldJobs:
 
         device = select_device(self.s.device)
         self.threads = (self.s.threads,) * 2 if self.s.threads else play_threads()  # (steps, background)
-        torch.set_num_threads(self.threads[1])  # on this thread, where the model runs
+        step, background = self.threads
+        torch.set_num_threads(step)  # on this thread, where the model runs; describe_device reports it
         world = WorldModel.load(self.s.weights, device=device, maskgit_steps=self.s.maskgit_steps,
                                 temperature=self.s.temperature, seed=self.s.seed)
         world.reset(self.prompt)
-        step, background = self.threads
-        torch.set_num_threads(step)
-        label = describe_device(device)
         hint = f"previews {background} of {os.cpu_count()} cores" if device.type == "cpu" and background < step else None
-        return world, label, hint
+        return world, describe_device(device), hint
 
     def collect(self) -> None:
         """Route the jobs that finished since the last turn."""
@@ -64,7 +62,7 @@ class WorldJobs:
 
     def background(self) -> None:
         """Work nobody waits for, started only once the newest frame is on screen: previews, or the
-        model's leftover work from the last step (`_settle`)."""
+        model's leftover work from the last step (`WorldModel.settle`), on the background budget."""
         if self.world is None or self.worker.busy or self.intents:
             return
         if self._wants_previews() and time.monotonic() - self.last_step_end >= self.s.preview_delay:
@@ -76,12 +74,7 @@ class WorldJobs:
             world, cancelled = self.world, self.cancel_preview.is_set
             self.worker.submit("preview", self._on_threads(1, lambda: world.preview(codes, cancelled)),
                                (self.version, codes))
-        else:
-            self._settle()
-
-    def _settle(self) -> None:
-        """Start the model's leftover work from the last step (WorldModel.settle), on the background budget."""
-        if self.world is not None and self.world.unsettled and not self.worker.busy:
+        elif self.world.unsettled:
             self.worker.submit("settle", self._on_threads(1, self.world.settle))
 
     def _on_threads(self, which: int, fn):

@@ -11,9 +11,10 @@
                               (collect, tick and background: the world jobs, in jobs.py)
 
 Between turns the loop sleeps on the event queue (the workers post an event when a job ends),
-so an idle window costs no CPU, and drawing never competes with a keypress's step. The real loop and the tests run exactly this code: tests post
-pygame events and call `frame_once()` until `idle`. The world model only ever runs on the worker
-thread, one job at a time, with a thread budget that leaves the window a core of its own.
+so an idle window costs next to no CPU, and drawing never competes with a keypress's step. The
+real loop and the tests run exactly this code: tests post pygame events and call `frame_once()`
+until `idle`. The world model only ever runs on the worker thread, one job at a time: a step on
+every core torch uses, background work on all but one, which the window keeps.
 """
 
 from __future__ import annotations

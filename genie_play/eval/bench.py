@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from genie_play.device import describe_device, play_threads, select_device
+from genie_play.device import describe_device, select_device
 from genie_play.errors import GenieError
 from genie_play.paths import default_prompt, models_dir
 from genie_play.world.world_model import WorldModel
@@ -33,7 +33,7 @@ class BenchOptions:
     nocache_steps: int = 30  # timed keypresses without it (each recomputes the whole context)
     prompt: Path | None = None  # None: the bundled default prompt
     maskgit_steps: int | None = None  # None: the weights' own
-    threads: int | None = None  # torch CPU threads; None: what the window gives a step (device.play_threads)
+    threads: int | None = None  # torch CPU threads; None: torch's own, which the window gives a keypress too
     seed: int = 0
     curve: tuple[int, ...] = ()  # MaskGIT steps to sweep for the quality/speed curve
     data: Path | None = None  # held-out clips for the curve's ΔtPSNR
@@ -88,7 +88,8 @@ def fill_context(world: WorldModel, prompt, rng: np.random.Generator) -> None:
 
 def resolve(opts: BenchOptions) -> tuple[torch.device, Path, Path]:
     """Apply --threads; the device, weights folder and prompt the options name (or the defaults)."""
-    torch.set_num_threads(opts.threads or play_threads()[0])  # what the window gives a keypress
+    if opts.threads:
+        torch.set_num_threads(opts.threads)
     weights = Path(opts.weights) if opts.weights else models_dir()
     return select_device(opts.device), weights, Path(opts.prompt) if opts.prompt else default_prompt()
 

@@ -73,6 +73,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         network=args.network, data=args.data and Path(args.data), out=Path(args.out), device=args.device, resume=args.resume,
         tokenizer=args.tokenizer and Path(args.tokenizer), lam=args.lam and Path(args.lam),
         checkpoint_every=args.checkpoint_every, sample_every=args.sample_every, compile=args.compile,
+        minutes=args.minutes,
     )
     train_networks(config, opts)
     return 0
@@ -164,6 +165,16 @@ def _int_list(flag: str, text: str, what: str, example: str) -> tuple[int, ...]:
 
 
 # --- the parser -------------------------------------------------------------------------------
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got '{text}'")
+    return value
 
 
 def _add_device(p: argparse.ArgumentParser) -> None:
@@ -276,6 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", metavar="N", type=int, help="training steps of each trained network (default: the preset's train.NETWORK_steps)")
     p.add_argument("--batch", metavar="B", type=int, help="global batch size in clips (default: the preset's train.NETWORK_batch)")
     p.add_argument("--lr", metavar="LR", type=float, help="peak learning rate (default: train.lr, and train.tokenizer_lr for the tokenizer)")
+    p.add_argument("--minutes", metavar="M", type=_positive_float,
+                   help="wall-clock budget per trained network: its length (steps) is set from its measured speed "
+                        "so that it ends within M minutes (default: the preset's steps)")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
     p.add_argument("--tokenizer", metavar="FILE", help="dynamics only: trained tokenizer weights")
     p.add_argument("--lam", metavar="FILE", help="dynamics only: trained latent action model weights")

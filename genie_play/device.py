@@ -69,8 +69,8 @@ def describe_device(device: torch.device) -> str:
     return str(device)
 
 
-def autocast(device: torch.device):
+def autocast(device: torch.device, enabled: bool = True):
     """bf16 autocast on CUDA; a no-op elsewhere (CPU bf16 matmuls are far slower than fp32)."""
-    if device.type == "cuda":
+    if device.type == "cuda" and enabled:
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()

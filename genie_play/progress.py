@@ -31,6 +31,13 @@ class Progress:
             print(f"{self.desc}: {self.n}/{self.total} {self.unit} ({100 * self.n // max(self.total, 1)}%) {self.postfix}",
                   file=sys.stderr, flush=True)
 
+    def set_total(self, total: int) -> None:
+        """The run's length changed (a time budget measured its speed)."""
+        self.total = total
+        if self._bar is not None:
+            self._bar.total = total
+            self._bar.refresh()
+
     def set_postfix(self, **values) -> None:
         """Numbers shown after the bar (loss, throughput); the plain fallback prints them too."""
         self.postfix = ", ".join(f"{k}={v}" for k, v in values.items())

@@ -125,3 +125,38 @@ def test_sigterm_saves_a_checkpoint_and_exits_cleanly(tmp_path):
     assert "checkpoint saved" in err and "--resume" in err
     step = load_checkpoint(tmp_path / "checkpoints").step
     assert 0 < step < 100000
+
+
+def test_a_time_budget_sets_the_length_from_the_measured_speed(tmp_path, monkeypatch):
+    clock = {"now": 0.0}
+    monkeypatch.setattr(trainer.time, "monotonic", lambda: clock["now"])
+    step_seconds = 0.5
+    real_step = torch.optim.AdamW.step
+
+    def timed_step(self, *args, **kwargs):  # every optimizer step "takes" half a second
+        clock["now"] += step_seconds
+        return real_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", timed_step)
+    opts = RunOptions("lam", Path("clips"), tmp_path, device="cpu", quiet=True, log_every=1, minutes=1.0)
+    exported = train(config(100_000), opts, clips())
+    # 60 s at 0.5 s per step: 120 steps, whatever the preset asked for; the checkpoint says so too.
+    summary = read_weights(exported, "lam").summary
+    assert summary["steps"] == 120 and load_checkpoint(tmp_path / "checkpoints").step == 120
+    assert len(losses(tmp_path)) == 120
+
+
+def test_an_error_while_loading_a_batch_is_raised_by_the_run(tmp_path):
+    class Broken(list):
+        def __getitem__(self, i):
+            if i >= 0 and self.fail:
+                raise GenieError("clip.npy: truncated")
+            return super().__getitem__(i)
+
+    data = Broken(clips())
+    data.fail = False
+    data[0]  # the run checks the first clip before it starts
+    data.fail = True
+    opts = RunOptions("lam", Path("clips"), tmp_path, device="cpu", quiet=True, log_every=1)
+    with pytest.raises(GenieError, match="truncated"):
+        train(config(6), opts, data)

@@ -73,7 +73,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         network=args.network, data=args.data and Path(args.data), out=Path(args.out), device=args.device, resume=args.resume,
         tokenizer=args.tokenizer and Path(args.tokenizer), lam=args.lam and Path(args.lam),
         checkpoint_every=args.checkpoint_every, sample_every=args.sample_every, compile=args.compile,
-        minutes=args.minutes,
+        minutes=args.minutes, init=args.init and Path(args.init),
     )
     train_networks(config, opts)
     return 0
@@ -290,6 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--minutes", metavar="M", type=_positive_float,
                    help="wall-clock budget per trained network: its length (steps) is set from its measured speed "
                         "so that it ends within M minutes (default: the preset's steps)")
+    p.add_argument("--init", metavar="FILE", help="start from these weights of the same network (their architecture, "
+                   "this run's training settings), e.g. models/dynamics.safetensors to fine-tune on your own video")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
     p.add_argument("--tokenizer", metavar="FILE", help="dynamics only: trained tokenizer weights")
     p.add_argument("--lam", metavar="FILE", help="dynamics only: trained latent action model weights")

@@ -160,3 +160,15 @@ def test_an_error_while_loading_a_batch_is_raised_by_the_run(tmp_path):
     opts = RunOptions("lam", Path("clips"), tmp_path, device="cpu", quiet=True, log_every=1)
     with pytest.raises(GenieError, match="truncated"):
         train(config(6), opts, data)
+
+
+def test_init_starts_from_weights_and_refuses_another_network(tmp_path):
+    first = run("lam", tmp_path / "first", steps=6)
+    # One step at a vanishing learning rate: what comes out is what went in.
+    opts = RunOptions("lam", Path("clips"), tmp_path / "again", device="cpu", quiet=True, init=first)
+    again = train(config(1, "train.lr=1e-12"), opts, clips())
+    a, b = read_weights(first), read_weights(again)
+    assert all(torch.allclose(a.tensors[k], b.tensors[k], atol=1e-6) for k in a.tensors)
+    assert b.summary["init"]["steps"] == 6
+    with pytest.raises(GenieError, match="holds lam weights, but tokenizer weights are needed"):
+        run("tokenizer", tmp_path / "wrong", steps=2, init=first)

@@ -25,7 +25,7 @@ import torch
 from genie_play.config import GenieConfig
 from genie_play.device import autocast, describe_device, select_device
 from genie_play.errors import GenieError, file_error
-from genie_play.io import atomic_write, save_weights
+from genie_play.io import atomic_write, load_state, read_weights, save_weights
 from genie_play.train import distributed
 from genie_play.train.checkpoint import load_checkpoint, restore, save_checkpoint
 from genie_play.train.objectives import Objective, build_objective, psnr_from_mse
@@ -48,6 +48,7 @@ class RunOptions:
     compile: bool = False
     quiet: bool = False
     minutes: float | None = None  # a wall-clock budget: the run's length is set from its measured speed
+    init: Path | None = None  # start from these weights (same network), e.g. to fine-tune on your own video
 
 
 def learning_rate(step: int, config: GenieConfig, network: str) -> float:
@@ -114,8 +115,17 @@ def train(config: GenieConfig, opts: RunOptions, dataset) -> Path | None:
         length = {f"{opts.network}_steps": config.train.steps(opts.network)}
         config = replace(checkpoint.config, train=replace(checkpoint.config.train, **length))
 
+    init = None
+    if checkpoint is None and opts.init is not None:  # the file's architecture, this run's training settings
+        init = read_weights(opts.init, opts.network)
+        config = replace(init.config, train=config.train)
+
     torch.manual_seed(config.train.seed)  # the same initial weights for the same seed
-    objective = build_objective(opts.network, config, opts.tokenizer, opts.lam).to(device)
+    objective = build_objective(opts.network, config, opts.tokenizer, opts.lam)
+    if init is not None:
+        _check_init_pairing(init, objective)
+        load_state(objective.model, init)
+    objective.to(device)
     config = objective.model.config  # dynamics adopts its tokenizer's codebook
     _check_data(dataset, config, opts.data)
     optimizer = make_optimizer(objective.model, config)
@@ -179,6 +189,19 @@ def train(config: GenieConfig, opts: RunOptions, dataset) -> Path | None:
             print(f"{opts.network}: {step} steps done; weights in {exported}{ranks}", file=sys.stderr)
     distributed.teardown(ctx)
     return exported
+
+
+def _check_init_pairing(init, objective: Objective) -> None:
+    """A dynamics model to start from must have learned on the tokens and actions it will train on."""
+    for name, path in (("tokenizer", objective.tokenizer_path), ("lam", objective.lam_path)):
+        trained_with = init.summary.get(f"{name}_sha256")
+        if path is not None and trained_with and trained_with != _sha256(path):
+            raise file_error(init.path, f"was trained with another {name} than {path}; start from weights trained "
+                                        f"with it, or train from scratch")
+
+
+def _sha256(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _check_finite(model: torch.nn.Module, optimizer, network: str, step: int, ckpt_dir: Path, log) -> None:
@@ -312,7 +335,10 @@ def _summary(objective: Objective, opts: RunOptions, config: GenieConfig, losses
     }
     for name, path in (("tokenizer", objective.tokenizer_path), ("lam", objective.lam_path)):
         if path is not None:  # lets the world model notice a dynamics model paired with another tokenizer
-            summary[f"{name}_sha256"] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+            summary[f"{name}_sha256"] = _sha256(path)
+    if opts.init is not None:  # what the run started from, and how far that one was trained
+        summary["init"] = {"file": Path(opts.init).name, "sha256": _sha256(opts.init),
+                           "steps": read_weights(opts.init).summary.get("steps")}
     return summary
 
 

@@ -136,24 +136,34 @@ ACTION_KEYS = {"left": ("left", "a"), "right": ("right", "d"), "jump": ("up", "w
                "jump_left": ("q",), "jump_right": ("e",), "idle": ("z",), "run_right": ("x",)}
 
 
-def propose_keymap(meanings: list[tuple[str | None, float]]) -> Keymap:
-    """A keymap from what each latent code means: meanings[c] = (true action it most often is, its share).
+def propose_keymap(counts: list[list[int]], actions: list[str]) -> Keymap:
+    """A keymap from the evaluation's table: counts[c][a] = transitions of true action a the LAM gave code c.
 
-    The code that most often means an action gets that action's keys and label; a second code with
-    the same meaning, or a code never used, gets the digit key c+1 and a label saying so.
+    Each action goes to the code that holds the largest part of its transitions, the clearest pairs
+    first, one action per code, and only where the action is at least a quarter of that code's
+    transitions (so the label is fair to the code). Matching by the action's part, not the code's
+    top action, matters when a LAM mixes two actions: with left and jump left both mostly "jump
+    left" codes, the code holding most of the left transitions still gets the left keys. Codes left
+    over get the digit key c+1 and a label saying what they most often are ("(also)") or "unused".
     """
-    owner: dict[str, int] = {}
-    for code, (action, share) in enumerate(meanings):
-        if action is not None and (action not in owner or share > meanings[owner[action]][1]):
-            owner[action] = code
+    pairs = []
+    for a in range(len(actions)):
+        total = sum(row[a] for row in counts)
+        pairs += [(row[a] / total, c, a) for c, row in enumerate(counts) if row[a] and row[a] >= 0.25 * sum(row)]
+    action_of: dict[int, int] = {}
+    for _, c, a in sorted(pairs, reverse=True):
+        if c not in action_of and a not in action_of.values():
+            action_of[c] = a
     bindings = []
-    for code, (action, _) in enumerate(meanings):
-        if action is None:
-            bindings.append(Binding(code, f"code {code} (unused)", (str(code + 1),)))
-        elif owner[action] == code:
-            bindings.append(Binding(code, action.replace("_", " "), ACTION_KEYS.get(action, (str(code + 1),))))
+    for c, row in enumerate(counts):
+        if c in action_of:
+            name = actions[action_of[c]]
+            bindings.append(Binding(c, name.replace("_", " "), ACTION_KEYS.get(name, (str(c + 1),))))
+        elif sum(row) == 0:
+            bindings.append(Binding(c, f"code {c} (unused)", (str(c + 1),)))
         else:
-            bindings.append(Binding(code, f"{action.replace('_', ' ')} (also)", (str(code + 1),)))
+            most = actions[max(range(len(row)), key=row.__getitem__)]
+            bindings.append(Binding(c, f"{most.replace('_', ' ')} (also)", (str(c + 1),)))
     return Keymap(tuple(bindings), "proposed from the evaluation")
 
 

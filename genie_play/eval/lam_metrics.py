@@ -47,13 +47,15 @@ def lam_metrics(lam, frames: torch.Tensor, true: torch.Tensor, names: list[str],
     labels = max(int(true[known].max()) + 1, len(names))
     table = M.contingency(codes[known], true[known], k, labels)
     overall, per_code = M.purity(table)
-    result.update(lam_nmi=M.nmi(table), lam_purity=overall, lam_transitions=int(known.sum()))
+    result.update(lam_nmi=M.nmi(table), lam_purity=overall, lam_transitions=int(known.sum()),
+                  lam_actions=[names[a] if a < len(names) else str(a) for a in range(labels)])
     for c in range(k):
         count = int(table[c].sum())
         best = int(table[c].argmax())
         result[f"lam_code{c}_share"] = count / max(1, int(known.sum()))
         result[f"lam_code{c}_action"] = (names[best] if best < len(names) else str(best)) if count else None
         result[f"lam_code{c}_purity"] = None if math.isnan(per_code[c]) else per_code[c]
+        result[f"lam_code{c}_counts"] = [int(v) for v in table[c]]  # per true action, as lam_actions names them
     result.update(state_ceiling(clips, labels))
     if probe_data is not None:
         from genie_play.eval.probe import score_probe, train_probe

@@ -49,10 +49,10 @@ def evaluate_and_propose_keymap(out: Path, data: Path, device: str, num_actions:
     results = {name: evaluate(EvalOptions(out, data / folder, out / "eval" / name, device=device, probe_data=data / "train"))
                for name, folder in EVAL_SPLITS.items()}
     levels = results["levels"]
-    meanings = [(levels.get(f"lam_code{c}_action"), levels.get(f"lam_code{c}_share") or 0.0) for c in range(num_actions)]
+    counts = [levels.get(f"lam_code{c}_counts") or [] for c in range(num_actions)]
     header = ("# Proposed by `genie-play train all` from the evaluation's code -> true action table\n"
               "# (eval/levels/metrics.json); check it in the action explorer (Tab) and fix labels by hand.\n")
-    write_text(out / "keymap.toml", header + propose_keymap(meanings).to_toml())
+    write_text(out / "keymap.toml", header + propose_keymap(counts, levels.get("lam_actions") or []).to_toml())
 
 
 def open_dataset(data: Path, config: GenieConfig):

@@ -39,13 +39,6 @@ def shipped():
     return WorldModel.load(models_dir(), device="cpu"), load_keymap(models_dir() / "keymap.toml")
 
 
-# Issue 18's bars, not yet met on every prompt by the shipped weights (MODEL_CARD.md): they pass on
-# 10 of 11 prompts each today (left does not scroll world-cave; held jump on world-ink does not read
-# as a jump), and pass (XPASS) on every prompt once a world that plays them all ships.
-NOT_YET = pytest.mark.xfail(reason="issue 18: the shipped world plays the keys apart on 10 of 11 prompts", strict=False)
-
-
-@NOT_YET
 @pytest.mark.parametrize("prompt", PROMPTS, ids=lambda p: p.stem)
 def test_the_shipped_keymap_means_what_it_says(shipped, prompt):
     """Holding right and holding left for 8 steps scroll the view in opposite directions on every
@@ -57,7 +50,6 @@ def test_the_shipped_keymap_means_what_it_says(shipped, prompt):
     assert right > 0 > left, (right, left)
 
 
-@NOT_YET
 @pytest.mark.parametrize("prompt", PROMPTS, ids=lambda p: p.stem)
 def test_the_shipped_jump_key_makes_frames_that_read_as_a_jump(shipped, prompt):
     """The LAM, reading the world's own frames back from their pixels, sees a jump when jump is held."""

@@ -73,3 +73,24 @@ def test_train_all_without_data_is_the_whole_recipe_data_training_eval_and_keyma
 def test_only_train_all_may_omit_data(tmp_path, capsys):
     assert main(["train", "lam", "--out", str(tmp_path), "--preset", "tiny"]) == 2
     assert "train lam needs --data DIR" in capsys.readouterr().err
+
+
+def test_a_dynamics_run_from_weights_refuses_another_tokenizer_and_bad_budgets(data, tmp_path, capsys):
+    first = tmp_path / "first"
+    assert main(["train", "all", "--data", str(data), "--out", str(first), "--preset", "tiny", "--steps", "2",
+                 "--batch", "2"]) == 0
+    other = tmp_path / "other"
+    assert main(["train", "tokenizer", "--data", str(data), "--out", str(other), "--preset", "tiny", "--steps", "2",
+                 "--batch", "2", "--set", "train.seed=1"]) == 0
+    base = ["train", "dynamics", "--data", str(data), "--preset", "tiny", "--steps", "2", "--batch", "2",
+            "--lam", str(first / "lam.safetensors"), "--init", str(first / "dynamics.safetensors")]
+    # Fine-tuning on the tokens it learned: fine; on another tokenizer's: one line naming both files.
+    assert main([*base, "--out", str(tmp_path / "tuned"), "--tokenizer", str(first / "tokenizer.safetensors")]) == 0
+    assert read_weights(tmp_path / "tuned" / "dynamics.safetensors").summary["init"]["steps"] == 2
+    capsys.readouterr()
+    assert main([*base, "--out", str(tmp_path / "mixed"), "--tokenizer", str(other / "tokenizer.safetensors")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "dynamics.safetensors: was trained with another tokenizer than" in err
+    with pytest.raises(SystemExit):
+        main([*base, "--out", str(tmp_path / "x"), "--tokenizer", str(first / "tokenizer.safetensors"), "--minutes", "0"])
+    assert "--minutes: must be a positive number, got '0'" in capsys.readouterr().err

@@ -116,3 +116,32 @@ def test_eval_of_a_lone_lam_reports_it_beside_the_ceilings(data, tmp_path, capsy
     assert "action_ceiling_nmi" in capsys.readouterr().out
     with pytest.raises(GenieError, match="holds no tokenizer, lam or dynamics"):
         evaluate(EvalOptions(tmp_path / "eval", data, tmp_path / "eval2", device="cpu"))
+
+
+def test_first_round_accuracy_scores_a_copier_and_an_oracle(tmp_path):
+    import torch.nn.functional as F
+
+    from conftest import moving_squares, save_tiny_world
+    from genie_play.eval.first_round import first_round_accuracy
+    from genie_play.world.world_model import WorldModel
+
+    world = WorldModel.load(save_tiny_world(tmp_path), device="cpu")
+    frames = moving_squares(3, 8, 16)
+    inferred = world.lam.infer_actions(frames)
+    ids = world.tokenizer.encode(frames)
+    K = world.config.tokenizer.codebook_size
+
+    def copier(cache, masked, action):  # the newest frame in the context, again
+        return F.one_hot(cache.last_ids, K).float()
+
+    def oracle(cache, masked, action):  # the true next frame: the cache holds the t frames before it
+        return F.one_hot(ids[:, len(cache)], K).float()
+
+    world.dynamics.next_logits = copier
+    copied = first_round_accuracy(world, frames, inferred, times=(2, 5))
+    assert copied["dynamics_first_round_accuracy"] == pytest.approx(copied["dynamics_first_round_copy_baseline"])
+    assert copied["dynamics_first_round_accuracy_where_copy_wrong"] == 0.0
+    assert 0 < copied["dynamics_first_round_copy_baseline"] < 1  # the squares move: some tokens change
+    world.dynamics.next_logits = oracle
+    known = first_round_accuracy(world, frames, inferred, times=(2, 5))
+    assert known["dynamics_first_round_accuracy"] == known["dynamics_first_round_accuracy_where_copy_wrong"] == 1.0

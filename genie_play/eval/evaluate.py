@@ -21,6 +21,7 @@ import torch
 from genie_play.device import select_device
 from genie_play.errors import GenieError, file_error
 from genie_play.eval import metrics as M
+from genie_play.eval.first_round import first_round_accuracy
 from genie_play.eval.lam_metrics import chunks, code_examples, lam_metrics
 from genie_play.eval.motion import hold, view_scroll
 from genie_play.io import check_can_write, load_network, write_json
@@ -279,6 +280,7 @@ def _dynamics_metrics(world: WorldModel, frames: torch.Tensor, inferred: torch.T
                       result: dict, rollouts: Rollouts) -> None:
     rng = torch.Generator().manual_seed(opts.seed)
     rolled, randomised = controllability(world, frames, inferred, opts.delta_t, rng, result)
+    result.update(first_round_accuracy(world, frames, inferred))
     actions = torch.randint(world.num_actions, (opts.rollout_steps,), generator=rng).tolist()
     long, ratio, frozen = _stability(world, frames[0, 0], actions, M.sharpness(frames.flatten(0, 1)).mean())
     tail = long[-max(1, len(long) // 4):]

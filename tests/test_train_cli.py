@@ -50,6 +50,13 @@ def test_two_ranks_with_torchrun_end_with_identical_weights(data, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "weights identical on all 2 ranks" in proc.stderr
     assert read_weights(tmp_path / "tokenizer.safetensors").summary["ranks"] == 2
+    # A time budget: the ranks measure their speed, agree on one length and stop together.
+    budget = [*cmd[:cmd.index("--out") + 1], str(tmp_path / "budget"), "--preset", "tiny", "--steps", "1000000",
+              "--minutes", "0.1", "--sample-every", "0"]
+    proc = subprocess.run(budget, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "weights identical on all 2 ranks" in proc.stderr and "steps fit in 0.1 minutes" in proc.stderr
+    assert 60 < read_weights(tmp_path / "budget" / "tokenizer.safetensors").summary["steps"] < 1_000_000
 
 
 def test_train_all_without_data_is_the_whole_recipe_data_training_eval_and_keymap(tmp_path, monkeypatch):

@@ -1,7 +1,8 @@
 """The training loop, the same for all three networks, on one CPU, one GPU or many ranks.
 
-Per step: draw a batch (a pure function of seed, step and rank; a thread loads the next ones while
-this one computes), forward under bf16 autocast on CUDA only, backward, clip gradients, AdamW step with linear warmup then cosine decay. Rank 0
+Per step: draw a batch (a pure function of seed, step and rank; batches.py loads the next ones while
+this one computes), forward under bf16 autocast on CUDA only, backward, clip gradients, AdamW step
+with linear warmup then cosine decay (over a length `--minutes` may set: budget.py). Rank 0
 logs JSON lines, shows progress, writes samples and atomic checkpoints; SIGTERM or Ctrl-C saves
 a checkpoint and exits cleanly; a non-finite loss stops the run and keeps the last good
 checkpoint. At the end the shippable weights are exported with their config and a summary.
@@ -12,10 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import queue
 import signal
 import sys
-import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,6 +26,8 @@ from genie_play.device import autocast, describe_device, select_device
 from genie_play.errors import GenieError, file_error
 from genie_play.io import atomic_write, load_state, read_weights, save_weights
 from genie_play.train import distributed
+from genie_play.train.batches import Batches, frames_of
+from genie_play.train.budget import Budget
 from genie_play.train.checkpoint import load_checkpoint, restore, save_checkpoint
 from genie_play.train.objectives import Objective, build_objective, psnr_from_mse
 
@@ -68,13 +69,6 @@ def make_optimizer(model: torch.nn.Module, config: GenieConfig) -> torch.optim.A
         {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
     ]
     return torch.optim.AdamW(groups, lr=config.train.lr, betas=(0.9, 0.95))
-
-
-def batch_indices(step: int, seed: int, ctx: distributed.Dist, per_rank: int, size: int) -> torch.Tensor:
-    """Clip indices for this rank at this step: rank r draws only from indices = r mod world_size."""
-    g = torch.Generator().manual_seed(seed * 1_000_003 + step)
-    own = torch.randint(max(1, size // ctx.world_size), (ctx.world_size, per_rank), generator=g)[ctx.rank]
-    return (own * ctx.world_size + ctx.rank).clamp_max(size - 1)
 
 
 class _StopFlag:
@@ -139,11 +133,11 @@ def train(config: GenieConfig, opts: RunOptions, dataset) -> Path | None:
     per_rank = max(1, config.train.batch(opts.network) // ctx.world_size)
 
     log = _Log(out, ctx, opts, config, start)
-    budget = _Budget(opts, start)
+    budget = Budget(opts.minutes, opts.network, start, ctx, device, opts.quiet)
     samples_every = opts.sample_every
     losses = []
     step = start
-    with _StopFlag() as stop, _Batches(dataset, config.train.seed, ctx, per_rank, start, device) as batches:
+    with _StopFlag() as stop, Batches(dataset, config.train.seed, ctx, per_rank, start, device) as batches:
         while step < config.train.steps(opts.network):
             torch.manual_seed(hash((config.train.seed, step, ctx.rank)) % (2**62))  # exact resumes
             frames = batches.next(step)
@@ -225,107 +219,10 @@ def _diverged(problem: str, ckpt_dir: Path, log) -> GenieError:
 def _check_data(dataset, config: GenieConfig, where) -> None:
     if len(dataset) == 0:
         raise file_error(where, "holds no clips")
-    frames = _frames_of(dataset[0])
+    frames = frames_of(dataset[0])
     if frames.shape[0] < 2 or tuple(frames.shape[1:]) != (config.image_size, config.image_size, 3):
         raise file_error(where, f"clips are {tuple(frames.shape)} but this run needs "
                          f"(>=2, {config.image_size}, {config.image_size}, 3) frames")
-
-
-def _frames_of(item) -> torch.Tensor:
-    frames = item["frames"] if isinstance(item, dict) else item
-    return torch.as_tensor(frames)
-
-
-class _Batches:
-    """Each step's batch, loaded by a thread a few steps ahead, so a GPU need not wait for the disk.
-
-    A batch is a pure function of (seed, step, rank): the thread walks the steps in order, setting
-    the dataset's epoch to the step (fresh windows into the clips, reproducibly), as the loop did."""
-
-    def __init__(self, dataset, seed: int, ctx, per_rank: int, start: int, device: torch.device, ahead: int = 3):
-        self.dataset, self.seed, self.ctx, self.per_rank, self.device = dataset, seed, ctx, per_rank, device
-        self.pin = device.type == "cuda"
-        self.ready: queue.Queue = queue.Queue(maxsize=ahead)
-        self.closed = threading.Event()
-        self.thread = threading.Thread(target=self._load, args=(start,), daemon=True, name="genie-batches")
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.closed.set()
-        while self.thread.is_alive():  # unblock a thread waiting for room in the queue
-            try:
-                self.ready.get_nowait()
-            except queue.Empty:
-                self.thread.join(0.05)
-
-    def _load(self, step: int) -> None:
-        while not self.closed.is_set():
-            try:
-                if hasattr(self.dataset, "set_epoch"):
-                    self.dataset.set_epoch(step)
-                indices = batch_indices(step, self.seed, self.ctx, self.per_rank, len(self.dataset))
-                frames = torch.stack([_frames_of(self.dataset[int(i)]) for i in indices])
-                item = (step, frames.pin_memory() if self.pin else frames)
-            except BaseException as error:  # handed to the loop, which raises it as its own
-                item = (step, error)
-            while not self.closed.is_set():
-                try:
-                    self.ready.put(item, timeout=0.1)
-                    break
-                except queue.Full:
-                    pass
-            step += 1
-
-    def next(self, step: int) -> torch.Tensor:
-        loaded, frames = self.ready.get()
-        assert loaded == step, (loaded, step)
-        if isinstance(frames, BaseException):
-            raise frames
-        return frames.to(self.device, non_blocking=True)
-
-
-class _Budget:
-    """`--minutes`: measure the speed of the first steps, then set the run's length to what fits.
-
-    The length is re-measured every 50 steps until half the budget is spent, then kept, so that the
-    learning-rate schedule settles; the first 10 steps (warm-up, CUDA kernel choice) are not timed."""
-
-    SKIP, EVERY = 10, 50
-
-    def __init__(self, opts: RunOptions, start: int):
-        self.seconds = opts.minutes * 60 if opts.minutes else None
-        self.network, self.quiet, self.start = opts.network, opts.quiet, start
-        self.t0 = time.monotonic()
-        self.timed_from = None  # (step, time) where timing starts
-        self.said = False
-
-    def fit(self, step: int, config: GenieConfig, log) -> GenieConfig:
-        if self.seconds is None:
-            return config
-        now = time.monotonic()
-        done = step - self.start
-        if done == self.SKIP:
-            self.timed_from = (step, now)
-        if now - self.t0 > self.seconds and step < config.train.steps(self.network):  # not even timed yet: end here
-            return self._length(config, step + 1, log)
-        if self.timed_from is None or (step - self.timed_from[0]) % self.EVERY or step == self.timed_from[0]:
-            return config
-        if now - self.t0 > self.seconds / 2 and self.said:
-            return config
-        per_step = (now - self.timed_from[1]) / (step - self.timed_from[0])
-        steps = step + max(1, int((self.seconds - (now - self.t0)) / per_step))
-        if not self.quiet and not self.said:
-            print(f"train {self.network}: {1 / per_step:.1f} steps/s, so {steps:,} steps fit in {self.seconds / 60:g} minutes",
-                  file=sys.stderr)
-        self.said = True
-        return self._length(config, steps, log)
-
-    def _length(self, config: GenieConfig, steps: int, log) -> GenieConfig:
-        log.set_total(steps)
-        return replace(config, train=replace(config.train, **{f"{self.network}_steps": steps}))
 
 
 def _summary(objective: Objective, opts: RunOptions, config: GenieConfig, losses: list, ctx) -> dict:

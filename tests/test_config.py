@@ -87,3 +87,13 @@ def test_bad_overrides_say_what_is_wrong(item, message):
 def test_fields_that_must_change_together_can_be_set_together():
     config = apply_overrides(PRESETS["default"], ["dynamics.d_model=256", "dynamics.num_heads=4"])
     assert (config.dynamics.d_model, config.dynamics.num_heads) == (256, 4)
+
+
+def test_the_gpu_preset_trains_the_shipped_sizes_with_bigger_batches():
+    """The shipped files were trained with `gpu` and play on a CPU: only the training section differs."""
+    from genie_play.config import PRESETS
+
+    gpu, default = PRESETS["gpu"], PRESETS["default"]
+    assert {k: v for k, v in gpu.to_dict().items() if k != "train"} == {k: v for k, v in default.to_dict().items() if k != "train"}
+    assert all(gpu.train.batch(n) > default.train.batch(n) for n in ("tokenizer", "lam", "dynamics"))
+    assert gpu.train.tokenizer_crop == 0 and gpu.train.bf16

@@ -109,14 +109,13 @@ def train(config: GenieConfig, opts: RunOptions, dataset) -> Path | None:
         length = {f"{opts.network}_steps": config.train.steps(opts.network)}
         config = replace(checkpoint.config, train=replace(checkpoint.config.train, **length))
 
-    init = None
-    if checkpoint is None and opts.init is not None:  # the file's architecture, this run's training settings
-        init = read_weights(opts.init, opts.network)
+    init = read_weights(opts.init, opts.network) if opts.init is not None else None
+    if checkpoint is None and init is not None:  # the file's architecture, this run's training settings
         config = replace(init.config, train=config.train)
 
     torch.manual_seed(config.train.seed)  # the same initial weights for the same seed
     objective = build_objective(opts.network, config, opts.tokenizer, opts.lam)
-    if init is not None:
+    if checkpoint is None and init is not None:
         _check_init_pairing(init, objective)
         load_state(objective.model, init)
     objective.to(device)
@@ -177,7 +176,7 @@ def train(config: GenieConfig, opts: RunOptions, dataset) -> Path | None:
     exported = None
     if ctx.is_main:
         exported = out / f"{opts.network}.safetensors"
-        save_weights(exported, opts.network, objective.model, config, _summary(objective, opts, config, losses, ctx))
+        save_weights(exported, opts.network, objective.model, config, _summary(objective, opts, config, losses, ctx, init))
         if not opts.quiet:
             ranks = f" (weights identical on all {ctx.world_size} ranks)" if ctx.enabled else ""
             print(f"{opts.network}: {step} steps done; weights in {exported}{ranks}", file=sys.stderr)
@@ -225,7 +224,7 @@ def _check_data(dataset, config: GenieConfig, where) -> None:
                          f"(>=2, {config.image_size}, {config.image_size}, 3) frames")
 
 
-def _summary(objective: Objective, opts: RunOptions, config: GenieConfig, losses: list, ctx) -> dict:
+def _summary(objective: Objective, opts: RunOptions, config: GenieConfig, losses: list, ctx, init) -> dict:
     summary = {
         "network": opts.network, "steps": config.train.steps(opts.network), "batch_size": config.train.batch(opts.network),
         "ranks": ctx.world_size, "data": str(opts.data), "final_loss": sum(losses[-50:]) / max(1, len(losses[-50:])),
@@ -233,9 +232,8 @@ def _summary(objective: Objective, opts: RunOptions, config: GenieConfig, losses
     for name, path in (("tokenizer", objective.tokenizer_path), ("lam", objective.lam_path)):
         if path is not None:  # lets the world model notice a dynamics model paired with another tokenizer
             summary[f"{name}_sha256"] = _sha256(path)
-    if opts.init is not None:  # what the run started from, and how far that one was trained
-        summary["init"] = {"file": Path(opts.init).name, "sha256": _sha256(opts.init),
-                           "steps": read_weights(opts.init).summary.get("steps")}
+    if init is not None:  # what the run started from, and how far that one was trained
+        summary["init"] = {"file": init.path.name, "sha256": _sha256(init.path), "steps": init.summary.get("steps")}
     return summary
 
 

@@ -35,6 +35,8 @@ class TokenizerConfig:
     fsq_levels: str = "8,5,5,5"  # fsq: values per latent channel; codebook_size must be their product
     codebook_size: int = 1000  # paper: 1024
     latent_dim: int = 32  # vq: code vector size (paper: 32); fsq uses one channel per level
+    decoder_context: bool = False  # conv: carry the frame shown before over where it fits (world/carry.py)
+    context_reach: int = 10  # decoder_context: the largest camera move per frame it lines up, in pixels
     d_model: int = 128  # st_transformer only
     num_heads: int = 4
     encoder_layers: int = 2
@@ -113,6 +115,8 @@ class TrainConfig:
     tokenizer_lr: float = 2e-3  # the conv tokenizer learns faster at twice train.lr (README, "The tokenizer")
     tokenizer_crop: int = 32  # conv tokenizer: train on random crops this wide (4x cheaper steps at 32);
     # 0, or the image size or more, trains on whole frames
+    tokenizer_clip: int = 4  # decoder_context: frames per training clip, uncropped (3 carries, 2 from its own output)
+    tokenizer_frozen: bool = False  # train only the carry-over (world/carry.py): the tokens keep their meaning
     lam_steps: int = 8_000  # the conv LAM: ~25 minutes on a 2-core CPU (README, "The latent action model")
     lam_batch: int = 32  # clips, one random transition each
     dynamics_steps: int = 1_300  # ~72 minutes on a 2-core CPU at 16x16 tokens (README, "The dynamics model")
@@ -298,6 +302,10 @@ def _validate(c: GenieConfig) -> None:
         raise GenieError(f"config: dynamics.full_mask_rate must be in [0, 1], got {c.dynamics.full_mask_rate}")
     if not 0 <= c.dynamics.context_corruption < 1:
         raise GenieError(f"config: dynamics.context_corruption must be in [0, 1), got {c.dynamics.context_corruption}")
+    if c.train.tokenizer_frozen and not c.tokenizer.decoder_context:
+        raise GenieError("config: train.tokenizer_frozen trains only the carry-over, which needs tokenizer.decoder_context=true")
+    if c.train.tokenizer_clip < 2:
+        raise GenieError(f"config: train.tokenizer_clip must be at least 2 frames, got {c.train.tokenizer_clip}")
     if c.train.tokenizer_lr <= 0 or c.train.tokenizer_crop < 0 or c.train.tokenizer_crop % c.tokenizer.patch_size:
         raise GenieError(f"config: train.tokenizer_lr must be > 0 and train.tokenizer_crop a multiple of "
                          f"tokenizer.patch_size {c.tokenizer.patch_size} (or 0), got {c.train.tokenizer_lr}, {c.train.tokenizer_crop}")
@@ -315,6 +323,9 @@ def _validate_tokenizer(c: GenieConfig) -> None:
         raise GenieError("config: the st_transformer tokenizer needs tokenizer.quantizer=vq")
     if t.architecture == "conv" and (t.patch_size & (t.patch_size - 1) or t.channels < 1 or t.decoder_channels < 1):
         raise GenieError(f"config: the conv tokenizer needs a power-of-two patch_size and channels >= 1, got {t.patch_size}")
+    if t.decoder_context and (t.architecture != "conv" or not 0 < 2 * t.context_reach < c.image_size):
+        raise GenieError(f"config: tokenizer.decoder_context needs the conv tokenizer and 0 < context_reach < "
+                         f"image_size / 2, got {t.architecture}, {t.context_reach}")
     if t.quantizer == "fsq":
         levels = t.levels
         if not levels or min(levels) < 2:

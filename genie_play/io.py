@@ -16,6 +16,7 @@ so a wrong or damaged file is refused with one line that names it and the proble
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import struct
@@ -219,23 +220,40 @@ def read_weights(path: str | os.PathLike, kind: str | None = None) -> Weights:
                    meta.get(_META + "version", ""))
 
 
-def load_state(module: torch.nn.Module, weights: Weights) -> torch.nn.Module:
-    """Copy checked tensors into `module`; names, shapes and dtypes must match exactly."""
+def load_state(module: torch.nn.Module, weights: Weights, may_lack: str | None = None) -> torch.nn.Module:
+    """Copy checked tensors into `module`; names, shapes and dtypes must match exactly, except that
+    tensors whose names start with `may_lack` may be missing (they keep the module's own values)."""
     expected = module.state_dict()
-    missing = [n for n in expected if n not in weights.tensors]
+    missing = [n for n in expected if n not in weights.tensors and not (may_lack and n.startswith(may_lack))]
     extra = [n for n in weights.tensors if n not in expected]
     if missing:
         raise file_error(weights.path, f"missing {len(missing)} tensor(s) the {weights.kind} needs: {_names(missing)}")
     if extra:
         raise file_error(weights.path, f"has {len(extra)} tensor(s) the {weights.kind} does not use: {_names(extra)}")
     for name, want in expected.items():
+        if name not in weights.tensors:
+            continue  # one it may lack
         got = weights.tensors[name]
         if tuple(got.shape) != tuple(want.shape):
             raise file_error(weights.path, f"tensor '{name}' has shape {tuple(got.shape)}, the {weights.kind} expects {tuple(want.shape)}")
         if got.dtype != want.dtype:
             raise file_error(weights.path, f"tensor '{name}' is {got.dtype}, the {weights.kind} expects {want.dtype}")
-    module.load_state_dict(weights.tensors, strict=True)
+    module.load_state_dict(weights.tensors, strict=may_lack is None)
     return module
+
+
+# The tensors a tokenizer turns frames into tokens with (conv and ST-ViViT); its painter may be retrained.
+TOKEN_TENSORS = ("encoder", "vq", "patch_in", "to_latent")
+
+
+def tokens_sha256(tensors: Mapping[str, torch.Tensor]) -> str:
+    """What a tokenizer's tokens mean, as a SHA-256 of the tensors that make them: a dynamics model
+    trained on its tokens plays with any tokenizer file that has the same ones."""
+    digest = hashlib.sha256()
+    for name in sorted(n for n in tensors if n.split(".")[0] in TOKEN_TENSORS):
+        digest.update(name.encode())
+        digest.update(tensors[name].detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
 
 
 def load_network(

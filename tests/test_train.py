@@ -82,7 +82,7 @@ def test_export_carries_config_and_summary_and_dynamics_trains_on_frozen_nets(tm
     lam = run("lam", tmp_path / "lam", steps=2)
     dyn = run("dynamics", tmp_path / "dyn", steps=2, tokenizer=tok, lam=lam)
     weights = read_weights(dyn, "dynamics")
-    assert weights.summary["steps"] == 2 and weights.summary["tokenizer_sha256"]
+    assert weights.summary["steps"] == 2 and weights.summary["tokenizer_sha256"] and weights.summary["tokenizer_tokens_sha256"]
     assert weights.config.tokenizer == read_weights(tok).config.tokenizer
     with pytest.raises(GenieError, match="needs --tokenizer FILE and --lam FILE"):
         run("dynamics", tmp_path / "dyn2", steps=2)

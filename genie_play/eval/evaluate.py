@@ -150,21 +150,24 @@ def _window(clip: dict, start: int, end: int) -> dict:
 
 @torch.inference_mode()
 def _tokenizer_metrics(tok: TokenizerBase, frames: torch.Tensor, device, result: dict) -> torch.Tensor:
+    """Frames 2..T of each clip, decoded in order after the real first frame, as play decodes after
+    a prompt (a context-aware decoder carries the frame before over; the others ignore it)."""
     recons, ids = [], []
     for part in chunks(len(frames), 8):
-        codes = tok.encode(frames[part].to(device))
+        clip = frames[part].to(device)
+        codes = tok.encode(clip)
         ids.append(codes.cpu())
-        recons.append((tok.decode(codes) * 255).round().to(torch.uint8).cpu())
-    recon, ids = torch.cat(recons), torch.cat(ids)
+        recons.append((tok.decode(codes[:, 1:], previous=clip[:, 0]) * 255).round().to(torch.uint8).cpu())
+    recon, ids, real = torch.cat(recons), torch.cat(ids), frames[:, 1:]
     usage = M.code_usage(ids, tok.config.tokenizer.codebook_size)
-    result.update(tokenizer_psnr=M.psnr(frames, recon).mean().item(), tokenizer_ssim=M.ssim(frames, recon).mean().item(),
+    result.update(tokenizer_psnr=M.psnr(real, recon).mean().item(), tokenizer_ssim=M.ssim(real, recon).mean().item(),
                   tokenizer_code_usage=usage["usage"], tokenizer_perplexity=usage["perplexity"],
-                  tokenizer_decode_ms=_decode_ms(tok, ids[:1, :1].to(device)))
-    return recon
+                  tokenizer_decode_ms=_decode_ms(tok, ids[:1, 1:2].to(device), frames[:1, 0].to(device)))
+    return torch.cat([frames[:, :1], recon], dim=1)
 
 
-def _decode_ms(tok: TokenizerBase, ids: torch.Tensor, repeats: int = 20) -> float:
-    """Median time to decode one frame (B = 1), as play does after every step."""
+def _decode_ms(tok: TokenizerBase, ids: torch.Tensor, previous: torch.Tensor, repeats: int = 20) -> float:
+    """Median time to decode one frame (B = 1) after `previous`, as play does after every step."""
     import time
 
     times = []
@@ -172,7 +175,7 @@ def _decode_ms(tok: TokenizerBase, ids: torch.Tensor, repeats: int = 20) -> floa
         if ids.device.type == "cuda":
             torch.cuda.synchronize(ids.device)
         start = time.perf_counter()
-        tok.decode(ids)
+        tok.decode(ids, previous=previous)
         if ids.device.type == "cuda":
             torch.cuda.synchronize(ids.device)
         if i >= 3:

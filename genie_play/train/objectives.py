@@ -48,8 +48,11 @@ class Objective:
             return out.loss, {"loss": out.loss, "accuracy": out.accuracy}
         if self.network == "lam" and self.model.config.lam.architecture == "conv":
             frames = random_pairs(frames)  # the conv LAM reads pairs: one per clip is more varied than 15
-        if self.network == "tokenizer" and self.model.config.tokenizer.architecture == "conv":
-            frames = random_frames(frames, self.model.config.train.tokenizer_crop)
+        config = self.model.config
+        if self.network == "tokenizer" and config.tokenizer.decoder_context:
+            frames = random_clips(frames, config.train.tokenizer_clip)  # the carry-over learns from sequences
+        elif self.network == "tokenizer" and config.tokenizer.architecture == "conv":
+            frames = random_frames(frames, config.train.tokenizer_crop)
         out = model(frames)
         return out.loss, {
             "loss": out.loss, "recon_mse": out.recon_loss,
@@ -74,6 +77,14 @@ def random_pairs(frames: torch.Tensor) -> torch.Tensor:
     return torch.stack([frames[rows, start], frames[rows, start + 1]], dim=1)
 
 
+def random_clips(frames: torch.Tensor, length: int) -> torch.Tensor:
+    """`length` consecutive frames of each clip, from a random start: (B, T, ...) -> (B, length, ...)."""
+    length = min(length, frames.shape[1])
+    start = torch.randint(frames.shape[1] - length + 1, (frames.shape[0], 1), device=frames.device)
+    rows = torch.arange(frames.shape[0], device=frames.device)[:, None]
+    return frames[rows, start + torch.arange(length, device=frames.device)]
+
+
 def random_frames(frames: torch.Tensor, crop: int = 0) -> torch.Tensor:
     """One random frame of each clip, cut to a random crop x crop square (0: whole):
     (B, T, H, W, 3) -> (B, 1, crop, crop, 3).
@@ -93,7 +104,10 @@ def random_frames(frames: torch.Tensor, crop: int = 0) -> torch.Tensor:
 def build_objective(network: str, config: GenieConfig, tokenizer_path: Path | None = None,
                     lam_path: Path | None = None) -> Objective:
     if network == "tokenizer":
-        return Objective(network, build_tokenizer(config))
+        tokenizer = build_tokenizer(config)
+        if config.train.tokenizer_frozen:
+            tokenizer.tokens_only()
+        return Objective(network, tokenizer)
     if network == "lam":
         return Objective(network, build_lam(config))
     if network != "dynamics":

@@ -24,7 +24,7 @@ import torch
 from genie_play.config import GenieConfig
 from genie_play.device import autocast, describe_device, select_device
 from genie_play.errors import GenieError, file_error
-from genie_play.io import atomic_write, load_state, read_weights, save_weights
+from genie_play.io import atomic_write, load_state, read_weights, save_weights, tokens_sha256
 from genie_play.train import distributed
 from genie_play.train.batches import Batches, frames_of
 from genie_play.train.budget import Budget
@@ -110,14 +110,19 @@ def train(config: GenieConfig, opts: RunOptions, dataset) -> Path | None:
         config = replace(checkpoint.config, train=replace(checkpoint.config.train, **length))
 
     init = read_weights(opts.init, opts.network) if opts.init is not None else None
+    adds_carry = False
     if checkpoint is None and init is not None:  # the file's architecture, this run's training settings
-        config = replace(init.config, train=config.train)
+        # ... and the one change it may take: a carry-over on top of a tokenizer (world/carry.py)
+        adds_carry = opts.network == "tokenizer" and config.tokenizer.decoder_context and not init.config.tokenizer.decoder_context
+        tokenizer = replace(init.config.tokenizer, decoder_context=True, context_reach=config.tokenizer.context_reach) \
+            if adds_carry else init.config.tokenizer
+        config = replace(init.config, train=config.train, tokenizer=tokenizer)
 
     torch.manual_seed(config.train.seed)  # the same initial weights for the same seed
     objective = build_objective(opts.network, config, opts.tokenizer, opts.lam)
     if checkpoint is None and init is not None:
         _check_init_pairing(init, objective)
-        load_state(objective.model, init)
+        load_state(objective.model, init, may_lack="carry." if adds_carry else None)
     objective.to(device)
     config = objective.model.config  # dynamics adopts its tokenizer's codebook
     _check_data(dataset, config, opts.data)
@@ -187,8 +192,10 @@ def train(config: GenieConfig, opts: RunOptions, dataset) -> Path | None:
 def _check_init_pairing(init, objective: Objective) -> None:
     """A dynamics model to start from must have learned on the tokens and actions it will train on."""
     for name, path in (("tokenizer", objective.tokenizer_path), ("lam", objective.lam_path)):
-        trained_with = init.summary.get(f"{name}_sha256")
-        if path is not None and trained_with and trained_with != _sha256(path):
+        trained_with, now = init.summary.get(f"{name}_sha256"), _sha256(path) if path is not None else None
+        if name == "tokenizer" and "tokenizer_tokens_sha256" in init.summary:  # the tokens, not the file
+            trained_with, now = init.summary["tokenizer_tokens_sha256"], tokens_sha256(objective.tokenizer.state_dict())
+        if path is not None and trained_with and trained_with != now:
             raise file_error(init.path, f"was trained with another {name} than {path}; start from weights trained "
                                         f"with it, or train from scratch")
 
@@ -232,6 +239,8 @@ def _summary(objective: Objective, opts: RunOptions, config: GenieConfig, losses
     for name, path in (("tokenizer", objective.tokenizer_path), ("lam", objective.lam_path)):
         if path is not None:  # lets the world model notice a dynamics model paired with another tokenizer
             summary[f"{name}_sha256"] = _sha256(path)
+    if objective.tokenizer is not None:
+        summary["tokenizer_tokens_sha256"] = tokens_sha256(objective.tokenizer.state_dict())
     if init is not None:  # what the run started from, and how far that one was trained
         summary["init"] = {"file": init.path.name, "sha256": _sha256(init.path), "steps": init.summary.get("steps")}
     return summary

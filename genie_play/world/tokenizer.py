@@ -5,6 +5,9 @@ dynamics model predicts those ids and the decoder paints them back. The encoder 
 picture log2(patch_size) times with residual conv blocks; the decoder mirrors it, wider, because
 painting sharp edges and textures back is the harder half of the job. Frames are coded one at a
 time: the tokens of a frame depend on that frame only, so a decoded frame never waits on the past.
+With `decoder_context` the decoder then carries the frame shown before over into the painted one
+where it still fits (genie_play.world.carry): the tokens say what changed, the old frame keeps the
+detail they cannot hold.
 
 Why not the paper's ST-ViViT (genie_play.world.tokenizer_st, still loadable): its linear patch
 head paints each 8x8 patch from one vector, and its attention costs a CPU far more per pixel than
@@ -25,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from genie_play.config import GenieConfig
+from genie_play.world.carry import CarryOver
 from genie_play.world.patches import frames_to_float
 from genie_play.world.quantizer import FiniteScalarQuantizer, QuantizerOutput, VectorQuantizer
 
@@ -40,7 +44,8 @@ class TokenizerOutput:
 
 class TokenizerBase(nn.Module):
     """What every tokenizer offers: forward(frames) for training, encode(frames) -> ids,
-    decode(ids, cache, append) -> frames in [0, 1], and set_window for play."""
+    decode(ids, cache, append, previous) -> frames in [0, 1], and set_window for play.
+    `previous` (B, H, W, 3) is the frame shown before ids[:, 0]; only context-aware decoders use it."""
 
     def set_window(self, frames: int) -> None:
         """How many frames the decoder may look back on during play (only temporal decoders care)."""
@@ -107,25 +112,61 @@ class Tokenizer(TokenizerBase):
                         ResBlock(dec[i])]
         decoder += [nn.SiLU(), nn.Conv2d(dec[1], 12, 3, padding=1), nn.PixelShuffle(2)]
         self.decoder = nn.Sequential(*decoder)
+        self.carry = CarryOver(reach=c.context_reach) if c.decoder_context else None
+
+    def tokens_only(self) -> None:
+        """Train only the carry-over: encoder, quantizer and painter stay as loaded, so the tokens
+        (and a dynamics model trained on them) keep their meaning."""
+        for name, p in self.named_parameters():
+            p.requires_grad_(name.startswith("carry."))
 
     def forward(self, frames: torch.Tensor) -> TokenizerOutput:
+        """With the carry-over, frames (B, T, ...) are a clip: frame 0 is painted alone, each later one
+        carries over from the one decoded before it, as in play (where frame 0 is the prompt)."""
         x = frames_to_float(frames)  # (B, T, H, W, 3)
         vq = self.vq(self._latents(x))
         recon = self._paint(vq.quantized)
-        mse = F.mse_loss(recon, x)
-        return TokenizerOutput(recon, vq.ids.flatten(2), mse + F.l1_loss(recon, x) + vq.loss, mse, vq)
+        loss = F.mse_loss(recon, x) + F.l1_loss(recon, x)
+        if self.carry is not None:
+            recon = self._carry_over(recon, x[:, 0])
+            loss = loss + F.mse_loss(recon[:, 1:], x[:, 1:]) + F.l1_loss(recon[:, 1:], x[:, 1:])
+        return TokenizerOutput(recon, vq.ids.flatten(2), loss + vq.loss, F.mse_loss(recon, x), vq)
 
     @torch.no_grad()
     def encode(self, frames: torch.Tensor) -> torch.Tensor:
         """uint8 or [0, 1] frames (B, T, H, W, 3) -> token ids (B, T, N)."""
         return self.vq(self._latents(frames_to_float(frames))).ids.flatten(2)
 
-    def decode(self, ids: torch.Tensor, cache=None, append: bool = False) -> torch.Tensor:
-        """Token ids (B, T, N) -> frames (B, T, H, W, 3) in [0, 1]. Frames decode independently, so
-        a play-time cache (`cache`, `append`) has nothing to keep and is left untouched."""
+    def decode(self, ids: torch.Tensor, cache=None, append: bool = False, previous: torch.Tensor | None = None) -> torch.Tensor:
+        """Token ids (B, T, N) -> frames (B, T, H, W, 3) in [0, 1]. Frames are painted independently,
+        so a play-time cache (`cache`, `append`) has nothing to keep and is left untouched. With the
+        carry-over, frame t carries over from frame t-1, and frame 0 from `previous` (B or 1, H, W, 3)
+        uint8 or [0, 1], the frame shown before; without it frame 0 is painted alone."""
         side = self.config.tokens_per_side
         vectors = self.vq.lookup(ids.unflatten(2, (side, side)))  # (B, T, h, w, dim)
-        return ((self._paint(vectors) + 1) / 2).clamp(0, 1)
+        painted = self._paint(vectors)
+        if self.carry is not None:
+            before = None if previous is None else frames_to_float(previous).expand(painted.shape[0], -1, -1, -1)
+            painted = self._carry_over(painted, before, to_8_bits=True)
+        return ((painted + 1) / 2).clamp(0, 1)
+
+    def _carry_over(self, painted: torch.Tensor, previous: torch.Tensor | None, to_8_bits: bool = False) -> torch.Tensor:
+        """Painted frames (B, T, H, W, 3) in [-1, 1], each carrying over from the one before; frame 0
+        from `previous` (B, H, W, 3) in [-1, 1] if given. The frame carried from is the one decoded
+        before it, as play shows it (`to_8_bits`: rounded as the screen's uint8), and no gradient
+        flows back through it: training unrolls play without learning through time."""
+        out = [painted[:, 0] if previous is None else self._carry_one(painted[:, 0], previous)]
+        for t in range(1, painted.shape[1]):
+            before = out[-1].detach().clamp(-1, 1)
+            if to_8_bits:
+                before = ((before + 1) * 127.5).round() / 127.5 - 1
+            out.append(self._carry_one(painted[:, t], before))
+        return torch.stack(out, dim=1)
+
+    def _carry_one(self, painted: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
+        """(B, H, W, 3) channels-last in and out, as the rest of this module keeps frames."""
+        as_image = lambda x: x.permute(0, 3, 1, 2)  # noqa: E731
+        return self.carry(as_image(painted), as_image(previous)).permute(0, 2, 3, 1)
 
     def _latents(self, x: torch.Tensor) -> torch.Tensor:
         """Pixels (B, T, H, W, 3) in [-1, 1] -> latents (B, T, h, w, dim) before quantization."""

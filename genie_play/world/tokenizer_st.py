@@ -55,8 +55,9 @@ class STTokenizer(TokenizerBase):
         """uint8 or [0, 1] frames (B, T, H, W, 3) -> token ids (B, T, N)."""
         return self.vq(self._encode_latents(frames_to_float(frames))).ids
 
-    def decode(self, ids: torch.Tensor, cache: KVCache | None = None, append: bool = False) -> torch.Tensor:
-        """Token ids (B, T, N) -> frames (B, T, H, W, 3) in [0, 1], continuing `cache` if given."""
+    def decode(self, ids: torch.Tensor, cache: KVCache | None = None, append: bool = False, previous=None) -> torch.Tensor:
+        """Token ids (B, T, N) -> frames (B, T, H, W, 3) in [0, 1], continuing `cache` if given
+        (the cache is its context; `previous` pixels are not used)."""
         x = self._decode_vectors(self.vq.lookup(ids), cache, append)
         return ((x + 1) / 2).clamp(0, 1)
 

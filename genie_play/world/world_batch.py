@@ -91,6 +91,7 @@ class WorldBatch:
         ids = self.world.sample_ids(acts, self.generators, self._dynamics_cache)  # (B, N)
         a = torch.tensor(acts, device=self.device)[:, None]
         self.world.dynamics.prime(self._dynamics_cache, ids[:, None], a)
-        pixels = self.world.tokenizer.decode(ids[:, None], self._decoder_cache, append=True)[:, -1]  # (B, H, W, 3)
+        shown = torch.from_numpy(self.frames).to(self.device)  # a context-aware decoder carries these over
+        pixels = self.world.tokenizer.decode(ids[:, None], self._decoder_cache, append=True, previous=shown)[:, -1]  # (B, H, W, 3)
         self.frames = to_uint8(pixels)
         return self.frames

@@ -34,7 +34,7 @@ from genie_play.config import GenieConfig
 from genie_play.device import select_device
 from genie_play.errors import GenieError, file_error
 from genie_play.images import fit_frame, load_image
-from genie_play.io import Weights, load_network, read_weights
+from genie_play.io import Weights, load_network, read_weights, tokens_sha256
 from genie_play.world.dynamics import Dynamics
 from genie_play.world.lam import LAMBase, build_lam
 from genie_play.world.maskgit import maskgit_sample
@@ -59,15 +59,21 @@ class Preview:
 def check_compatible(tokenizer: Weights, dynamics: Weights, lam: Weights | None = None) -> None:
     """Refuse a dynamics model trained on another tokenizer, or a LAM with another action count."""
     t, d = tokenizer.config, dynamics.config
-    if d.image_size != t.image_size or d.tokenizer != t.tokenizer:
-        diffs = [f"{k} {getattr(d.tokenizer, k)} vs {getattr(t.tokenizer, k)}"
-                 for k in vars(t.tokenizer) if getattr(d.tokenizer, k) != getattr(t.tokenizer, k)]
+    # The carry-over is painting, not tokens: a dynamics model plays with or without it.
+    diffs = [f"{k} {getattr(d.tokenizer, k)} vs {getattr(t.tokenizer, k)}" for k in vars(t.tokenizer)
+             if getattr(d.tokenizer, k) != getattr(t.tokenizer, k) and k not in ("decoder_context", "context_reach")]
+    if d.image_size != t.image_size or diffs:
         if d.image_size != t.image_size:
             diffs.insert(0, f"image_size {d.image_size} vs {t.image_size}")
         raise file_error(dynamics.path, f"was trained with a different tokenizer than {tokenizer.path} "
                          f"({', '.join(diffs)}); use the tokenizer it was trained with")
-    trained_with = dynamics.summary.get("tokenizer_sha256")
-    if trained_with and trained_with != hashlib.sha256(Path(tokenizer.path).read_bytes()).hexdigest():
+    # Files since the carry-over name the tokens (a retrained painter keeps them); older ones the file.
+    if "tokenizer_tokens_sha256" in dynamics.summary:
+        same = dynamics.summary["tokenizer_tokens_sha256"] == tokens_sha256(tokenizer.tensors)
+    else:
+        trained_with = dynamics.summary.get("tokenizer_sha256")
+        same = not trained_with or trained_with == hashlib.sha256(Path(tokenizer.path).read_bytes()).hexdigest()
+    if not same:
         raise file_error(dynamics.path, f"was trained with another tokenizer than {tokenizer.path} (same sizes, "
                          "different weights, so its tokens mean other things); use the tokenizer from its training run")
     if lam is not None and (lam.config.num_actions != d.num_actions or lam.config.image_size != d.image_size):
@@ -246,7 +252,7 @@ class WorldModel:
         if self.kv_cache:
             decoder = self._decoder_cache.repeat(B)
             self.dynamics.prime(context, ids[:, None], torch.tensor(actions, device=self.device)[:, None])
-            pixels = self.tokenizer.decode(ids[:, None], decoder, append=True)[:, -1]
+            pixels = self.tokenizer.decode(ids[:, None], decoder, append=True, previous=self._shown())[:, -1]
             S = self.dynamics.frame_length  # N, plus the action token
             dynamics_kv = [context.newest(b * S, (b + 1) * S) for b in range(B)]
             decoder_kv = [decoder.newest(b * N, (b + 1) * N) for b in range(B)]
@@ -329,9 +335,15 @@ class WorldModel:
     def _decode_next(self, ids: torch.Tensor) -> torch.Tensor:
         """Pixels (B, H, W, 3) in [0, 1] of next-frame ids (B, N); with the KV cache (B = 1), extends it."""
         if self.kv_cache:
-            return self.tokenizer.decode(ids[:, None], self._decoder_cache, append=True)[:, -1]
-        window = self._recent(self.max_context - 1)[0].expand(ids.shape[0], -1, -1)
-        return self.tokenizer.decode(torch.cat([window, ids[:, None]], dim=1))[:, -1]
+            return self.tokenizer.decode(ids[:, None], self._decoder_cache, append=True, previous=self._shown())[:, -1]
+        if self.tokenizer.config.tokenizer.architecture == "st_transformer":  # a temporal decoder re-reads the window
+            window = self._recent(self.max_context - 1)[0].expand(ids.shape[0], -1, -1)
+            return self.tokenizer.decode(torch.cat([window, ids[:, None]], dim=1))[:, -1]
+        return self.tokenizer.decode(ids[:, None], previous=self._shown())[:, -1]
+
+    def _shown(self) -> torch.Tensor:
+        """The frame on screen (1, H, W, 3) uint8: a context-aware decoder carries it over into the next."""
+        return torch.from_numpy(self.frame).to(self.device)[None]
 
     def prompt_frame(self, image) -> np.ndarray:
         """A prompt (path, PIL image or RGB uint8 array) as an RGB uint8 frame at model resolution."""

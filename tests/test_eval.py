@@ -78,6 +78,9 @@ def test_eval_command_writes_metrics_and_report(data, tmp_path, capsys):
                 "tokenizer_decode_ms"):
         assert key in result, key
     assert 0 <= result["lam_nmi"] <= 1 and 0 < result["tokenizer_psnr"] < 100 and result["tokenizer_decode_ms"] > 0
+    # the stability metrics are means over several long rollouts: one sampled world varies too much
+    ratios = result["rollout_sharpness_ratios"]
+    assert result["rollout_count"] == len(ratios) == 3 and result["rollout_sharpness_ratio"] == pytest.approx(sum(ratios) / 3)
     prompts = sorted(p.stem for p in (Path(__file__).parent.parent / "assets" / "prompts").glob("*.png"))
     assert sorted(result["tokenizer_prompt_psnr"]) == prompts  # one number per bundled picture
     for name in ("report.html", "reconstructions.png", "prompt_reconstructions.png", "rollouts.png", "actions.png",

@@ -90,6 +90,8 @@ class DynamicsConfig:
     unmask_order: str = "confidence"  # MaskGIT: keep the most confident tokens each round, or "random"
     # ones (measured: random lost ΔtPSNR and sketch sharpness, README "The dynamics model")
     context_corruption: float = 0.1  # training: up to this fraction of context tokens randomized
+    changed_weight: float = 1.0  # training: loss weight of the tokens that differ from the frame before
+    # (the scroll, the character) against those that repeat it; 1 weighs every token alike
     action_input: str = "token"  # one extra token per frame carries the action (Jasmine), or "add": its
     # embedding added to every token (paper). Measured: token reached a lower loss at equal steps (README)
 
@@ -101,6 +103,9 @@ class DynamicsConfig:
 
     LEGACY: ClassVar[dict] = {"action_input": "add", "unmask_order": "confidence", "previous_frame": False,
                               "full_mask_rate": 0.0}
+    # How training masks, corrupts and weighs, not what the network is: `train --init` takes these from
+    # the run, like the train section, and the rest from the file it starts from.
+    TRAINING: ClassVar[tuple] = ("context_corruption", "full_mask_rate", "changed_weight")
 
 
 @dataclass(frozen=True)
@@ -298,6 +303,8 @@ def _validate(c: GenieConfig) -> None:
         raise GenieError(f"config: dynamics.unmask_order must be confidence or random, got '{c.dynamics.unmask_order}'")
     if c.dynamics.action_input not in ("add", "token"):
         raise GenieError(f"config: dynamics.action_input must be add or token, got '{c.dynamics.action_input}'")
+    if c.dynamics.changed_weight <= 0:
+        raise GenieError(f"config: dynamics.changed_weight must be > 0, got {c.dynamics.changed_weight}")
     if not 0 <= c.dynamics.full_mask_rate <= 1:
         raise GenieError(f"config: dynamics.full_mask_rate must be in [0, 1], got {c.dynamics.full_mask_rate}")
     if not 0 <= c.dynamics.context_corruption < 1:

@@ -108,3 +108,20 @@ def test_fully_masked_frames_make_the_loss_count_every_token():
     out = net(ids, torch.randint(0, TINY.num_actions, (2, 3)))
     full = torch.nn.functional.cross_entropy(out.logits.flatten(0, 2), ids[:, 1:].flatten())
     assert torch.allclose(out.loss, full, atol=1e-5)
+
+
+def test_changed_weight_counts_the_tokens_that_differ_from_the_frame_before():
+    """changed_weight=w: a changed token's cross entropy counts w times a repeated one's."""
+    w = 4.0
+    config = dataclasses.replace(TINY, dynamics=dataclasses.replace(TINY.dynamics, full_mask_rate=1.0, changed_weight=w,
+                                                                   context_corruption=0.0))
+    torch.manual_seed(0)
+    net = Dynamics(config)
+    ids = torch.randint(0, TINY.tokenizer.codebook_size, (2, 4, TINY.tokens_per_frame))
+    ids[:, 1:, ::2] = ids[:, :1, ::2]  # every other token repeats the first frame's
+    out = net(ids, torch.randint(0, TINY.num_actions, (2, 3)))
+    ce = torch.nn.functional.cross_entropy(out.logits.flatten(0, 2), ids[:, 1:].flatten(), reduction="none")
+    weight = 1.0 + (w - 1.0) * (ids[:, 1:] != ids[:, :-1]).float().flatten()
+    assert 0 < (weight > 1).float().mean() < 1  # both kinds are there
+    assert torch.allclose(out.loss, (ce * weight).sum() / weight.sum(), atol=1e-5)
+    assert not torch.allclose(out.loss, ce.mean(), atol=1e-3)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from genie_play.config import GenieConfig
+from genie_play.config import DynamicsConfig, GenieConfig
 from genie_play.device import autocast, describe_device, select_device
 from genie_play.errors import GenieError, file_error
 from genie_play.io import atomic_write, load_state, read_weights, save_weights, tokens_sha256
@@ -116,7 +116,8 @@ def train(config: GenieConfig, opts: RunOptions, dataset) -> Path | None:
         adds_carry = opts.network == "tokenizer" and config.tokenizer.decoder_context and not init.config.tokenizer.decoder_context
         tokenizer = replace(init.config.tokenizer, decoder_context=True, context_reach=config.tokenizer.context_reach) \
             if adds_carry else init.config.tokenizer
-        config = replace(init.config, train=config.train, tokenizer=tokenizer)
+        dynamics = replace(init.config.dynamics, **{f: getattr(config.dynamics, f) for f in DynamicsConfig.TRAINING})
+        config = replace(init.config, train=config.train, tokenizer=tokenizer, dynamics=dynamics)
 
     torch.manual_seed(config.train.seed)  # the same initial weights for the same seed
     objective = build_objective(opts.network, config, opts.tokenizer, opts.lam)

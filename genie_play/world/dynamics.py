@@ -121,7 +121,10 @@ class Dynamics(nn.Module):
         positions = torch.arange(1, T, device=ids.device)
         h = self.transformer(self.embed(inputs, prev[:, 1:], clean[:, :-1]), cache, targets=True, positions=positions)
         logits = self.logits(h)  # (B, T-1, N, K)
-        loss = F.cross_entropy(logits[masked], target[masked])
+        # Most tokens repeat the frame before; `changed_weight` > 1 makes the ones that do not (what
+        # the action moved) count for more, so copying is not the cheapest answer.
+        weight = torch.where(target != ids[:, :-1], self.config.dynamics.changed_weight, 1.0)[masked]
+        loss = (F.cross_entropy(logits[masked], target[masked], reduction="none") * weight).sum() / weight.sum()
         accuracy = (logits[masked].argmax(-1) == target[masked]).float().mean()
         return DynamicsOutput(loss, accuracy, logits)
 

@@ -106,7 +106,7 @@ def build_objective(network: str, config: GenieConfig, tokenizer_path: Path | No
     if network == "tokenizer":
         tokenizer = build_tokenizer(config)
         if config.train.tokenizer_frozen:
-            tokenizer.tokens_only()
+            tokenizer.train_carry_only()
         return Objective(network, tokenizer)
     if network == "lam":
         return Objective(network, build_lam(config))

@@ -114,7 +114,7 @@ class Tokenizer(TokenizerBase):
         self.decoder = nn.Sequential(*decoder)
         self.carry = CarryOver(reach=c.context_reach) if c.decoder_context else None
 
-    def tokens_only(self) -> None:
+    def train_carry_only(self) -> None:
         """Train only the carry-over: encoder, quantizer and painter stay as loaded, so the tokens
         (and a dynamics model trained on them) keep their meaning."""
         for name, p in self.named_parameters():

@@ -44,6 +44,9 @@ class TokenizerConfig:
 
     # Files written before a field existed meant this value (not the current default) by leaving it out.
     LEGACY: ClassVar[dict] = {"architecture": "st_transformer", "quantizer": "vq"}
+    # What the painter does after the tokens, not what the tokens are: a dynamics model plays with any
+    # value of these, and `train --init` may add the carry-over to a tokenizer (world/carry.py).
+    PAINTING: ClassVar[tuple] = ("decoder_context", "context_reach")
 
     @property
     def levels(self) -> tuple[int, ...]:

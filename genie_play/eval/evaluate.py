@@ -290,20 +290,21 @@ def _dynamics_metrics(world: WorldModel, frames: torch.Tensor, inferred: torch.T
     # gave sharpness ratios from 0.005 to 0.19. So each prompt plays ROLLOUTS sequences (from the
     # first clips' first frames, and the sketch), and the metrics are their means.
     sequences = [torch.randint(world.num_actions, (opts.rollout_steps,), generator=rng).tolist() for _ in range(ROLLOUTS)]
+    prompts = [frames[i % len(frames), 0] for i in range(ROLLOUTS)]
     real_sharpness = M.sharpness(frames.flatten(0, 1)).mean()
-    runs = [_stability(world, frames[i % len(frames), 0], keys, real_sharpness) for i, keys in enumerate(sequences)]
+    runs = [_stability(world, prompt, keys, real_sharpness) for prompt, keys in zip(prompts, sequences)]
     long = runs[0][0]
     tails = [run[0][-max(1, len(run[0]) // 4):] for run in runs]
     result.update(
         rollout_steps=opts.rollout_steps, rollout_count=len(runs),
         rollout_sharpness_ratio=float(np.mean([r[1] for r in runs])), rollout_sharpness_ratios=[r[1] for r in runs],
         rollout_frozen_fraction=float(np.mean([r[2] for r in runs])),
-        rollout_tail_psnr_vs_prompt=float(np.mean([M.psnr(t, frames[i % len(frames), 0].expand_as(t)).mean().item()
-                                                   for i, t in enumerate(tails)])),
+        rollout_tail_psnr_vs_prompt=float(np.mean([M.psnr(t, p.expand_as(t)).mean().item() for t, p in zip(tails, prompts)])),
     )
     sketch = _sketch_prompt(world.config.image_size)
     if sketch is not None:  # players draw: the same random keys from a bundled sketch
-        runs = [_stability(world, sketch, keys, M.sharpness(sketch[None]).mean()) for keys in sequences]
+        sketch_sharpness = M.sharpness(sketch[None]).mean()
+        runs = [_stability(world, sketch, keys, sketch_sharpness) for keys in sequences]
         result.update(rollout_sketch_sharpness_ratio=float(np.mean([r[1] for r in runs])),
                       rollout_sketch_sharpness_ratios=[r[1] for r in runs],
                       rollout_sketch_frozen_fraction=float(np.mean([r[2] for r in runs])))

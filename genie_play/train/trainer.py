@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from genie_play.config import DynamicsConfig, GenieConfig
+from genie_play.config import DynamicsConfig, GenieConfig, TokenizerConfig
 from genie_play.device import autocast, describe_device, select_device
 from genie_play.errors import GenieError, file_error
 from genie_play.io import atomic_write, load_state, read_weights, save_weights, tokens_sha256
@@ -114,7 +114,7 @@ def train(config: GenieConfig, opts: RunOptions, dataset) -> Path | None:
     if checkpoint is None and init is not None:  # the file's architecture, this run's training settings
         # ... and the one change it may take: a carry-over on top of a tokenizer (world/carry.py)
         adds_carry = opts.network == "tokenizer" and config.tokenizer.decoder_context and not init.config.tokenizer.decoder_context
-        tokenizer = replace(init.config.tokenizer, decoder_context=True, context_reach=config.tokenizer.context_reach) \
+        tokenizer = replace(init.config.tokenizer, **{f: getattr(config.tokenizer, f) for f in TokenizerConfig.PAINTING}) \
             if adds_carry else init.config.tokenizer
         dynamics = replace(init.config.dynamics, **{f: getattr(config.dynamics, f) for f in DynamicsConfig.TRAINING})
         config = replace(init.config, train=config.train, tokenizer=tokenizer, dynamics=dynamics)
@@ -193,10 +193,14 @@ def train(config: GenieConfig, opts: RunOptions, dataset) -> Path | None:
 def _check_init_pairing(init, objective: Objective) -> None:
     """A dynamics model to start from must have learned on the tokens and actions it will train on."""
     for name, path in (("tokenizer", objective.tokenizer_path), ("lam", objective.lam_path)):
-        trained_with, now = init.summary.get(f"{name}_sha256"), _sha256(path) if path is not None else None
+        if path is None:
+            continue
         if name == "tokenizer" and "tokenizer_tokens_sha256" in init.summary:  # the tokens, not the file
-            trained_with, now = init.summary["tokenizer_tokens_sha256"], tokens_sha256(objective.tokenizer.state_dict())
-        if path is not None and trained_with and trained_with != now:
+            same = init.summary["tokenizer_tokens_sha256"] == tokens_sha256(objective.tokenizer.state_dict())
+        else:
+            trained_with = init.summary.get(f"{name}_sha256")
+            same = not trained_with or trained_with == _sha256(path)
+        if not same:
             raise file_error(init.path, f"was trained with another {name} than {path}; start from weights trained "
                                         f"with it, or train from scratch")
 

@@ -18,9 +18,10 @@ can be trained on top of a tokenizer (and its dynamics model) without retraining
 
 Why a searched shift and not a learned one: given the frame before as raw input, a conv decoder
 trained 15 CPU minutes gained on one frame and lost it over a chain (25.6 dB painted alone -> 25.4
-over 15 chained frames of held-out levels). Lining up is the hard part; choosing, once lined up, is a local decision. Like Δ-IRIS
-(Micheli et al., 2024) it spends the tokens on what changed. What it gains and costs is measured
-in the README ("Context-aware decoding"): a little, so the shipped tokenizer does not use it.
+over 15 chained frames of held-out levels). Lining up is the hard part; choosing, once lined up,
+is a local decision. Like Δ-IRIS (Micheli et al., 2024) it spends the tokens on what changed. What
+it gains and costs is measured in the README ("Context-aware decoding"): a little, so the shipped
+tokenizer does not use it.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from genie_play.config import GenieConfig
+from genie_play.config import GenieConfig, TokenizerConfig
 from genie_play.device import select_device
 from genie_play.errors import GenieError, file_error
 from genie_play.images import fit_frame, load_image
@@ -61,7 +61,7 @@ def check_compatible(tokenizer: Weights, dynamics: Weights, lam: Weights | None 
     t, d = tokenizer.config, dynamics.config
     # The carry-over is painting, not tokens: a dynamics model plays with or without it.
     diffs = [f"{k} {getattr(d.tokenizer, k)} vs {getattr(t.tokenizer, k)}" for k in vars(t.tokenizer)
-             if getattr(d.tokenizer, k) != getattr(t.tokenizer, k) and k not in ("decoder_context", "context_reach")]
+             if getattr(d.tokenizer, k) != getattr(t.tokenizer, k) and k not in TokenizerConfig.PAINTING]
     if d.image_size != t.image_size or diffs:
         if d.image_size != t.image_size:
             diffs.insert(0, f"image_size {d.image_size} vs {t.image_size}")

@@ -89,7 +89,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
                        lam_clips=args.lam_clips, probe_data=probe, probe_steps=args.probe_steps,
                        rollout_steps=args.rollout_steps, maskgit_steps=args.maskgit_steps, seed=args.seed)
     result = evaluate(opts)
-    shown = ["tokenizer_psnr", "tokenizer_ssim", "tokenizer_code_usage", "tokenizer_prompts_psnr",
+    shown = ["tokenizer_psnr", "tokenizer_ssim", "tokenizer_sharpness_ratio", "tokenizer_code_usage", "tokenizer_prompts_psnr",
              "tokenizer_decode_ms", "lam_code_usage", "lam_nmi", "lam_purity",
              "action_ceiling_nmi", "action_probe_nmi", "action_probe_accuracy", "lam_nmi_vs_probe",
              "dynamics_psnr", "dynamics_psnr_8", "dynamics_delta_psnr", "rollout_sharpness_ratio",

@@ -31,6 +31,7 @@ class TokenizerConfig:
     patch_size: int = 4  # pixels per token side (paper: 4): 256 tokens per 64x64 frame; 8 (64 tokens) lost 3 dB
     channels: int = 32  # conv: encoder width at full resolution; doubles per halving, up to 4x
     decoder_channels: int = 48  # conv: decoder width, likewise; wider, since painting is the harder half
+    decoder_blocks: int = 1  # conv: residual blocks at each decoder resolution (more paint sharper, ~2 ms a block)
     quantizer: str = "fsq"  # conv: "fsq" (fixed grid, nothing to collapse) or "vq" (learned codebook)
     fsq_levels: str = "8,5,5,5"  # fsq: values per latent channel; codebook_size must be their product
     codebook_size: int = 1000  # paper: 1024
@@ -45,8 +46,8 @@ class TokenizerConfig:
     # Files written before a field existed meant this value (not the current default) by leaving it out.
     LEGACY: ClassVar[dict] = {"architecture": "st_transformer", "quantizer": "vq"}
     # What the painter does after the tokens, not what the tokens are: a dynamics model plays with any
-    # value of these, and `train --init` may add the carry-over to a tokenizer (world/carry.py).
-    PAINTING: ClassVar[tuple] = ("decoder_context", "context_reach")
+    # value of these, and `train --init` may grow a tokenizer's painter (more blocks, the carry-over).
+    PAINTING: ClassVar[tuple] = ("decoder_blocks", "decoder_context", "context_reach")
 
     @property
     def levels(self) -> tuple[int, ...]:
@@ -124,7 +125,7 @@ class TrainConfig:
     tokenizer_crop: int = 32  # conv tokenizer: train on random crops this wide (4x cheaper steps at 32);
     # 0, or the image size or more, trains on whole frames
     tokenizer_clip: int = 4  # decoder_context: frames per training clip, uncropped (3 carries, 2 from its own output)
-    tokenizer_frozen: bool = False  # train only the carry-over (world/carry.py): the tokens keep their meaning
+    tokenizer_frozen: bool = False  # train only the painter (decoder, carry-over): the tokens keep their meaning
     lam_steps: int = 8_000  # the conv LAM: ~25 minutes on a 2-core CPU (README, "The latent action model")
     lam_batch: int = 32  # clips, one random transition each
     dynamics_steps: int = 1_300  # ~72 minutes on a 2-core CPU at 16x16 tokens (README, "The dynamics model")
@@ -312,8 +313,8 @@ def _validate(c: GenieConfig) -> None:
         raise GenieError(f"config: dynamics.full_mask_rate must be in [0, 1], got {c.dynamics.full_mask_rate}")
     if not 0 <= c.dynamics.context_corruption < 1:
         raise GenieError(f"config: dynamics.context_corruption must be in [0, 1), got {c.dynamics.context_corruption}")
-    if c.train.tokenizer_frozen and not c.tokenizer.decoder_context:
-        raise GenieError("config: train.tokenizer_frozen trains only the carry-over, which needs tokenizer.decoder_context=true")
+    if c.train.tokenizer_frozen and c.tokenizer.architecture != "conv":
+        raise GenieError("config: train.tokenizer_frozen trains the painter of the conv tokenizer only")
     if c.train.tokenizer_clip < 2:
         raise GenieError(f"config: train.tokenizer_clip must be at least 2 frames, got {c.train.tokenizer_clip}")
     if c.train.tokenizer_lr <= 0 or c.train.tokenizer_crop < 0 or c.train.tokenizer_crop % c.tokenizer.patch_size:
@@ -331,8 +332,9 @@ def _validate_tokenizer(c: GenieConfig) -> None:
         raise GenieError(f"config: tokenizer.quantizer must be fsq or vq, got '{t.quantizer}'")
     if t.architecture == "st_transformer" and t.quantizer != "vq":
         raise GenieError("config: the st_transformer tokenizer needs tokenizer.quantizer=vq")
-    if t.architecture == "conv" and (t.patch_size & (t.patch_size - 1) or t.channels < 1 or t.decoder_channels < 1):
-        raise GenieError(f"config: the conv tokenizer needs a power-of-two patch_size and channels >= 1, got {t.patch_size}")
+    if t.architecture == "conv" and (t.patch_size & (t.patch_size - 1) or min(t.channels, t.decoder_channels, t.decoder_blocks) < 1):
+        raise GenieError(f"config: the conv tokenizer needs a power-of-two patch_size and channels, decoder_channels and "
+                         f"decoder_blocks >= 1, got {t.patch_size}, {t.channels}, {t.decoder_channels}, {t.decoder_blocks}")
     if t.decoder_context and (t.architecture != "conv" or not 0 < 2 * t.context_reach < c.image_size):
         raise GenieError(f"config: tokenizer.decoder_context needs the conv tokenizer and 0 < context_reach < "
                          f"image_size / 2, got {t.architecture}, {t.context_reach}")

@@ -220,11 +220,11 @@ def read_weights(path: str | os.PathLike, kind: str | None = None) -> Weights:
                    meta.get(_META + "version", ""))
 
 
-def load_state(module: torch.nn.Module, weights: Weights, may_lack: str | None = None) -> torch.nn.Module:
+def load_state(module: torch.nn.Module, weights: Weights, may_lack: Callable[[str], bool] | None = None) -> torch.nn.Module:
     """Copy checked tensors into `module`; names, shapes and dtypes must match exactly, except that
-    tensors whose names start with `may_lack` may be missing (they keep the module's own values)."""
+    tensors for whose names `may_lack` is true may be missing (they keep the module's own values)."""
     expected = module.state_dict()
-    missing = [n for n in expected if n not in weights.tensors and not (may_lack and n.startswith(may_lack))]
+    missing = [n for n in expected if n not in weights.tensors and not (may_lack and may_lack(n))]
     extra = [n for n in weights.tensors if n not in expected]
     if missing:
         raise file_error(weights.path, f"missing {len(missing)} tensor(s) the {weights.kind} needs: {_names(missing)}")

@@ -148,3 +148,31 @@ def test_first_round_accuracy_scores_a_copier_and_an_oracle(tmp_path):
     world.dynamics.next_logits = oracle
     known = first_round_accuracy(world, frames, inferred, times=(2, 5))
     assert known["dynamics_first_round_accuracy"] == known["dynamics_first_round_accuracy_where_copy_wrong"] == 1.0
+
+
+class _Painter:
+    """A stand-in tokenizer whose 'tokens' are the frames themselves, painted back through `paint`."""
+
+    def __init__(self, paint):
+        self.paint, self.config = paint, TINY
+
+    def encode(self, clip):
+        self.clip = clip
+        return torch.zeros(clip.shape[:2] + (TINY.tokens_per_frame,), dtype=torch.long)
+
+    def decode(self, ids, previous=None):
+        return self.paint(self.clip[:, -ids.shape[1]:].float() / 255)
+
+
+def test_tokenizer_sharpness_ratio_is_one_for_a_perfect_painter_and_falls_with_blur():
+    from genie_play.eval.evaluate import _tokenizer_metrics
+    from genie_play.world.carry import blur
+
+    g = torch.Generator().manual_seed(0)
+    frames = (torch.rand(2, 4, 16, 16, 3, generator=g) * 255).to(torch.uint8)
+    exact, blurred = {}, {}
+    _tokenizer_metrics(_Painter(lambda x: x), frames, "cpu", exact)
+    _tokenizer_metrics(_Painter(lambda x: blur(x.flatten(0, 1).permute(0, 3, 1, 2), 3).permute(0, 2, 3, 1)
+                                .unflatten(0, x.shape[:2])), frames, "cpu", blurred)
+    assert exact["tokenizer_sharpness_ratio"] == pytest.approx(1.0)
+    assert blurred["tokenizer_sharpness_ratio"] < 0.3

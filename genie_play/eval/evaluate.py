@@ -162,7 +162,10 @@ def _tokenizer_metrics(tok: TokenizerBase, frames: torch.Tensor, device, result:
         recons.append((tok.decode(codes[:, 1:], previous=clip[:, 0]) * 255).round().to(torch.uint8).cpu())
     recon, ids, real = torch.cat(recons), torch.cat(ids), frames[:, 1:]
     usage = M.code_usage(ids, tok.config.tokenizer.codebook_size)
+    # Blur shows in sharpness before PSNR; no rollout can be sharper than this (the stability bar's ceiling).
+    sharpness_ratio = M.sharpness(recon.flatten(0, 1)).mean() / M.sharpness(real.flatten(0, 1)).mean().clamp_min(1e-8)
     result.update(tokenizer_psnr=M.psnr(real, recon).mean().item(), tokenizer_ssim=M.ssim(real, recon).mean().item(),
+                  tokenizer_sharpness_ratio=sharpness_ratio.item(),
                   tokenizer_code_usage=usage["usage"], tokenizer_perplexity=usage["perplexity"],
                   tokenizer_decode_ms=_decode_ms(tok, ids[:1, 1:2].to(device), frames[:1, 0].to(device)))
     return torch.cat([frames[:, :1], recon], dim=1)

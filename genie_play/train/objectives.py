@@ -52,7 +52,8 @@ class Objective:
         if self.network == "tokenizer" and config.tokenizer.decoder_context:
             frames = random_clips(frames, config.train.tokenizer_clip)  # the carry-over learns from sequences
         elif self.network == "tokenizer" and config.tokenizer.architecture == "conv":
-            frames = random_frames(frames, config.train.tokenizer_crop)
+            # A kept encoder codes whole frames in play; a crop's edge tokens would teach the painter others.
+            frames = random_frames(frames, 0 if config.train.tokenizer_frozen else config.train.tokenizer_crop)
         out = model(frames)
         return out.loss, {
             "loss": out.loss, "recon_mse": out.recon_loss,
@@ -106,7 +107,7 @@ def build_objective(network: str, config: GenieConfig, tokenizer_path: Path | No
     if network == "tokenizer":
         tokenizer = build_tokenizer(config)
         if config.train.tokenizer_frozen:
-            tokenizer.train_carry_only()
+            tokenizer.train_painter_only()
         return Objective(network, tokenizer)
     if network == "lam":
         return Objective(network, build_lam(config))

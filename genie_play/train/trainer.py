@@ -110,12 +110,10 @@ def train(config: GenieConfig, opts: RunOptions, dataset) -> Path | None:
         config = replace(checkpoint.config, train=replace(checkpoint.config.train, **length))
 
     init = read_weights(opts.init, opts.network) if opts.init is not None else None
-    adds_carry = False
     if checkpoint is None and init is not None:  # the file's architecture, this run's training settings
-        # ... and the one change it may take: a carry-over on top of a tokenizer (world/carry.py)
-        adds_carry = opts.network == "tokenizer" and config.tokenizer.decoder_context and not init.config.tokenizer.decoder_context
-        tokenizer = replace(init.config.tokenizer, **{f: getattr(config.tokenizer, f) for f in TokenizerConfig.PAINTING}) \
-            if adds_carry else init.config.tokenizer
+        # ... and the one change it may take: a grown painter on top of a tokenizer's tokens
+        tokenizer = grown_painter(init.config.tokenizer, config.tokenizer) if opts.network == "tokenizer" \
+            else init.config.tokenizer
         dynamics = replace(init.config.dynamics, **{f: getattr(config.dynamics, f) for f in DynamicsConfig.TRAINING})
         config = replace(init.config, train=config.train, tokenizer=tokenizer, dynamics=dynamics)
 
@@ -123,7 +121,7 @@ def train(config: GenieConfig, opts: RunOptions, dataset) -> Path | None:
     objective = build_objective(opts.network, config, opts.tokenizer, opts.lam)
     if checkpoint is None and init is not None:
         _check_init_pairing(init, objective)
-        load_state(objective.model, init, may_lack="carry." if adds_carry else None)
+        load_state(objective.model, init, may_lack=new_painter_part if opts.network == "tokenizer" else None)
     objective.to(device)
     config = objective.model.config  # dynamics adopts its tokenizer's codebook
     _check_data(dataset, config, opts.data)
@@ -190,6 +188,22 @@ def train(config: GenieConfig, opts: RunOptions, dataset) -> Path | None:
     return exported
 
 
+def grown_painter(file: TokenizerConfig, run: TokenizerConfig) -> TokenizerConfig:
+    """The tokenizer `train --init` builds: the file's, with the run's painter where it is bigger
+    (more decoder blocks, or a carry-over the file lacks), so its tokens keep their meaning."""
+    grown = {}
+    if run.decoder_blocks > file.decoder_blocks:
+        grown["decoder_blocks"] = run.decoder_blocks
+    if run.decoder_context and not file.decoder_context:
+        grown.update(decoder_context=True, context_reach=run.context_reach)
+    return replace(file, **grown)
+
+
+def new_painter_part(name: str) -> bool:
+    """The tensors a grown painter has and its file may lack: they start as the identity."""
+    return name.startswith("carry.") or ".more." in name
+
+
 def _check_init_pairing(init, objective: Objective) -> None:
     """A dynamics model to start from must have learned on the tokens and actions it will train on."""
     for name, path in (("tokenizer", objective.tokenizer_path), ("lam", objective.lam_path)):
@@ -248,6 +262,8 @@ def _summary(objective: Objective, opts: RunOptions, config: GenieConfig, losses
         summary["tokenizer_tokens_sha256"] = tokens_sha256(objective.tokenizer.state_dict())
     if init is not None:  # what the run started from, and how far that one was trained
         summary["init"] = {"file": init.path.name, "sha256": _sha256(init.path), "steps": init.summary.get("steps")}
+        if opts.network == "tokenizer":  # a repainted file: a dynamics model that names the old file plays with it
+            summary["init"]["tokens_sha256"] = tokens_sha256(init.tensors)
     return summary
 
 

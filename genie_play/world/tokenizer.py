@@ -82,6 +82,19 @@ class ResBlock(nn.Module):
         return x + self.conv2(F.silu(self.conv1(F.silu(x))))
 
 
+class ResStack(ResBlock):
+    """`blocks` residual blocks in a row. The first one's tensors keep a lone ResBlock's names and
+    the rest sit in `more`, so a one-block file loads as is, and into a deeper painter (`train
+    --init`) whose new blocks start as the identity: it paints exactly as before, then learns."""
+
+    def __init__(self, channels: int, blocks: int):
+        super().__init__(channels)
+        self.more = nn.Sequential(*[ResBlock(channels) for _ in range(blocks - 1)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.more(super().forward(x))
+
+
 def widths(base: int, levels: int) -> list[int]:
     """Channels at each resolution, full size first: doubling per halving, at most 4x the base."""
     return [base * 2 ** min(i, 2) for i in range(levels + 1)]
@@ -106,19 +119,19 @@ class Tokenizer(TokenizerBase):
         encoder += [ResBlock(enc[-1]), nn.SiLU(), nn.Conv2d(enc[-1], self.vq.dim, 1)]
         self.encoder = nn.Sequential(*encoder)
 
-        decoder = [nn.Conv2d(self.vq.dim, dec[-1], 3, padding=1), ResBlock(dec[-1])]
+        decoder = [nn.Conv2d(self.vq.dim, dec[-1], 3, padding=1), ResStack(dec[-1], c.decoder_blocks)]
         for i in reversed(range(1, levels)):
             decoder += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(dec[i + 1], dec[i], 3, padding=1),
-                        ResBlock(dec[i])]
+                        ResStack(dec[i], c.decoder_blocks)]
         decoder += [nn.SiLU(), nn.Conv2d(dec[1], 12, 3, padding=1), nn.PixelShuffle(2)]
         self.decoder = nn.Sequential(*decoder)
         self.carry = CarryOver(reach=c.context_reach) if c.decoder_context else None
 
-    def train_carry_only(self) -> None:
-        """Train only the carry-over: encoder, quantizer and painter stay as loaded, so the tokens
-        (and a dynamics model trained on them) keep their meaning."""
+    def train_painter_only(self) -> None:
+        """Train only the painter (decoder and carry-over): encoder and quantizer stay as loaded, so
+        the tokens (and a dynamics model trained on them) keep their meaning."""
         for name, p in self.named_parameters():
-            p.requires_grad_(name.startswith("carry."))
+            p.requires_grad_(name.startswith(("decoder.", "carry.")))
 
     def forward(self, frames: torch.Tensor) -> TokenizerOutput:
         """With the carry-over, frames (B, T, ...) are a clip: frame 0 is painted alone, each later one

@@ -67,12 +67,15 @@ def check_compatible(tokenizer: Weights, dynamics: Weights, lam: Weights | None 
             diffs.insert(0, f"image_size {d.image_size} vs {t.image_size}")
         raise file_error(dynamics.path, f"was trained with a different tokenizer than {tokenizer.path} "
                          f"({', '.join(diffs)}); use the tokenizer it was trained with")
-    # Files since the carry-over name the tokens (a retrained painter keeps them); older ones the file.
+    # Files since the carry-over name the tokens (a retrained painter keeps them); older ones the file,
+    # or the file a tokenizer was repainted from when its tokens are still that file's.
     if "tokenizer_tokens_sha256" in dynamics.summary:
         same = dynamics.summary["tokenizer_tokens_sha256"] == tokens_sha256(tokenizer.tensors)
     else:
         trained_with = dynamics.summary.get("tokenizer_sha256")
-        same = not trained_with or trained_with == hashlib.sha256(Path(tokenizer.path).read_bytes()).hexdigest()
+        init = tokenizer.summary.get("init") or {}
+        same = (not trained_with or trained_with == hashlib.sha256(Path(tokenizer.path).read_bytes()).hexdigest()
+                or (init.get("sha256") == trained_with and init.get("tokens_sha256") == tokens_sha256(tokenizer.tensors)))
     if not same:
         raise file_error(dynamics.path, f"was trained with another tokenizer than {tokenizer.path} (same sizes, "
                          "different weights, so its tokens mean other things); use the tokenizer from its training run")

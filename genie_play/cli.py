@@ -28,7 +28,8 @@ def cmd_play(args: argparse.Namespace) -> int:
 
     return play(PlayOptions(
         image=args.image, weights=args.weights, keymap=args.keymap, device=args.device, seed=args.seed,
-        maskgit_steps=args.maskgit_steps, temperature=args.temperature, headless=args.headless,
+        maskgit_steps=args.maskgit_steps, temperature=args.temperature, prompt_carry=args.prompt_carry,
+        headless=args.headless,
         keys=args.keys, out=args.out, scale=args.scale, predictive=not args.no_predict, threads=args.threads,
     ))
 
@@ -87,7 +88,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     probe = Path(args.probe_data) if args.probe_data else None
     opts = EvalOptions(Path(args.weights), Path(args.data), Path(args.out), device=args.device, clips=args.clips,
                        lam_clips=args.lam_clips, probe_data=probe, probe_steps=args.probe_steps,
-                       rollout_steps=args.rollout_steps, maskgit_steps=args.maskgit_steps, seed=args.seed)
+                       rollout_steps=args.rollout_steps, maskgit_steps=args.maskgit_steps, seed=args.seed,
+                       prompt_carry=args.prompt_carry)
     result = evaluate(opts)
     shown = ["tokenizer_psnr", "tokenizer_ssim", "tokenizer_sharpness_ratio", "tokenizer_code_usage", "tokenizer_prompts_psnr",
              "tokenizer_decode_ms", "lam_code_usage", "lam_nmi", "lam_purity",
@@ -232,6 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="MaskGIT decoding steps per frame (default: the model's; adjustable live with [ and ])")
     p.add_argument("--temperature", metavar="T", type=float,
                    help="sampling temperature, 0 = greedy (default: the model's; adjustable live with - and =)")
+    p.add_argument("--prompt-carry", metavar="TAU", type=float,
+                   help="keep the prompt's own pixels where the painted frame still shows them, within TAU "
+                   "(0.2 measured best; default 0: off; README, 'The prompt carried through play')")
     p.add_argument("--no-predict", action="store_true",
                    help="do not precompute every action's next frame while idle, and start with the action "
                    "explorer hidden (Tab shows it; saves CPU; keypresses wait for the model)")
@@ -318,6 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rollout-steps", metavar="N", type=int, default=200,
                    help="length of the random-action stability rollout (default: 200)")
     p.add_argument("--maskgit-steps", metavar="N", type=int, help="MaskGIT steps per frame (default: the weights' own)")
+    p.add_argument("--prompt-carry", metavar="TAU", type=float, help="play with the prompt carried through (default 0: off)")
     p.add_argument("--seed", metavar="S", type=int, default=0, help="seed for rollouts and random actions (default: 0)")
     _add_device(p)
     p.set_defaults(func=cmd_eval)

@@ -28,6 +28,7 @@ class PlayOptions:
     seed: int = 0
     maskgit_steps: int | None = None
     temperature: float | None = None
+    prompt_carry: float | None = None  # world/anchor.py; None: its default (off)
     headless: bool = False
     keys: str | None = None
     out: Path | None = None
@@ -54,6 +55,8 @@ def check_sampling(options: PlayOptions) -> None:
         raise GenieError(f"--maskgit-steps must be 1..100, got {options.maskgit_steps}")
     if options.temperature is not None and not 0 <= options.temperature <= 10:
         raise GenieError(f"--temperature must be 0..10, got {options.temperature}")
+    if options.prompt_carry is not None and not 0 <= options.prompt_carry <= 2:
+        raise GenieError(f"--prompt-carry must be 0..2, got {options.prompt_carry}")
     if not 1 <= options.scale <= 16:
         raise GenieError(f"--scale must be 1..16, got {options.scale}")
     if options.threads is not None and not 1 <= options.threads <= 256:
@@ -76,7 +79,8 @@ def play(options: PlayOptions) -> int:
     load_image(prompt)  # a bad picture is reported now, not after the model has loaded
     # --keymap, else the user's saved map, else the weights' keymap, else the shipped one
     keymap, warning = resolve_keymap(options.keymap, user_keymap_path(), shipped_keymap(weights))
-    sampling = {"maskgit_steps": options.maskgit_steps, "temperature": options.temperature, "seed": options.seed}
+    sampling = {"maskgit_steps": options.maskgit_steps, "temperature": options.temperature, "seed": options.seed,
+                "prompt_carry": options.prompt_carry}
     if options.headless:
         return _play_headless(options, weights, prompt, keymap, warning, sampling)
     from genie_play.app.window import WindowSettings, run_window

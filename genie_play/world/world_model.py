@@ -37,6 +37,7 @@ from genie_play.images import fit_frame, load_image
 from genie_play.io import Weights, load_network, read_weights, tokens_sha256
 from genie_play.world.dynamics import Dynamics
 from genie_play.world.lam import LAMBase, build_lam
+from genie_play.world.anchor import PROMPT_CARRY, carry_prompt
 from genie_play.world.maskgit import maskgit_sample
 from genie_play.world.st_transformer import KVCache
 from genie_play.world.tokenizer import TokenizerBase, build_tokenizer
@@ -54,6 +55,8 @@ class Preview:
     generator_state: torch.Tensor  # the world's random stream after sampling this frame
     dynamics_kv: list | None  # this frame's keys/values for each cache (None without the KV cache)
     decoder_kv: list | None
+    moved_by: torch.Tensor | None  # the camera's move since the prompt (world/anchor.py)
+    painted: torch.Tensor  # (1, H, W, 3) in [0, 1]: the frame as its tokens paint it, before the prompt's pixels
 
 
 def check_compatible(tokenizer: Weights, dynamics: Weights, lam: Weights | None = None) -> None:
@@ -102,6 +105,7 @@ class WorldModel:
         maskgit_steps: int | None = None,
         temperature: float | None = None,
         unmask_order: str | None = None,
+        prompt_carry: float | None = None,
         seed: int = 0,
         kv_cache: bool = True,
     ):
@@ -121,13 +125,17 @@ class WorldModel:
         self.maskgit_steps = maskgit_steps or config.dynamics.maskgit_steps
         self.temperature = config.dynamics.temperature if temperature is None else temperature
         self.unmask_order = unmask_order or config.dynamics.unmask_order
+        self.prompt_carry = PROMPT_CARRY if prompt_carry is None else prompt_carry  # world/anchor.py; 0: off
         self.seed = seed
         self.kv_cache = kv_cache  # False recomputes the context every MaskGIT round (for benchmarks)
         # The world model owns its networks, so it sets their attention window to its context.
         self.dynamics.transformer.window = self.max_context
         self.tokenizer.set_window(self.max_context)
         self._generator = torch.Generator(device=self.device)
-        self._history: collections.deque = collections.deque(maxlen=MAX_UNDO)  # (ids (1, N), action, frame)
+        # (ids (1, N), action, frame, the camera's move since the prompt or None once it left the view,
+        #  the frame as painted from its tokens (1, H, W, 3) in [0, 1]): world/anchor.py uses the last two
+        self._history: collections.deque = collections.deque(maxlen=MAX_UNDO)
+        self._prompt: torch.Tensor | None = None  # (1, H, W, 3) uint8: the one frame with every pixel
         self._dynamics_cache = self._decoder_cache = None
         self._unsettled: tuple | None = None  # (ids (1, N), action) of a frame not yet in the KV cache
         self.source: Path | None = None  # the weights folder, when loaded from one (its keymap lives there)
@@ -174,7 +182,9 @@ class WorldModel:
         ids = self.tokenizer.encode(pixels)[:, 0]  # (1, N)
         self._generator.manual_seed(self.seed)
         self._history.clear()
-        self._history.append((ids, self.dynamics.no_action, frame))
+        start = torch.zeros(2, dtype=torch.long, device=self.device)
+        self._history.append((ids, self.dynamics.no_action, frame, start, self.tokenizer.decode(ids[:, None])[:, 0]))
+        self._prompt = pixels[:, 0]
         self._previews = {}
         self._rebuild_caches()
         return frame
@@ -195,15 +205,17 @@ class WorldModel:
                 self._dynamics_cache.extend(previewed.dynamics_kv)
                 self._dynamics_cache.last_ids = previewed.ids
                 self._decoder_cache.extend(previewed.decoder_kv)
-            ids, frame = previewed.ids, previewed.frame
+            ids, frame, moved_by, painted = previewed.ids, previewed.frame, previewed.moved_by, previewed.painted
         else:
             with self._phase("maskgit_ms"):
                 ids = self.sample_ids([action], [self._generator], self._dynamics_cache if self.kv_cache else None)
             with self._phase("decode_ms"):
-                frame = to_uint8(self._decode_next(ids)[0])
+                painted = self._decode_next(ids)
+                pixels, moves = self._carry_prompt(painted)
+                frame, moved_by = to_uint8(pixels[0]), moves[0]
             if self.kv_cache:
                 self._unsettled = (ids, action)
-        self._history.append((ids, action, frame))
+        self._history.append((ids, action, frame, moved_by, painted[:1]))
         self._previews = {}
         if settle:
             self.settle()
@@ -261,11 +273,13 @@ class WorldModel:
             decoder_kv = [decoder.newest(b * N, (b + 1) * N) for b in range(B)]
         else:
             pixels = self._decode_next(ids)
+        painted = pixels
+        pixels, moves = self._carry_prompt(painted)
         frames = [to_uint8(f) for f in pixels]
         if self._previews_made_with != self._sampling():
             self._previews = {}  # made with other sampling settings: useless now
         self._previews.update({a: Preview(ids[i:i + 1], frames[i], generators[i].get_state(), dynamics_kv[i],
-                                          decoder_kv[i]) for i, a in enumerate(actions)})
+                                          decoder_kv[i], moves[i], painted[i:i + 1]) for i, a in enumerate(actions)})
         self._previews_made_with = self._sampling()
         return frames
 
@@ -313,7 +327,7 @@ class WorldModel:
         self.timings[name] = 1000 * (time.perf_counter() - start)
 
     def _sampling(self) -> tuple:
-        return (self.maskgit_steps, self.temperature, self.unmask_order)
+        return (self.maskgit_steps, self.temperature, self.unmask_order, self.prompt_carry)
 
     def sample_ids(self, actions: list[int], generators: list[torch.Generator], context: KVCache | None,
                    cancelled=None) -> torch.Tensor:
@@ -343,6 +357,10 @@ class WorldModel:
             window = self._recent(self.max_context - 1)[0].expand(ids.shape[0], -1, -1)
             return self.tokenizer.decode(torch.cat([window, ids[:, None]], dim=1))[:, -1]
         return self.tokenizer.decode(ids[:, None], previous=self._shown())[:, -1]
+
+    def _carry_prompt(self, pixels: torch.Tensor) -> tuple[torch.Tensor, list]:
+        """Painted next frames (B, H, W, 3) in [0, 1] with the prompt's pixels where they still fit."""
+        return carry_prompt(pixels, self._history[-1][4], self._prompt, self._history[-1][3], self.prompt_carry)
 
     def _shown(self) -> torch.Tensor:
         """The frame on screen (1, H, W, 3) uint8: a context-aware decoder carries it over into the next."""

@@ -112,6 +112,6 @@ def _play_headless(options, weights, prompt, keymap, warning, sampling) -> int:
     print(f"genie-play: loading {weights} on {describe_device(device)}", file=sys.stderr, flush=True)
     world = WorldModel.load(weights, device=device, **sampling)
     meta = {"prompt": str(prompt), "weights": str(weights), "keymap": keymap.source, "seed": options.seed,
-            "maskgit_steps": world.maskgit_steps, "temperature": world.temperature}
+            "maskgit_steps": world.maskgit_steps, "temperature": world.temperature, "prompt_carry": world.prompt_carry}
     run_headless(world, prompt, codes, keymap, options.out, scale=options.scale, meta=meta)
     return 0

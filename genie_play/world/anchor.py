@@ -7,7 +7,7 @@ with every pixel, and while the view has not moved far, much of what is on scree
 moved by the camera. So after each frame is painted, the world model
 
 1. adds this step's sideways camera move (phase correlation of the frame painted before and this
-   one, leaving out the still peak: genie_play.eval.motion.pan) to the move since the prompt. The
+   one, leaving out the still peak: genie_play.world.camera.pan) to the move since the prompt. The
    least-squares `find_shift` of the carry-over lagged the view here (8 px where the view moved
    21), and a lagging prompt pins its texture while the world moves;
 2. shifts the prompt by that total, and
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import torch
 
+from genie_play.world.camera import pan
 from genie_play.world.carry import blur, shift_frames
 
 # tau: how far apart the blurred frames may be (in [-1, 1] units). 0.2 played best, but it is off by
@@ -46,7 +47,6 @@ def carry_prompt(painted: torch.Tensor, painted_before: torch.Tensor, prompt: to
     p = as_image(painted) * 2 - 1  # (B, 3, H, W) in [-1, 1]
     before = as_image(painted_before * 2 - 1).expand_as(p)
     size = p.shape[-1]
-    from genie_play.eval.motion import pan  # pure NumPy: the keymap checks measure the view's move the same way
     to_u8 = lambda x: ((x + 1) * 127.5).round().clamp(0, 255).byte().permute(1, 2, 0).cpu().numpy()  # noqa: E731
     steps = torch.tensor([[0, pan(to_u8(before[b]), to_u8(p[b]), min(REACH, size // 4))] for b in range(len(p))],
                          device=p.device)

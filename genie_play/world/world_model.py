@@ -35,9 +35,9 @@ from genie_play.device import select_device
 from genie_play.errors import GenieError, file_error
 from genie_play.images import fit_frame, load_image
 from genie_play.io import Weights, load_network, read_weights, tokens_sha256
+from genie_play.world.anchor import PROMPT_CARRY, carry_prompt
 from genie_play.world.dynamics import Dynamics
 from genie_play.world.lam import LAMBase, build_lam
-from genie_play.world.anchor import PROMPT_CARRY, carry_prompt
 from genie_play.world.maskgit import maskgit_sample
 from genie_play.world.st_transformer import KVCache
 from genie_play.world.tokenizer import TokenizerBase, build_tokenizer
@@ -183,7 +183,8 @@ class WorldModel:
         self._generator.manual_seed(self.seed)
         self._history.clear()
         start = torch.zeros(2, dtype=torch.long, device=self.device)
-        self._history.append((ids, self.dynamics.no_action, frame, start, self.tokenizer.decode(ids[:, None])[:, 0]))
+        painted = self.tokenizer.decode(ids[:, None])[:, 0] if self.prompt_carry > 0 else None  # only it reads this
+        self._history.append((ids, self.dynamics.no_action, frame, start, painted))
         self._prompt = pixels[:, 0]
         self._previews = {}
         self._rebuild_caches()

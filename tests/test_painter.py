@@ -100,7 +100,7 @@ def test_load_state_refuses_a_missing_tensor_that_is_not_a_new_painter_part(tmp_
 def test_a_dynamics_file_that_names_only_its_tokenizer_file_plays_with_a_repainting_of_it(tmp_path):
     import hashlib
 
-    from genie_play.world.world_model import check_compatible
+    from genie_play.world.pairing import check_compatible
 
     plain = run(tmp_path / "plain")
     repainted = run(tmp_path / "deeper", plain, 2, "tokenizer.decoder_blocks=2", "train.tokenizer_frozen=true")

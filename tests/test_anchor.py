@@ -4,9 +4,9 @@ still shows them, moved with the view; elsewhere the painted frame stays; play s
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
 from genie_play.world.anchor import PROMPT_CARRY, carry_prompt
+from genie_play.world.carry import blur
 from test_world_model import make_world
 
 
@@ -22,8 +22,7 @@ def stripes(size=64, seed=0):
 
 def blurred(frame_u8: torch.Tensor) -> torch.Tensor:
     """(1, H, W, 3) uint8 -> the same, blurred, in [0, 1]: what a painter that lost the detail gives."""
-    x = frame_u8.permute(0, 3, 1, 2).float() / 255
-    return F.avg_pool2d(x, 5, 1, 2, count_include_pad=False).permute(0, 2, 3, 1)
+    return blur(frame_u8.permute(0, 3, 1, 2).float() / 255).permute(0, 2, 3, 1)
 
 
 def test_the_prompt_comes_back_sharp_where_it_still_fits_moved_with_the_view():

@@ -200,7 +200,8 @@ def grown_painter(file: TokenizerConfig, run: TokenizerConfig) -> TokenizerConfi
 
 
 def new_painter_part(name: str) -> bool:
-    """The tensors a grown painter has and its file may lack: they start as the identity."""
+    """The tensors a grown painter has and its file may lack: new decoder blocks (they start as the
+    identity) and a carry-over (it starts trusting the painted frame)."""
     return name.startswith("carry.") or ".more." in name
 
 

@@ -239,13 +239,12 @@ class WorldModel:
         if self.kv_cache:
             decoder = self._decoder_cache.repeat(B)
             self.dynamics.prime(context, ids[:, None], torch.tensor(actions, device=self.device)[:, None])
-            pixels = self.tokenizer.decode(ids[:, None], decoder, append=True, previous=self._shown())[:, -1]
+            painted = self.tokenizer.decode(ids[:, None], decoder, append=True, previous=self._shown())[:, -1]
             S = self.dynamics.frame_length  # N, plus the action token
             dynamics_kv = [context.newest(b * S, (b + 1) * S) for b in range(B)]
             decoder_kv = [decoder.newest(b * N, (b + 1) * N) for b in range(B)]
         else:
-            pixels = self._decode_next(ids)
-        painted = pixels
+            painted = self._decode_next(ids)
         pixels, moves = self._carry_prompt(painted)
         frames = [to_uint8(f) for f in pixels]
         if self._previews_made_with != self._sampling():

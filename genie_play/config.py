@@ -98,7 +98,6 @@ class DynamicsConfig:
     # (the scroll, the character) against those that repeat it; 1 weighs every token alike
     action_input: str = "token"  # one extra token per frame carries the action (Jasmine), or "add": its
     # embedding added to every token (paper). Measured: token reached a lower loss at equal steps (README)
-    copy_head: bool = False  # the output may also point at a window place and copy its id (dynamics.py)
 
     # Files written before a field existed meant this value (not the current default) by leaving it out.
     previous_frame: bool = True  # each token also sees the previous frame's tokens around it (dynamics.py)

@@ -13,7 +13,7 @@ from genie_play.config import resolve_config
 from genie_play.errors import GenieError
 from genie_play.io import load_state, read_weights, save_weights, tokens_sha256
 from genie_play.train.objectives import build_objective
-from genie_play.train.trainer import grown_painter, new_part
+from genie_play.train.trainer import grown_painter, new_painter_part
 from genie_play.world.dynamics import Dynamics
 from genie_play.world.tokenizer import build_tokenizer
 from genie_play.world.world_model import WorldModel
@@ -31,7 +31,7 @@ def test_a_deeper_painter_loads_a_shallower_file_and_paints_the_same():
     assert grown.decoder_blocks == 3
     deep = build_tokenizer(deep_config).eval()
     new = [n for n in deep.state_dict() if n not in shallow.state_dict()]
-    assert new and all(new_part(n) for n in new)  # the new blocks are all the file lacks
+    assert new and all(new_painter_part(n) for n in new)  # the new blocks are all the file lacks
     deep.load_state_dict(shallow.state_dict(), strict=False)
     x = moving_squares()
     ids = shallow.encode(x)
@@ -87,14 +87,14 @@ def test_painter_config_errors_are_one_line():
         resolve_config("tiny", ["tokenizer.decoder_blocks=0"])
 
 
-def test_load_state_refuses_a_missing_tensor_that_is_not_a_new_part(tmp_path):
+def test_load_state_refuses_a_missing_tensor_that_is_not_a_new_painter_part(tmp_path):
     config = resolve_config("tiny", [])
     net = build_tokenizer(config)
     path = save_weights(tmp_path / "t.safetensors", "tokenizer", net, config)
     w = read_weights(path)
     del w.tensors[next(n for n in w.tensors if n.startswith("encoder."))]
     with pytest.raises(GenieError, match="missing 1 tensor"):
-        load_state(build_tokenizer(config), w, may_lack=new_part)
+        load_state(build_tokenizer(config), w, may_lack=new_painter_part)
 
 
 def test_a_dynamics_file_that_names_only_its_tokenizer_file_plays_with_a_repainting_of_it(tmp_path):

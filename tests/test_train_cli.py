@@ -92,19 +92,12 @@ def test_a_dynamics_run_from_weights_refuses_another_tokenizer_and_bad_budgets(d
     base = ["train", "dynamics", "--data", str(data), "--preset", "tiny", "--steps", "2", "--batch", "2",
             "--lam", str(first / "lam.safetensors"), "--init", str(first / "dynamics.safetensors")]
     # Fine-tuning on the tokens it learned: fine; on another tokenizer's: one line naming both files.
-    # How it trains (here: changed tokens weigh 3x) comes from the run, what it is from the file;
-    # the one thing a run may add to the file's network is a copy head.
+    # How it trains (here: changed tokens weigh 3x) comes from the run, what it is from the file.
     assert main([*base, "--out", str(tmp_path / "tuned"), "--tokenizer", str(first / "tokenizer.safetensors"),
-                 "--set", "dynamics.changed_weight=3", "--set", "dynamics.num_layers=3",
-                 "--set", "dynamics.copy_head=true"]) == 0
+                 "--set", "dynamics.changed_weight=3", "--set", "dynamics.num_layers=3"]) == 0
     tuned = read_weights(tmp_path / "tuned" / "dynamics.safetensors")
     assert tuned.summary["init"]["steps"] == 2 and tuned.config.dynamics.changed_weight == 3
     assert tuned.config.dynamics.num_layers == read_weights(first / "dynamics.safetensors").config.dynamics.num_layers
-    assert tuned.config.dynamics.copy_head and "copy.weight" in tuned.tensors
-    again = [*base[:-1], str(tmp_path / "tuned" / "dynamics.safetensors"), "--out", str(tmp_path / "again"),
-             "--tokenizer", str(first / "tokenizer.safetensors")]
-    assert main(again) == 0  # a run without --set keeps the file's copy head
-    assert read_weights(tmp_path / "again" / "dynamics.safetensors").config.dynamics.copy_head
     capsys.readouterr()
     assert main([*base, "--out", str(tmp_path / "mixed"), "--tokenizer", str(other / "tokenizer.safetensors")]) == 2
     err = capsys.readouterr().err.strip()

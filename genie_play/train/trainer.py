@@ -111,18 +111,17 @@ def train(config: GenieConfig, opts: RunOptions, dataset) -> Path | None:
 
     init = read_weights(opts.init, opts.network) if opts.init is not None else None
     if checkpoint is None and init is not None:  # the file's architecture, this run's training settings
-        # ... and the changes it may take: a grown painter on top of a tokenizer's tokens, a copy head
+        # ... and the one change it may take: a grown painter on top of a tokenizer's tokens
         tokenizer = grown_painter(init.config.tokenizer, config.tokenizer) if opts.network == "tokenizer" \
             else init.config.tokenizer
-        dynamics = replace(init.config.dynamics, **{f: getattr(config.dynamics, f) for f in DynamicsConfig.TRAINING},
-                           copy_head=init.config.dynamics.copy_head or config.dynamics.copy_head)
+        dynamics = replace(init.config.dynamics, **{f: getattr(config.dynamics, f) for f in DynamicsConfig.TRAINING})
         config = replace(init.config, train=config.train, tokenizer=tokenizer, dynamics=dynamics)
 
     torch.manual_seed(config.train.seed)  # the same initial weights for the same seed
     objective = build_objective(opts.network, config, opts.tokenizer, opts.lam)
     if checkpoint is None and init is not None:
         _check_init_pairing(init, objective)
-        load_state(objective.model, init, may_lack=new_part)
+        load_state(objective.model, init, may_lack=new_painter_part if opts.network == "tokenizer" else None)
     objective.to(device)
     config = objective.model.config  # dynamics adopts its tokenizer's codebook
     _check_data(dataset, config, opts.data)
@@ -200,11 +199,10 @@ def grown_painter(file: TokenizerConfig, run: TokenizerConfig) -> TokenizerConfi
     return replace(file, **grown)
 
 
-def new_part(name: str) -> bool:
-    """The tensors a grown network has and its file may lack: a painter's new decoder blocks (they
-    start as the identity) and carry-over (it starts trusting the painted frame), and a dynamics
-    model's copy head (it starts trusting the codebook)."""
-    return name.startswith(("carry.", "copy.")) or ".more." in name
+def new_painter_part(name: str) -> bool:
+    """The tensors a grown painter has and its file may lack: new decoder blocks (they start as the
+    identity) and a carry-over (it starts trusting the painted frame)."""
+    return name.startswith("carry.") or ".more." in name
 
 
 def _check_init_pairing(init, objective: Objective) -> None:

@@ -8,10 +8,7 @@ ids of the frame before it around its own place (a 3x5 window: a scroll of up to
 sideways, a jump of one up or down), so "this tile came from its neighbour" is one lookup: a
 model that saw the past only at its own place learned to copy, never to scroll. The output at
 frame t is logits over the codebook for z_t's tokens, so predicting the next frame means filling
-in a fully masked frame. With `copy_head` those are a mixture: a gate between the codebook and a
-pointer to one of the 15 window places, whose exact id it copies. An embedding sum of 15 ids only
-lets the network guess a rare id back (a sun, a pencil line), which it rarely dares; a pointer
-says "the tile one to the right" and keeps it bit for bit, whatever the tile.
+in a fully masked frame.
 
 Training is the paper's masked-token objective (mask ratio ~ U(0.5, 1)) with two departures.
 A share of target frames is fully masked (`full_mask_rate`), as the first round of play sees
@@ -35,11 +32,6 @@ from genie_play.world.st_transformer import KVCache, STTransformer, init_weights
 
 WINDOW_ROWS, WINDOW_COLS = range(-1, 2), range(-2, 3)  # the previous frame's tokens each token sees
 WINDOW_DIM = 32
-COPY_GATE_INIT = -3.0  # logit of the copy gate in a new copy head
-# The copy head's scores are its linear layer's output times this. Adam moves every weight about
-# one learning rate a step, so a head grown on a trained network (`train --init`) would take
-# thousands of fine-tuning steps to open its gate; scaled, it learns as fast as a fresh network.
-COPY_SCALE = 10.0
 
 
 @dataclass
@@ -66,8 +58,6 @@ class Dynamics(nn.Module):
         if c.previous_frame:  # its own small embedding: 15 neighbours x 32 channels stay cheap
             self.previous_emb = nn.Embedding(config.tokenizer.codebook_size + 1, WINDOW_DIM)
             self.previous = nn.Linear(len(WINDOW_ROWS) * len(WINDOW_COLS) * WINDOW_DIM, c.d_model)
-        if c.copy_head:  # scores of the 15 window places, then the gate (copy vs codebook)
-            self.copy = nn.Linear(c.d_model, len(WINDOW_ROWS) * len(WINDOW_COLS) + 1)
         self.transformer = STTransformer(c.d_model, c.num_heads, c.num_layers, config.context_frames)
         self.head = nn.Linear(c.d_model, config.tokenizer.codebook_size)
         init_weights(self)
@@ -75,10 +65,6 @@ class Dynamics(nn.Module):
         if c.previous_frame:  # starts as no change: a model trained without it continues where it was
             nn.init.zeros_(self.previous.weight)
             nn.init.zeros_(self.previous.bias)
-        if c.copy_head:  # starts trusting the codebook (gate ~0.05), so a grown model starts near its file
-            nn.init.zeros_(self.copy.weight)
-            nn.init.constant_(self.copy.bias, 0.0)
-            nn.init.constant_(self.copy.bias[-1:], COPY_GATE_INIT / COPY_SCALE)
 
     @property
     def frame_length(self) -> int:
@@ -105,37 +91,14 @@ class Dynamics(nn.Module):
         window = F.unfold(grid, (rows, cols), padding=(rows // 2, cols // 2))  # (BT, D*rows*cols, N)
         return window.transpose(1, 2).reshape(B, T, N, -1)
 
-    def _window_ids(self, ids: torch.Tensor) -> torch.Tensor:
-        """Token ids (B, T, N) -> the ids of each token's 3x5 neighbourhood (B, T, N, 15), row by
-        row; places beyond the frame's edge hold the mask id."""
-        B, T, N = ids.shape
-        side = self.config.tokens_per_side
-        rows, cols = len(WINDOW_ROWS), len(WINDOW_COLS)
-        grid = F.pad(ids.reshape(B * T, side, side), (cols // 2, cols // 2, rows // 2, rows // 2), value=self.mask_id)
-        window = grid.unfold(1, rows, 1).unfold(2, cols, 1)  # (BT, side, side, rows, cols)
-        return window.reshape(B, T, N, rows * cols)
-
     def _before(self, cache: KVCache, ids: torch.Tensor) -> torch.Tensor:
         """The ids of the frame before each of ids (B, T, N): the cache's newest, else a masked frame."""
         first = cache.last_ids if cache.last_ids is not None else torch.full_like(ids[:, 0], self.mask_id)
         return torch.cat([first[:, None], ids[:, :-1]], dim=1)
 
-    def logits(self, h: torch.Tensor, before: torch.Tensor) -> torch.Tensor:
-        """Transformer output (B, T, N or N+1, D) and the ids of the frame before each (B, T, N) ->
-        logits (B, T, N, K) for the frame's tokens (log-probabilities with the copy head)."""
-        h = h[:, :, : self.config.tokens_per_frame]
-        if not self.config.dynamics.copy_head:
-            return self.head(h)
-        K = self.config.tokenizer.codebook_size
-        window = self._window_ids(before)  # (B, T, N, 15)
-        inside = window != self.mask_id  # places beyond the frame's edge (or of no frame yet) hold nothing to copy
-        scores = COPY_SCALE * self.copy(h).float()  # (B, T, N, 15 + 1)
-        places = torch.softmax(scores[..., :-1].masked_fill(~inside, -1e9), dim=-1)
-        copied = torch.zeros(*places.shape[:-1], K + 1, device=h.device).scatter_add_(-1, window, places)[..., :K]
-        vocab = torch.log_softmax(self.head(h).float(), dim=-1)
-        gate = scores[..., -1:]
-        mixed = torch.logaddexp(F.logsigmoid(-gate) + vocab, F.logsigmoid(gate) + copied.clamp_min(1e-12).log())
-        return torch.where(inside.any(-1, keepdim=True), mixed, vocab)
+    def logits(self, h: torch.Tensor) -> torch.Tensor:
+        """Transformer output (B, T, N or N+1, D) -> logits (B, T, N, K) for the frame's tokens."""
+        return self.head(h[:, :, : self.config.tokens_per_frame])
 
     def forward(self, ids: torch.Tensor, actions: torch.Tensor) -> DynamicsOutput:
         """Masked-token loss for clips ids (B, T, N) with actions (B, T-1), actions[:, t]: frame t -> t+1."""
@@ -157,7 +120,7 @@ class Dynamics(nn.Module):
         inputs = torch.where(masked, torch.full_like(target, self.mask_id), target)
         positions = torch.arange(1, T, device=ids.device)
         h = self.transformer(self.embed(inputs, prev[:, 1:], clean[:, :-1]), cache, targets=True, positions=positions)
-        logits = self.logits(h, clean[:, :-1])  # (B, T-1, N, K)
+        logits = self.logits(h)  # (B, T-1, N, K)
         # Most tokens repeat the frame before; `changed_weight` > 1 makes the ones that do not (what
         # the action moved) count for more, so copying is not the cheapest answer.
         weight = torch.where(target != ids[:, :-1], self.config.dynamics.changed_weight, 1.0)[masked]
@@ -176,6 +139,6 @@ class Dynamics(nn.Module):
 
     def next_logits(self, cache: KVCache, ids: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
         """Logits (B, N, K) for a partially masked next frame ids (B, N) reached by `action` (B,)."""
-        before = self._before(cache, ids[:, None])
-        h = self.transformer(self.embed(ids[:, None], action[:, None], before), cache, targets=True)
-        return self.logits(h, before)[:, 0]
+        h = self.transformer(self.embed(ids[:, None], action[:, None], self._before(cache, ids[:, None])),
+                             cache, targets=True)
+        return self.logits(h)[:, 0]

@@ -29,7 +29,7 @@ def cmd_play(args: argparse.Namespace) -> int:
     return play(PlayOptions(
         image=args.image, weights=args.weights, keymap=args.keymap, device=args.device, seed=args.seed,
         maskgit_steps=args.maskgit_steps, temperature=args.temperature, prompt_carry=args.prompt_carry,
-        headless=args.headless,
+        nearby=args.nearby, headless=args.headless,
         keys=args.keys, out=args.out, scale=args.scale, predictive=not args.no_predict, threads=args.threads,
     ))
 
@@ -89,7 +89,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     opts = EvalOptions(Path(args.weights), Path(args.data), Path(args.out), device=args.device, clips=args.clips,
                        lam_clips=args.lam_clips, probe_data=probe, probe_steps=args.probe_steps,
                        rollout_steps=args.rollout_steps, maskgit_steps=args.maskgit_steps, seed=args.seed,
-                       prompt_carry=args.prompt_carry)
+                       prompt_carry=args.prompt_carry, nearby=args.nearby)
     result = evaluate(opts)
     shown = ["tokenizer_psnr", "tokenizer_ssim", "tokenizer_sharpness_ratio", "tokenizer_code_usage", "tokenizer_prompts_psnr",
              "tokenizer_decode_ms", "lam_code_usage", "lam_nmi", "lam_purity",
@@ -179,6 +179,12 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _add_nearby(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--nearby", metavar="SHARE", type=float,
+                   help="share of each token's probability kept on the tiles around it in the frame before, "
+                   "0..1 (default: the model's; README, 'The dynamics model')")
+
+
 def _add_device(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--device", default="auto", metavar="{auto,cpu,cuda,cuda:N,mps}",
@@ -237,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prompt-carry", metavar="TAU", type=float,
                    help="keep the prompt's own pixels where the painted frame still shows them, within TAU "
                    "(0.2 measured best; default 0: off; README, 'The prompt carried through play')")
+    _add_nearby(p)
     p.add_argument("--no-predict", action="store_true",
                    help="do not precompute every action's next frame while idle, and start with the action "
                    "explorer hidden (Tab shows it; saves CPU; keypresses wait for the model)")
@@ -324,6 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="length of the random-action stability rollout (default: 200)")
     p.add_argument("--maskgit-steps", metavar="N", type=int, help="MaskGIT steps per frame (default: the weights' own)")
     p.add_argument("--prompt-carry", metavar="TAU", type=float, help="play with the prompt carried through (default 0: off)")
+    _add_nearby(p)
     p.add_argument("--seed", metavar="S", type=int, default=0, help="seed for rollouts and random actions (default: 0)")
     _add_device(p)
     p.set_defaults(func=cmd_eval)

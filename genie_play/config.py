@@ -91,6 +91,8 @@ class DynamicsConfig:
     num_layers: int = 4
     maskgit_steps: int = 3  # paper: 25; chosen from the measured quality/speed curve (README, Performance)
     temperature: float = 1.0  # paper: 2.0 (1.0 in its CoinRun case study)
+    nearby: float = 0.0  # sampling: share of each token's probability moved onto the ids around it in the
+    # frame before (dynamics.nearby_prior), so a doubtful token stays one of its neighbours' tiles
     unmask_order: str = "confidence"  # MaskGIT: keep the most confident tokens each round, or "random"
     # ones (measured: random lost ΔtPSNR and sketch sharpness, README "The dynamics model")
     context_corruption: float = 0.1  # training: up to this fraction of context tokens randomized

@@ -35,7 +35,8 @@ class WorldJobs:
         step, background = self.threads
         torch.set_num_threads(step)  # on this thread, where the model runs; describe_device reports it
         world = WorldModel.load(self.s.weights, device=device, maskgit_steps=self.s.maskgit_steps,
-                                temperature=self.s.temperature, prompt_carry=self.s.prompt_carry, seed=self.s.seed)
+                                temperature=self.s.temperature, prompt_carry=self.s.prompt_carry, nearby=self.s.nearby,
+                                seed=self.s.seed)
         world.reset(self.prompt)
         hint = f"previews {background} of {os.cpu_count()} cores" if device.type == "cpu" and background < step else None
         return world, describe_device(device), hint

@@ -29,6 +29,7 @@ class PlayOptions:
     maskgit_steps: int | None = None
     temperature: float | None = None
     prompt_carry: float | None = None  # world/anchor.py; None: its default (off)
+    nearby: float | None = None  # dynamics.nearby_prior; None: the weights' own
     headless: bool = False
     keys: str | None = None
     out: Path | None = None
@@ -57,6 +58,8 @@ def check_sampling(options: PlayOptions) -> None:
         raise GenieError(f"--temperature must be 0..10, got {options.temperature}")
     if options.prompt_carry is not None and not 0 <= options.prompt_carry <= 2:
         raise GenieError(f"--prompt-carry must be 0..2, got {options.prompt_carry}")
+    if options.nearby is not None and not 0 <= options.nearby <= 1:
+        raise GenieError(f"--nearby must be 0..1, got {options.nearby}")
     if not 1 <= options.scale <= 16:
         raise GenieError(f"--scale must be 1..16, got {options.scale}")
     if options.threads is not None and not 1 <= options.threads <= 256:
@@ -80,7 +83,7 @@ def play(options: PlayOptions) -> int:
     # --keymap, else the user's saved map, else the weights' keymap, else the shipped one
     keymap, warning = resolve_keymap(options.keymap, user_keymap_path(), shipped_keymap(weights))
     sampling = {"maskgit_steps": options.maskgit_steps, "temperature": options.temperature, "seed": options.seed,
-                "prompt_carry": options.prompt_carry}
+                "prompt_carry": options.prompt_carry, "nearby": options.nearby}
     if options.headless:
         return _play_headless(options, weights, prompt, keymap, warning, sampling)
     from genie_play.app.window import WindowSettings, run_window
@@ -112,6 +115,7 @@ def _play_headless(options, weights, prompt, keymap, warning, sampling) -> int:
     print(f"genie-play: loading {weights} on {describe_device(device)}", file=sys.stderr, flush=True)
     world = WorldModel.load(weights, device=device, **sampling)
     meta = {"prompt": str(prompt), "weights": str(weights), "keymap": keymap.source, "seed": options.seed,
-            "maskgit_steps": world.maskgit_steps, "temperature": world.temperature, "prompt_carry": world.prompt_carry}
+            "maskgit_steps": world.maskgit_steps, "temperature": world.temperature, "prompt_carry": world.prompt_carry,
+            "nearby": world.nearby}
     run_headless(world, prompt, codes, keymap, options.out, scale=options.scale, meta=meta)
     return 0

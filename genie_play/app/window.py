@@ -59,6 +59,7 @@ class WindowSettings:
     maskgit_steps: int | None = None
     temperature: float | None = None
     prompt_carry: float | None = None
+    nearby: float | None = None
     user_keymap: Path | None = None  # where remap saves; None = do not save
     shipped_keymap: Path | None = None  # what "restore defaults" in remap loads
     prompts: Path | None = None  # the gallery's folder

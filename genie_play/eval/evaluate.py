@@ -46,6 +46,7 @@ class EvalOptions:
     rollout_steps: int = 200  # length of each stability rollout (ROLLOUTS of them per prompt)
     maskgit_steps: int | None = None  # None: the weights' own setting
     prompt_carry: float | None = None  # world/anchor.py; None: its default (off)
+    nearby: float | None = None  # dynamics.nearby_prior; None: the weights' own
     seed: int = 0
     report: bool = True
 
@@ -89,7 +90,8 @@ def evaluate(opts: EvalOptions) -> dict:
                             opts.probe_data, opts.probe_steps, opts.seed)
         rollouts.lam_examples = code_examples(frames, codes, lam.config.num_actions)
     if world is not None:
-        result.update(maskgit_steps=world.maskgit_steps, temperature=world.temperature, prompt_carry=world.prompt_carry)
+        result.update(maskgit_steps=world.maskgit_steps, temperature=world.temperature, prompt_carry=world.prompt_carry,
+                      nearby=world.nearby)
         _dynamics_metrics(world, few, codes[spread], opts, result, rollouts)  # the LAM's codes of those clips
         if probe is not None:
             _probe_reads(world, few, probe, action_names, result)
@@ -109,7 +111,7 @@ def _load(folder: Path, opts: EvalOptions):
         raise file_error(folder, "weights folder not found")
     if (folder / WEIGHT_FILES["dynamics"]).exists():
         world = WorldModel.load(folder, device=opts.device, maskgit_steps=opts.maskgit_steps, seed=opts.seed,
-                                prompt_carry=opts.prompt_carry)
+                                prompt_carry=opts.prompt_carry, nearby=opts.nearby)
         if world.lam is None:
             raise file_error(folder / WEIGHT_FILES["lam"], "no such file; eval of a world needs all three networks")
         return world, world.tokenizer, world.lam, world.device

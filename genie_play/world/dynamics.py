@@ -8,7 +8,10 @@ ids of the frame before it around its own place (a 3x5 window: a scroll of up to
 sideways, a jump of one up or down), so "this tile came from its neighbour" is one lookup: a
 model that saw the past only at its own place learned to copy, never to scroll. The output at
 frame t is logits over the codebook for z_t's tokens, so predicting the next frame means filling
-in a fully masked frame.
+in a fully masked frame. At play, `nearby` moves a share of each token's probability onto the
+ids its window holds (renormalized over them): the network spreads its doubt over a thousand
+ids, so a sampled frame loses rare tiles (a sun, a pencil line) a token at a time, while the tile
+it doubts about is usually one of the 15 around it.
 
 Training is the paper's masked-token objective (mask ratio ~ U(0.5, 1)) with two departures.
 A share of target frames is fully masked (`full_mask_rate`), as the first round of play sees
@@ -21,6 +24,7 @@ random ids, the known counter to rollouts drifting into blur when the model read
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -91,6 +95,16 @@ class Dynamics(nn.Module):
         window = F.unfold(grid, (rows, cols), padding=(rows // 2, cols // 2))  # (BT, D*rows*cols, N)
         return window.transpose(1, 2).reshape(B, T, N, -1)
 
+    def _window_ids(self, ids: torch.Tensor) -> torch.Tensor:
+        """Token ids (B, T, N) -> the ids of each token's 3x5 neighbourhood (B, T, N, 15); places
+        beyond the frame's edge hold the mask id."""
+        B, T, N = ids.shape
+        side = self.config.tokens_per_side
+        rows, cols = len(WINDOW_ROWS), len(WINDOW_COLS)
+        grid = F.pad(ids.reshape(B * T, side, side), (cols // 2, cols // 2, rows // 2, rows // 2), value=self.mask_id)
+        window = grid.unfold(1, rows, 1).unfold(2, cols, 1)  # (BT, side, side, rows, cols)
+        return window.reshape(B, T, N, rows * cols)
+
     def _before(self, cache: KVCache, ids: torch.Tensor) -> torch.Tensor:
         """The ids of the frame before each of ids (B, T, N): the cache's newest, else a masked frame."""
         first = cache.last_ids if cache.last_ids is not None else torch.full_like(ids[:, 0], self.mask_id)
@@ -137,8 +151,27 @@ class Dynamics(nn.Module):
         self.transformer(self.embed(ids, prev_actions, self._before(cache, ids)), cache, append=True)
         cache.last_ids = ids[:, -1]
 
-    def next_logits(self, cache: KVCache, ids: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
-        """Logits (B, N, K) for a partially masked next frame ids (B, N) reached by `action` (B,)."""
-        h = self.transformer(self.embed(ids[:, None], action[:, None], self._before(cache, ids[:, None])),
-                             cache, targets=True)
-        return self.logits(h)[:, 0]
+    def next_logits(self, cache: KVCache, ids: torch.Tensor, action: torch.Tensor, nearby: float = 0.0) -> torch.Tensor:
+        """Logits (B, N, K) for a partially masked next frame ids (B, N) reached by `action` (B,);
+        `nearby` > 0: log-probabilities with that share moved onto each token's window (module doc)."""
+        before = self._before(cache, ids[:, None])
+        h = self.transformer(self.embed(ids[:, None], action[:, None], before), cache, targets=True)
+        logits = self.logits(h)[:, 0]
+        if nearby <= 0:
+            return logits
+        return nearby_prior(logits, self._window_ids(before)[:, 0], nearby)
+
+
+def nearby_prior(logits: torch.Tensor, window: torch.Tensor, share: float) -> torch.Tensor:
+    """Logits (B, N, K) and each token's window ids (B, N, 15) -> log((1 - share) p + share p|window),
+    p|window the distribution renormalized over the ids the window holds (the mask id: none)."""
+    K = logits.shape[-1]
+    held = torch.zeros(*window.shape[:-1], K + 1, dtype=torch.bool, device=logits.device)
+    held = held.scatter_(-1, window, True)[..., :K]  # (B, N, K)
+    log_p = torch.log_softmax(logits.float(), dim=-1)
+    local = torch.log_softmax(log_p.masked_fill(~held, float("-inf")), dim=-1)
+    if share >= 1:
+        mixed = local
+    else:
+        mixed = torch.logaddexp(log_p + math.log1p(-share), local + math.log(share))
+    return torch.where(held.any(-1, keepdim=True), mixed, log_p)

@@ -77,6 +77,7 @@ class WorldModel:
         temperature: float | None = None,
         unmask_order: str | None = None,
         prompt_carry: float | None = None,
+        nearby: float | None = None,
         seed: int = 0,
         kv_cache: bool = True,
     ):
@@ -97,6 +98,9 @@ class WorldModel:
         self.temperature = config.dynamics.temperature if temperature is None else temperature
         self.unmask_order = unmask_order or config.dynamics.unmask_order
         self.prompt_carry = PROMPT_CARRY if prompt_carry is None else prompt_carry  # world/anchor.py; 0: off
+        self.nearby = config.dynamics.nearby if nearby is None else nearby  # dynamics.nearby_prior; 0: off
+        if not 0 <= self.nearby <= 1:
+            raise GenieError(f"nearby must be a share 0..1, got {self.nearby}")
         self.seed = seed
         self.kv_cache = kv_cache  # False recomputes the context every MaskGIT round (for benchmarks)
         # The world model owns its networks, so it sets their attention window to its context.
@@ -298,7 +302,7 @@ class WorldModel:
         self.timings[name] = 1000 * (time.perf_counter() - start)
 
     def _sampling(self) -> tuple:
-        return (self.maskgit_steps, self.temperature, self.unmask_order, self.prompt_carry)
+        return (self.maskgit_steps, self.temperature, self.unmask_order, self.prompt_carry, self.nearby)
 
     def sample_ids(self, actions: list[int], generators: list[torch.Generator], context: KVCache | None,
                    cancelled=None) -> torch.Tensor:
@@ -314,7 +318,7 @@ class WorldModel:
             if cancelled is not None and cancelled():
                 raise Cancelled
             past = context if context is not None else self._context_cache().repeat(B)
-            return self.dynamics.next_logits(past, ids, a)
+            return self.dynamics.next_logits(past, ids, a, self.nearby)
 
         ids = torch.full((B, self.config.tokens_per_frame), self.dynamics.mask_id, device=self.device)
         return maskgit_sample(next_logits, ids, self.dynamics.mask_id, self.maskgit_steps, self.temperature, generators,

@@ -91,8 +91,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
                        rollout_steps=args.rollout_steps, maskgit_steps=args.maskgit_steps, seed=args.seed,
                        prompt_carry=args.prompt_carry, nearby=args.nearby)
     result = evaluate(opts)
-    shown = ["tokenizer_psnr", "tokenizer_ssim", "tokenizer_sharpness_ratio", "tokenizer_code_usage", "tokenizer_prompts_psnr",
-             "tokenizer_decode_ms", "lam_code_usage", "lam_nmi", "lam_purity",
+    shown = ["tokenizer_psnr", "tokenizer_ssim", "tokenizer_webp_psnr", "tokenizer_sharpness_ratio", "tokenizer_code_usage",
+             "tokenizer_prompts_psnr", "tokenizer_prompts_webp_psnr", "tokenizer_decode_ms", "lam_code_usage", "lam_nmi", "lam_purity",
              "action_ceiling_nmi", "action_probe_nmi", "action_probe_accuracy", "lam_nmi_vs_probe",
              "dynamics_psnr", "dynamics_psnr_8", "dynamics_delta_psnr", "rollout_sharpness_ratio",
              "rollout_frozen_fraction", "rollout_sketch_sharpness_ratio", "rollout_sketch_frozen_fraction",

@@ -11,6 +11,7 @@ from genie_play.errors import GenieError
 from genie_play.config import PRESETS
 from genie_play.eval import metrics as M
 from genie_play.eval.evaluate import EvalOptions, evaluate
+from genie_play.eval.reference_codec import token_bytes, webp_available
 from genie_play.io import save_weights
 from genie_play.world.dynamics import Dynamics
 from genie_play.world.lam import build_lam
@@ -78,6 +79,9 @@ def test_eval_command_writes_metrics_and_report(data, tmp_path, capsys):
                 "tokenizer_decode_ms"):
         assert key in result, key
     assert 0 <= result["lam_nmi"] <= 1 and 0 < result["tokenizer_psnr"] < 100 and result["tokenizer_decode_ms"] > 0
+    if webp_available():  # beside the tokenizer: WebP given the bytes a frame of tokens holds
+        assert result["tokenizer_bytes_per_frame"] == pytest.approx(token_bytes(TINY.tokens_per_frame, TINY.tokenizer.codebook_size))
+        assert 0 < result["tokenizer_webp_psnr"] < 100 and 0 < result["tokenizer_prompts_webp_psnr"] < 100
     # the stability metrics are means over several long rollouts: one sampled world varies too much
     ratios = result["rollout_sharpness_ratios"]
     assert result["rollout_count"] == len(ratios) == 3 and result["rollout_sharpness_ratio"] == pytest.approx(sum(ratios) / 3)

@@ -24,6 +24,7 @@ from genie_play.eval import metrics as M
 from genie_play.eval.first_round import first_round_accuracy
 from genie_play.eval.lam_metrics import chunks, code_examples, lam_metrics
 from genie_play.eval.motion import hold, view_scroll
+from genie_play.eval.reference_codec import token_bytes, webp_available, webp_frames
 from genie_play.io import check_can_write, load_network, write_json
 from genie_play.world.lam import build_lam
 from genie_play.world.tokenizer import TokenizerBase, build_tokenizer
@@ -172,7 +173,20 @@ def _tokenizer_metrics(tok: TokenizerBase, frames: torch.Tensor, device, result:
                   tokenizer_sharpness_ratio=sharpness_ratio.item(),
                   tokenizer_code_usage=usage["usage"], tokenizer_perplexity=usage["perplexity"],
                   tokenizer_decode_ms=_decode_ms(tok, ids[:1, 1:2].to(device), frames[:1, 0].to(device)))
+    result.update(_reference(tok, real.flatten(0, 1), "tokenizer"))
     return torch.cat([frames[:, :1], recon], dim=1)
+
+
+def _reference(tok: TokenizerBase, real: torch.Tensor, prefix: str) -> dict:
+    """What WebP makes of the same frames (F, H, W, 3) uint8 in the bytes a frame of tokens holds
+    (eval/reference_codec.py): is the tokenizer short of its training or of its bits?"""
+    c = tok.config
+    budget = token_bytes(c.tokens_per_frame, c.tokenizer.codebook_size)
+    if not webp_available():  # a Pillow built without libwebp: the metric is left out, nothing else
+        return {}
+    coded = torch.from_numpy(webp_frames(real.numpy(), budget)[0])
+    return {f"{prefix}_bytes_per_frame": budget, f"{prefix}_webp_psnr": M.psnr(real, coded).mean().item(),
+            f"{prefix}_webp_ssim": M.ssim(real, coded).mean().item()}
 
 
 def _decode_ms(tok: TokenizerBase, ids: torch.Tensor, previous: torch.Tensor, repeats: int = 20) -> float:
@@ -207,6 +221,7 @@ def _prompt_metrics(tok: TokenizerBase, device, result: dict) -> tuple[torch.Ten
     psnr = M.psnr(real, recon)
     result.update(tokenizer_prompts_psnr=psnr.mean().item(), tokenizer_prompts_ssim=M.ssim(real, recon).mean().item(),
                   tokenizer_prompt_psnr={p.stem: round(v, 2) for p, v in zip(paths, psnr.tolist())})
+    result.update({k: v for k, v in _reference(tok, real, "tokenizer_prompts").items() if "webp" in k})
     return real, recon
 
 

@@ -28,6 +28,15 @@ def test_round_trip_shapes_ids_and_range():
     assert torch.equal(out.ids, ids) and out.recon.shape == x.shape
 
 
+def test_the_sharp_preset_codes_a_64_pixel_frame_as_32x32_tokens():
+    config = PRESETS["sharp"]
+    net = build_tokenizer(config).eval()
+    frame = torch.randint(0, 256, (1, 1, 64, 64, 3), dtype=torch.uint8)
+    ids = net.encode(frame)
+    assert config.tokens_per_frame == 1024 and ids.shape == (1, 1, 1024) and ids.max() < 1000
+    assert net.decode(ids).shape == frame.shape
+
+
 def test_each_frame_is_coded_on_its_own_and_the_play_cache_is_untouched():
     torch.manual_seed(0)
     net, x = build_tokenizer(TINY).eval(), moving_squares()
@@ -39,9 +48,10 @@ def test_each_frame_is_coded_on_its_own_and_the_play_cache_is_untouched():
     assert torch.allclose(last, net.decode(together)[:, -1:], atol=1e-6) and not cache.layers
 
 
-def test_overfits_one_batch_to_a_sharp_reconstruction():
+@pytest.mark.parametrize("patch", [4, 2])
+def test_overfits_one_batch_to_a_sharp_reconstruction(patch):
     torch.manual_seed(0)
-    net, x = build_tokenizer(TINY), moving_squares()
+    net, x = build_tokenizer(apply_overrides(TINY, [f"tokenizer.patch_size={patch}"])), moving_squares()
     opt = torch.optim.AdamW(net.parameters(), lr=3e-3, weight_decay=0.0)
     for _ in range(300):
         loss = net(x).loss

@@ -180,10 +180,9 @@ def _tokenizer_metrics(tok: TokenizerBase, frames: torch.Tensor, device, result:
 def _reference(tok: TokenizerBase, real: torch.Tensor, prefix: str) -> dict:
     """What WebP makes of the same frames (F, H, W, 3) uint8 in the bytes a frame of tokens holds
     (eval/reference_codec.py): is the tokenizer short of its training or of its bits?"""
-    c = tok.config
-    budget = token_bytes(c.tokens_per_frame, c.tokenizer.codebook_size)
     if not webp_available():  # a Pillow built without libwebp: the metric is left out, nothing else
         return {}
+    budget = token_bytes(tok.config.tokens_per_frame, tok.config.tokenizer.codebook_size)
     coded = torch.from_numpy(webp_frames(real.numpy(), budget)[0])
     return {f"{prefix}_bytes_per_frame": budget, f"{prefix}_webp_psnr": M.psnr(real, coded).mean().item(),
             f"{prefix}_webp_ssim": M.ssim(real, coded).mean().item()}

@@ -375,7 +375,7 @@ PRESETS: dict[str, GenieConfig] = {
     ),
     # A tokenizer that meets issue 17's levels bars on the 2-core CPU (README, "What the tokens' bytes
     # can hold"): 32x32 tokens (patch 2) hold 4x the bits of the default's 16x16. Not shipped: a
-    # dynamics model on its grid costs ~6x per MaskGIT round, past a CPU keypress's budget.
+    # dynamics model on its grid costs ~4x per MaskGIT round, past a CPU keypress's budget.
     "sharp": GenieConfig(tokenizer=TokenizerConfig(patch_size=2, channels=48, decoder_channels=72)),
     # For tests and smoke runs: every network builds and trains in well under a second on a CPU.
     "tiny": GenieConfig(

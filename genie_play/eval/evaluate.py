@@ -173,19 +173,24 @@ def _tokenizer_metrics(tok: TokenizerBase, frames: torch.Tensor, device, result:
                   tokenizer_sharpness_ratio=sharpness_ratio.item(),
                   tokenizer_code_usage=usage["usage"], tokenizer_perplexity=usage["perplexity"],
                   tokenizer_decode_ms=_decode_ms(tok, ids[:1, 1:2].to(device), frames[:1, 0].to(device)))
-    result.update(_reference(tok, real.flatten(0, 1), "tokenizer"))
+    reference = _reference(tok, real.flatten(0, 1), "tokenizer")
+    if reference:
+        result.update(tokenizer_bytes_per_frame=_token_bytes(tok), **reference)
     return torch.cat([frames[:, :1], recon], dim=1)
 
 
 def _reference(tok: TokenizerBase, real: torch.Tensor, prefix: str) -> dict:
-    """What WebP makes of the same frames (F, H, W, 3) uint8 in the bytes a frame of tokens holds
-    (eval/reference_codec.py): is the tokenizer short of its training or of its bits?"""
-    if not webp_available():  # a Pillow built without libwebp: the metric is left out, nothing else
+    """{prefix}_webp_psnr and _webp_ssim: what WebP makes of the same frames (F, H, W, 3) uint8 in
+    the bytes a frame of tokens holds (eval/reference_codec.py): is the tokenizer short of its
+    training or of its bits? Empty when Pillow was built without libwebp."""
+    if not webp_available():
         return {}
-    budget = token_bytes(tok.config.tokens_per_frame, tok.config.tokenizer.codebook_size)
-    coded = torch.from_numpy(webp_frames(real.numpy(), budget)[0])
-    return {f"{prefix}_bytes_per_frame": budget, f"{prefix}_webp_psnr": M.psnr(real, coded).mean().item(),
-            f"{prefix}_webp_ssim": M.ssim(real, coded).mean().item()}
+    coded = torch.from_numpy(webp_frames(real.numpy(), _token_bytes(tok))[0])
+    return {f"{prefix}_webp_psnr": M.psnr(real, coded).mean().item(), f"{prefix}_webp_ssim": M.ssim(real, coded).mean().item()}
+
+
+def _token_bytes(tok: TokenizerBase) -> float:
+    return token_bytes(tok.config.tokens_per_frame, tok.config.tokenizer.codebook_size)
 
 
 def _decode_ms(tok: TokenizerBase, ids: torch.Tensor, previous: torch.Tensor, repeats: int = 20) -> float:
@@ -220,7 +225,7 @@ def _prompt_metrics(tok: TokenizerBase, device, result: dict) -> tuple[torch.Ten
     psnr = M.psnr(real, recon)
     result.update(tokenizer_prompts_psnr=psnr.mean().item(), tokenizer_prompts_ssim=M.ssim(real, recon).mean().item(),
                   tokenizer_prompt_psnr={p.stem: round(v, 2) for p, v in zip(paths, psnr.tolist())})
-    result.update({k: v for k, v in _reference(tok, real, "tokenizer_prompts").items() if "webp" in k})
+    result.update(_reference(tok, real, "tokenizer_prompts"))
     return real, recon
 
 

@@ -98,6 +98,8 @@ class DynamicsConfig:
     context_corruption: float = 0.1  # training: up to this fraction of context tokens randomized
     changed_weight: float = 1.0  # training: loss weight of the tokens that differ from the frame before
     # (the scroll, the character) against those that repeat it; 1 weighs every token alike
+    group: int = 1  # token-grid cells per side that share one transformer position: 2 reads and predicts
+    # 2x2 tokens at each place, so a 32x32 grid costs the transformer what a 16x16 one does
     action_input: str = "token"  # one extra token per frame carries the action (Jasmine), or "add": its
     # embedding added to every token (paper). Measured: token reached a lower loss at equal steps (README)
 
@@ -128,6 +130,8 @@ class TrainConfig:
     # 0, or the image size or more, trains on whole frames
     tokenizer_clip: int = 4  # decoder_context: frames per training clip, uncropped (3 carries, 2 from its own output)
     tokenizer_frozen: bool = False  # train only the painter (decoder, carry-over): the tokens keep their meaning
+    tokenizer_recolor: float = 0.0  # share of training frames recoloured (channels shuffled, half of them
+    # inverted), so looks the world never drew -- a dark board with light ink -- still code sharply
     lam_steps: int = 8_000  # the conv LAM: ~25 minutes on a 2-core CPU (README, "The latent action model")
     lam_batch: int = 32  # clips, one random transition each
     dynamics_steps: int = 1_300  # ~72 minutes on a 2-core CPU at 16x16 tokens (README, "The dynamics model")
@@ -303,6 +307,10 @@ def _validate(c: GenieConfig) -> None:
         raise GenieError(f"config: lam.quantizer must be categorical or vq, got '{c.lam.quantizer}'")
     if c.lam.architecture == "conv" and (c.image_size % 16 or c.lam.channels < 1):
         raise GenieError(f"config: the conv LAM needs image_size divisible by 16 and channels >= 1, got {c.image_size}, {c.lam.channels}")
+    g = c.dynamics.group
+    if g < 1 or c.tokens_per_side % g or c.dynamics.d_model % (g * g):
+        raise GenieError(f"config: dynamics.group must divide the token grid's side ({c.tokens_per_side}) and "
+                         f"dynamics.group^2 divide d_model ({c.dynamics.d_model}), got {g}")
     if c.dynamics.temperature < 0:
         raise GenieError(f"config: dynamics.temperature must be >= 0, got {c.dynamics.temperature}")
     if c.dynamics.unmask_order not in ("confidence", "random"):
@@ -319,6 +327,8 @@ def _validate(c: GenieConfig) -> None:
         raise GenieError("config: train.tokenizer_frozen trains the painter of the conv tokenizer only")
     if c.train.tokenizer_clip < 2:
         raise GenieError(f"config: train.tokenizer_clip must be at least 2 frames, got {c.train.tokenizer_clip}")
+    if not 0 <= c.train.tokenizer_recolor <= 1:
+        raise GenieError(f"config: train.tokenizer_recolor is a share of frames, from 0 to 1, got {c.train.tokenizer_recolor}")
     if c.train.tokenizer_lr <= 0 or c.train.tokenizer_crop < 0 or c.train.tokenizer_crop % c.tokenizer.patch_size:
         raise GenieError(f"config: train.tokenizer_lr must be > 0 and train.tokenizer_crop a multiple of "
                          f"tokenizer.patch_size {c.tokenizer.patch_size} (or 0), got {c.train.tokenizer_lr}, {c.train.tokenizer_crop}")

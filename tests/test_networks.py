@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from conftest import moving_squares
-from genie_play.config import PRESETS
+from genie_play.config import PRESETS, apply_overrides
+from genie_play.errors import GenieError
 from genie_play.world.dynamics import Dynamics
 from genie_play.world.lam import build_lam
 from genie_play.world.tokenizer import build_tokenizer
@@ -125,3 +126,45 @@ def test_changed_weight_counts_the_tokens_that_differ_from_the_frame_before():
     assert 0 < (weight > 1).float().mean() < 1  # both kinds are there
     assert torch.allclose(out.loss, (ce * weight).sum() / weight.sum(), atol=1e-5)
     assert not torch.allclose(out.loss, ce.mean(), atol=1e-3)
+
+
+GROUPED = apply_overrides(TINY, ["tokenizer.patch_size=2", "dynamics.group=2"])  # 8x8 tokens, 4x4 positions
+
+
+def test_a_grouped_dynamics_model_reads_2x2_tokens_a_position_and_still_predicts_every_token():
+    torch.manual_seed(0)
+    net = Dynamics(GROUPED)
+    N, K = GROUPED.tokens_per_frame, GROUPED.tokenizer.codebook_size
+    assert (N, net.positions, net.frame_length) == (64, 16, 17)
+    ids = torch.randint(0, K, (2, 4, N))
+    actions = torch.randint(0, GROUPED.num_actions, (2, 3))
+    assert net(ids, actions).logits.shape == (2, 3, N, K)
+    first, last = overfit(net, lambda n: (lambda o: (o.loss, o.loss))(n(ids, actions)), steps=200)
+    assert last <= 0.1 * first, (first, last)
+
+
+def test_grouping_keeps_each_2x2_block_together_and_ungrouping_undoes_it():
+    net = Dynamics(GROUPED)
+    grid = torch.arange(64).view(1, 1, 64)  # raster order on an 8x8 grid: id = 8 * row + col
+    blocks = net._group(grid)  # (1, 1, 16, 4)
+    assert blocks[0, 0, 0].tolist() == [0, 1, 8, 9] and blocks[0, 0, 5].tolist() == [18, 19, 26, 27]
+    assert torch.equal(net._ungroup(blocks), grid)
+
+
+def test_a_grouped_tokens_window_is_the_3x5_blocks_around_its_own_block():
+    net = Dynamics(GROUPED)
+    grid = torch.arange(64).view(1, 1, 64) + 100  # labels past the mask id (32), which marks the outside
+    window = net._window_ids(grid) - 100  # (1, 1, 64, 60)
+    row, col = 3, 4  # a token in block (1, 2)
+    held = {int(i) for i in window[0, 0, 8 * row + col] if i >= 0}
+    expected = {8 * r + c for r in range(0, 6) for c in range(0, 8)}  # block rows 0..2, block cols 0..3 (4 is beyond)
+    assert held == expected
+    corner = {int(i) for i in window[0, 0, 0] if i >= 0}  # block (0, 0): rows 0..3, cols 0..5
+    assert corner == {8 * r + c for r in range(4) for c in range(6)}
+
+
+def test_the_group_must_divide_the_token_grid_and_the_width():
+    with pytest.raises(GenieError, match="dynamics.group must divide the token grid's side \\(4\\)"):
+        apply_overrides(TINY, ["dynamics.group=3"])
+    with pytest.raises(GenieError, match="dynamics.group"):
+        apply_overrides(TINY, ["tokenizer.patch_size=2", "dynamics.group=8"])  # 64 positions' width 32 / 64

@@ -111,3 +111,25 @@ def test_training_batches_are_one_random_frame_per_clip_cut_to_a_crop():
     for b in range(5):
         assert (windows[b] == crops[b, 0].permute(2, 0, 1)).flatten(-3).all(-1).any()
     assert random_frames(clips, crop=16).shape == (5, 1, 16, 16, 3)  # as wide as the frame: whole frames
+
+
+def test_recolouring_shuffles_channels_inverts_some_and_leaves_the_rest():
+    from genie_play.train.objectives import recolor
+
+    torch.manual_seed(0)
+    clips = torch.randint(0, 256, (64, 1, 4, 4, 3), dtype=torch.uint8)
+    assert recolor(clips, 0.0) is clips
+    out = recolor(clips, 1.0)
+    kinds = set()
+    for a, b in zip(clips.reshape(64, -1, 3).long(), out.reshape(64, -1, 3).long()):
+        inverted = bool((a.sum(-1) + b.sum(-1) == 765).all())  # a channel permutation keeps each pixel's sum
+        source = 255 - b if inverted else b
+        order = [next(k for k in range(3) if torch.equal(source[:, j], a[:, k])) for j in range(3)]
+        assert sorted(order) == [0, 1, 2]
+        kinds.add((inverted, tuple(order)))
+    assert len(kinds) >= 8  # both inverted and not, and several channel orders
+    half = recolor(clips, 0.5)
+    kept = sum(torch.equal(a, b) for a, b in zip(clips, half))
+    assert 16 < kept < 48  # about half left alone (a few recoloured by the identity order too)
+    with pytest.raises(GenieError, match="tokenizer_recolor is a share of frames"):
+        apply_overrides(TINY, ["train.tokenizer_recolor=1.5"])

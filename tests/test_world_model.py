@@ -305,3 +305,21 @@ def test_a_cancelled_preview_stops_early_and_changes_nothing(prompt):
     assert rounds == [1] and world._previews == {}  # one MaskGIT round ran, then it stopped
     assert world.preview([3], cancelled=lambda: False) is not None
     assert np.array_equal(world.step(5), twin.step(5)) and np.array_equal(world.step(3), twin.step(3))
+
+
+def test_a_grouped_dynamics_model_plays_and_its_cache_matches_recomputing(prompt):
+    """dynamics.group=2 on a patch-2 tokenizer: 2x2 tokens a transformer position, the same rollout API."""
+    config = apply_overrides(TINY, ["tokenizer.patch_size=2", "dynamics.group=2"])
+    world = make_world(config)
+    first = world.reset(prompt)
+    frames = [world.step(k % 8) for k in range(6)]
+    assert all(f.shape == first.shape == (16, 16, 3) for f in frames)
+    ids = torch.stack([h[0] for h in world._history], dim=1)  # (1, 7, 64)
+    prev = torch.tensor([[h[1] for h in world._history]])
+    fresh = KVCache()
+    with torch.inference_mode():
+        world.dynamics.prime(fresh, ids, prev)
+        masked = torch.full((1, config.tokens_per_frame), world.dynamics.mask_id)
+        cached = world.dynamics.next_logits(world._dynamics_cache, masked, torch.tensor([3]), nearby=0.3)
+        recomputed = world.dynamics.next_logits(fresh, masked, torch.tensor([3]), nearby=0.3)
+    assert (cached - recomputed).abs().max() < 1e-4

@@ -54,6 +54,7 @@ class Objective:
         elif self.network == "tokenizer" and config.tokenizer.architecture == "conv":
             # A kept encoder codes whole frames in play; a crop's edge tokens would teach the painter others.
             frames = random_frames(frames, 0 if config.train.tokenizer_frozen else config.train.tokenizer_crop)
+            frames = recolor(frames, config.train.tokenizer_recolor)
         out = model(frames)
         return out.loss, {
             "loss": out.loss, "recon_mse": out.recon_loss,
@@ -100,6 +101,21 @@ def random_frames(frames: torch.Tensor, crop: int = 0) -> torch.Tensor:
         top, left = torch.randint(H - crop + 1, ()).item(), torch.randint(W - crop + 1, ()).item()
         frames = frames[:, :, top:top + crop, left:left + crop]
     return frames
+
+
+def recolor(frames: torch.Tensor, share: float) -> torch.Tensor:
+    """Recolour a random `share` of clips (B, T, H, W, 3) uint8: shuffle their colour channels and
+    invert half of them. Held-out looks are mostly new palettes, and an inverted paper sketch is a
+    dark board with light ink, so the codes learn shapes rather than the training palettes."""
+    if share <= 0:
+        return frames
+    B = frames.shape[0]
+    chosen = torch.rand(B, device=frames.device) < share
+    order = torch.argsort(torch.rand(B, 3, device=frames.device), dim=1)  # a random permutation per clip
+    order = torch.where(chosen[:, None], order, torch.arange(3, device=frames.device))
+    shuffled = torch.gather(frames, -1, order[:, None, None, None, :].expand_as(frames))
+    invert = (chosen & (torch.rand(B, device=frames.device) < 0.5))[:, None, None, None, None]
+    return torch.where(invert, 255 - shuffled, shuffled)
 
 
 def build_objective(network: str, config: GenieConfig, tokenizer_path: Path | None = None,

@@ -13,6 +13,12 @@ ids its window holds (renormalized over them): the network spreads its doubt ove
 ids, so a sampled frame loses rare tiles (a sun, a pencil line) a token at a time, while the tile
 it doubts about is usually one of the 15 around it.
 
+With `group` g > 1 one transformer position holds a g x g block of the token grid: the block's
+token embeddings side by side are its input, and the head predicts all g*g of its tokens. A 32x32
+grid of small tokens (a sharper tokenizer) then costs the transformer what a 16x16 grid does; the
+tokens stay separate for masking, sampling and the loss, so MaskGIT can still fix one token of a
+block given its neighbours. The previous-frame window is then 3x5 blocks.
+
 Training is the paper's masked-token objective (mask ratio ~ U(0.5, 1)) with two departures.
 A share of target frames is fully masked (`full_mask_rate`), as the first round of play sees
 them. And the paper masks the context frames too, but at play the context is always complete:
@@ -54,16 +60,20 @@ class Dynamics(nn.Module):
         c = config.dynamics
         self.mask_id = config.tokenizer.codebook_size  # one extra embedding row for [MASK]
         self.no_action = config.num_actions  # one extra row for "no action" (the first frame)
-        self.token_emb = nn.Embedding(config.tokenizer.codebook_size + 1, c.d_model)
+        self.group = g = c.group
+        self.side = config.tokens_per_side // g  # transformer positions per side of the frame
+        self.positions = self.side**2
+        # A block's g*g token embeddings side by side make one d_model-wide input.
+        self.token_emb = nn.Embedding(config.tokenizer.codebook_size + 1, c.d_model // (g * g))
         self.action_emb = nn.Embedding(config.num_actions + 1, c.d_model)
-        self.pos = nn.Parameter(torch.zeros(config.tokens_per_frame, c.d_model))
+        self.pos = nn.Parameter(torch.zeros(self.positions, c.d_model))
         if c.action_input == "token":
             self.action_pos = nn.Parameter(torch.zeros(c.d_model))
         if c.previous_frame:  # its own small embedding: 15 neighbours x 32 channels stay cheap
-            self.previous_emb = nn.Embedding(config.tokenizer.codebook_size + 1, WINDOW_DIM)
-            self.previous = nn.Linear(len(WINDOW_ROWS) * len(WINDOW_COLS) * WINDOW_DIM, c.d_model)
+            self.previous_emb = nn.Embedding(config.tokenizer.codebook_size + 1, WINDOW_DIM // g)
+            self.previous = nn.Linear(len(WINDOW_ROWS) * len(WINDOW_COLS) * WINDOW_DIM * g, c.d_model)
         self.transformer = STTransformer(c.d_model, c.num_heads, c.num_layers, config.context_frames)
-        self.head = nn.Linear(c.d_model, config.tokenizer.codebook_size)
+        self.head = nn.Linear(c.d_model, g * g * config.tokenizer.codebook_size)
         init_weights(self)
         nn.init.normal_(self.pos, std=0.02)
         if c.previous_frame:  # starts as no change: a model trained without it continues where it was
@@ -73,12 +83,12 @@ class Dynamics(nn.Module):
     @property
     def frame_length(self) -> int:
         """Tokens per frame inside the transformer (and so rows per frame in its KV cache)."""
-        return self.config.tokens_per_frame + (self.config.dynamics.action_input == "token")
+        return self.positions + (self.config.dynamics.action_input == "token")
 
     def embed(self, ids: torch.Tensor, prev_actions: torch.Tensor, before: torch.Tensor) -> torch.Tensor:
         """ids (B, T, N), the action that led into each frame (B, T) and the ids of the frame before
-        each (B, T, N) -> (B, T, N, D), or (B, T, N+1, D) with the action token last."""
-        tokens = self.token_emb(ids) + self.pos
+        each (B, T, N) -> (B, T, P, D), or (B, T, P+1, D) with the action token last (P = N at group 1)."""
+        tokens = self._group(self.token_emb(ids)).flatten(3) + self.pos  # (B, T, P, D), P positions
         if self.config.dynamics.previous_frame:
             tokens = tokens + self.previous(self._window(before))
         action = self.action_emb(prev_actions)[:, :, None, :]  # (B, T, 1, D)
@@ -86,24 +96,38 @@ class Dynamics(nn.Module):
             return torch.cat([tokens, action + self.action_pos], dim=2)
         return tokens + action
 
+    def _group(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, N, ...) in raster order -> (B, T, P, g*g, ...): the tokens of each transformer position."""
+        g, s, (B, T), rest = self.group, self.side, x.shape[:2], x.shape[3:]
+        x = x.reshape(B, T, s, g, s, g, *rest).transpose(3, 4)  # (B, T, s, s, g, g, ...)
+        return x.reshape(B, T, s * s, g * g, *rest)
+
+    def _ungroup(self, x: torch.Tensor) -> torch.Tensor:
+        """The inverse of _group: (B, T, P, g*g, ...) -> (B, T, N, ...)."""
+        g, s, (B, T), rest = self.group, self.side, x.shape[:2], x.shape[4:]
+        x = x.reshape(B, T, s, s, g, g, *rest).transpose(3, 4)  # (B, T, s, g, s, g, ...)
+        return x.reshape(B, T, (s * g) ** 2, *rest)
+
     def _window(self, ids: torch.Tensor) -> torch.Tensor:
-        """Token ids (B, T, N) -> the embeddings of each token's 3x5 neighbourhood, (B, T, N, 15*WINDOW_DIM)."""
-        B, T, N = ids.shape
-        side = self.config.tokens_per_side
-        grid = self.previous_emb(ids).view(B * T, side, side, WINDOW_DIM).permute(0, 3, 1, 2)  # (BT, C, side, side)
+        """Token ids (B, T, N) -> the embeddings of each position's 3x5 neighbourhood, (B, T, P, 15*WINDOW_DIM*g)."""
+        B, T = ids.shape[:2]
+        blocks = self._group(self.previous_emb(ids)).flatten(3)  # (B, T, P, C)
+        grid = blocks.reshape(B * T, self.side, self.side, -1).permute(0, 3, 1, 2)  # (BT, C, s, s)
         rows, cols = len(WINDOW_ROWS), len(WINDOW_COLS)
-        window = F.unfold(grid, (rows, cols), padding=(rows // 2, cols // 2))  # (BT, D*rows*cols, N)
-        return window.transpose(1, 2).reshape(B, T, N, -1)
+        window = F.unfold(grid, (rows, cols), padding=(rows // 2, cols // 2))  # (BT, C*rows*cols, P)
+        return window.transpose(1, 2).reshape(B, T, self.positions, -1)
 
     def _window_ids(self, ids: torch.Tensor) -> torch.Tensor:
-        """Token ids (B, T, N) -> the ids of each token's 3x5 neighbourhood (B, T, N, 15); places
-        beyond the frame's edge hold the mask id."""
-        B, T, N = ids.shape
-        side = self.config.tokens_per_side
+        """Token ids (B, T, N) -> the ids of the 3x5 neighbourhood of each token's position (B, T, N, 15*g*g);
+        places beyond the frame's edge hold the mask id."""
+        B, T = ids.shape[:2]
+        g, s = self.group, self.side
         rows, cols = len(WINDOW_ROWS), len(WINDOW_COLS)
-        grid = F.pad(ids.reshape(B * T, side, side), (cols // 2, cols // 2, rows // 2, rows // 2), value=self.mask_id)
-        window = grid.unfold(1, rows, 1).unfold(2, cols, 1)  # (BT, side, side, rows, cols)
-        return window.reshape(B, T, N, rows * cols)
+        grid = self._group(ids).transpose(2, 3).reshape(B * T, g * g, s, s)
+        grid = F.pad(grid, (cols // 2, cols // 2, rows // 2, rows // 2), value=self.mask_id)
+        window = grid.unfold(2, rows, 1).unfold(3, cols, 1)  # (BT, g*g, s, s, rows, cols)
+        window = window.permute(0, 2, 3, 1, 4, 5).reshape(B, T, s * s, 1, -1)  # (B, T, P, 1, 15*g*g)
+        return self._ungroup(window.expand(-1, -1, -1, g * g, -1))  # every token of a block: the block's window
 
     def _before(self, cache: KVCache, ids: torch.Tensor) -> torch.Tensor:
         """The ids of the frame before each of ids (B, T, N): the cache's newest, else a masked frame."""
@@ -111,8 +135,10 @@ class Dynamics(nn.Module):
         return torch.cat([first[:, None], ids[:, :-1]], dim=1)
 
     def logits(self, h: torch.Tensor) -> torch.Tensor:
-        """Transformer output (B, T, N or N+1, D) -> logits (B, T, N, K) for the frame's tokens."""
-        return self.head(h[:, :, : self.config.tokens_per_frame])
+        """Transformer output (B, T, P or P+1, D) -> logits (B, T, N, K) for the frame's tokens."""
+        B, T = h.shape[:2]
+        logits = self.head(h[:, :, : self.positions])  # (B, T, P, g*g*K)
+        return self._ungroup(logits.view(B, T, self.positions, self.group**2, -1))
 
     def forward(self, ids: torch.Tensor, actions: torch.Tensor) -> DynamicsOutput:
         """Masked-token loss for clips ids (B, T, N) with actions (B, T-1), actions[:, t]: frame t -> t+1."""

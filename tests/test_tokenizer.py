@@ -35,6 +35,10 @@ def test_the_sharp_preset_codes_a_64_pixel_frame_as_32x32_tokens():
     ids = net.encode(frame)
     assert config.tokens_per_frame == 1024 and ids.shape == (1, 1, 1024) and ids.max() < 1000
     assert net.decode(ids).shape == frame.shape
+    from genie_play.world.dynamics import Dynamics
+
+    dynamics = Dynamics(config)  # 2x2 tokens a position: the transformer sees a 16x16 grid, as the default's does
+    assert dynamics.positions == PRESETS["default"].tokens_per_frame == 256
 
 
 def test_each_frame_is_coded_on_its_own_and_the_play_cache_is_untouched():

@@ -2,7 +2,7 @@
 
 With every token of the next frame masked and the true past in context, how often is the most
 likely token the true one: overall, where copying the last frame would be wrong, and where no
-sideways scroll of the last frame by 0-2 tokens explains the token (the character, new ground,
+sideways scroll of the last frame by a walk or a run explains the token (the character, new ground,
 vertical moves, tokenizer jitter)? A model that only learned to copy scores ~0 where copying is
 wrong; that was the second world's ceiling check (README, "The dynamics model").
 """
@@ -13,7 +13,7 @@ import torch
 
 from genie_play.world.st_transformer import KVCache
 
-SCROLLS = (-2, -1, 1, 2)  # tokens: the built-in world's walk and run scroll 1 and 2 tokens a frame
+SCROLLS = (-8, -4, 4, 8)  # pixels: the built-in world's walk and run scroll 4 and 8 px a frame
 
 
 @torch.inference_mode()
@@ -34,7 +34,7 @@ def first_round_accuracy(world, frames: torch.Tensor, inferred: torch.Tensor, ti
         grid, last_grid = target.view(-1, side, side), last.view(-1, side, side)
         explained = grid == last_grid
         for dx in SCROLLS:
-            explained |= grid == torch.roll(last_grid, shifts=dx, dims=2)
+            explained |= grid == torch.roll(last_grid, shifts=dx // world.config.tokenizer.patch_size, dims=2)
         right = guess == target
         for key, where in (("all", torch.ones_like(right)), ("copy_wrong", target != last),
                            ("no_scroll", ~explained.flatten(1))):

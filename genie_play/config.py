@@ -388,7 +388,7 @@ PRESETS: dict[str, GenieConfig] = {
     # reads and predicts 2x2 tokens at each of 16x16 positions, so a MaskGIT round costs about what
     # the default's does; recoloured training frames carry it to looks it has not seen.
     "sharp": GenieConfig(tokenizer=TokenizerConfig(patch_size=2, channels=48, decoder_channels=72),
-                         dynamics=DynamicsConfig(group=2), train=TrainConfig(tokenizer_recolor=0.5)),
+                         dynamics=DynamicsConfig(group=2), train=TrainConfig(tokenizer_recolor=0.75)),
     # For tests and smoke runs: every network builds and trains in well under a second on a CPU.
     "tiny": GenieConfig(
         image_size=16,

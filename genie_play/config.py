@@ -383,8 +383,8 @@ PRESETS: dict[str, GenieConfig] = {
         train=TrainConfig(tokenizer_steps=20_000, tokenizer_batch=256, tokenizer_crop=0, lam_steps=20_000,
                           lam_batch=256, dynamics_steps=20_000, dynamics_batch=48, warmup_steps=200),
     ),
-    # A tokenizer that meets issue 17's levels bars on the 2-core CPU (README, "What the tokens' bytes
-    # can hold"): 32x32 tokens (patch 2) hold 4x the bits of the default's 16x16. Its dynamics model
+    # A tokenizer that meets issue 17's bars in 45 minutes on the 2-core CPU (README, "What the tokens'
+    # bytes can hold"): 32x32 tokens (patch 2) hold 4x the bits of the default's 16x16. Its dynamics model
     # reads and predicts 2x2 tokens at each of 16x16 positions, so a MaskGIT round costs about what
     # the default's does; recoloured training frames carry it to looks it has not seen.
     "sharp": GenieConfig(tokenizer=TokenizerConfig(patch_size=2, channels=48, decoder_channels=72),

@@ -82,7 +82,7 @@ class Dynamics(nn.Module):
 
     @property
     def frame_length(self) -> int:
-        """Tokens per frame inside the transformer (and so rows per frame in its KV cache)."""
+        """Places per frame inside the transformer, P plus the action token (so rows per frame in its KV cache)."""
         return self.positions + (self.config.dynamics.action_input == "token")
 
     def embed(self, ids: torch.Tensor, prev_actions: torch.Tensor, before: torch.Tensor) -> torch.Tensor:

@@ -244,7 +244,7 @@ class WorldModel:
             decoder = self._decoder_cache.repeat(B)
             self.dynamics.prime(context, ids[:, None], torch.tensor(actions, device=self.device)[:, None])
             painted = self.tokenizer.decode(ids[:, None], decoder, append=True, previous=self._shown())[:, -1]
-            S = self.dynamics.frame_length  # N, plus the action token
+            S = self.dynamics.frame_length  # P transformer places (N at group 1), plus the action token
             dynamics_kv = [context.newest(b * S, (b + 1) * S) for b in range(B)]
             decoder_kv = [decoder.newest(b * N, (b + 1) * N) for b in range(B)]
         else:

@@ -100,6 +100,8 @@ class DynamicsConfig:
     # (the scroll, the character) against those that repeat it; 1 weighs every token alike
     group: int = 1  # token-grid cells per side that share one transformer position: 2 reads and predicts
     # 2x2 tokens at each place, so a 32x32 grid costs the transformer what a 16x16 one does
+    pointer: bool = False  # each token may also copy the id at a place of its 3x5 window in the frame
+    # before (a copy mechanism, dynamics.py): a scroll becomes a choice among 15 places, not 1,000 ids
     action_input: str = "token"  # one extra token per frame carries the action (Jasmine), or "add": its
     # embedding added to every token (paper). Measured: token reached a lower loss at equal steps (README)
 

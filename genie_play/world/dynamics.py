@@ -19,6 +19,13 @@ grid of small tokens (a sharper tokenizer) then costs the transformer what a 16x
 tokens stay separate for masking, sampling and the loss, so MaskGIT can still fix one token of a
 block given its neighbours. The previous-frame window is then 3x5 blocks.
 
+With `pointer`, each token may also point at a place of its window instead of naming an id (a
+copy mechanism, as pointer-generator networks copy words): the head scores the K ids and the
+window's 15*g*g places in one softmax, and each place's probability goes to the id it held. Most
+of a platformer's next frame is its last one shifted by a token or two; a pointer makes that a
+choice among 15 places the model learns in a few hundred steps, where naming the shifted tile's
+id among a thousand took a GPU's worth of clips.
+
 Training is the paper's masked-token objective (mask ratio ~ U(0.5, 1)) with two departures.
 A share of target frames is fully masked (`full_mask_rate`), as the first round of play sees
 them. And the paper masks the context frames too, but at play the context is always complete:
@@ -74,6 +81,9 @@ class Dynamics(nn.Module):
             self.previous = nn.Linear(len(WINDOW_ROWS) * len(WINDOW_COLS) * WINDOW_DIM * g, c.d_model)
         self.transformer = STTransformer(c.d_model, c.num_heads, c.num_layers, config.context_frames)
         self.head = nn.Linear(c.d_model, g * g * config.tokenizer.codebook_size)
+        if c.pointer:  # a score for every place of the token's window, each token of the block its own
+            self.window_size = len(WINDOW_ROWS) * len(WINDOW_COLS) * g * g
+            self.pointer = nn.Linear(c.d_model, g * g * self.window_size)
         init_weights(self)
         nn.init.normal_(self.pos, std=0.02)
         if c.previous_frame:  # starts as no change: a model trained without it continues where it was
@@ -134,11 +144,16 @@ class Dynamics(nn.Module):
         first = cache.last_ids if cache.last_ids is not None else torch.full_like(ids[:, 0], self.mask_id)
         return torch.cat([first[:, None], ids[:, :-1]], dim=1)
 
-    def logits(self, h: torch.Tensor) -> torch.Tensor:
-        """Transformer output (B, T, P or P+1, D) -> logits (B, T, N, K) for the frame's tokens."""
+    def logits(self, h: torch.Tensor, before: torch.Tensor) -> torch.Tensor:
+        """Transformer output (B, T, P or P+1, D) and the ids of the frame before each frame (B, T, N)
+        -> logits (B, T, N, K) for the frame's tokens (log-probabilities with `pointer`)."""
         B, T = h.shape[:2]
-        logits = self.head(h[:, :, : self.positions])  # (B, T, P, g*g*K)
-        return self._ungroup(logits.view(B, T, self.positions, self.group**2, -1))
+        h = h[:, :, : self.positions]
+        logits = self._ungroup(self.head(h).view(B, T, self.positions, self.group**2, -1))  # (B, T, N, K)
+        if not self.config.dynamics.pointer:
+            return logits
+        points = self._ungroup(self.pointer(h).view(B, T, self.positions, self.group**2, -1))  # (B, T, N, W)
+        return pointer_mix(logits, points, self._window_ids(before))
 
     def forward(self, ids: torch.Tensor, actions: torch.Tensor) -> DynamicsOutput:
         """Masked-token loss for clips ids (B, T, N) with actions (B, T-1), actions[:, t]: frame t -> t+1."""
@@ -160,7 +175,7 @@ class Dynamics(nn.Module):
         inputs = torch.where(masked, torch.full_like(target, self.mask_id), target)
         positions = torch.arange(1, T, device=ids.device)
         h = self.transformer(self.embed(inputs, prev[:, 1:], clean[:, :-1]), cache, targets=True, positions=positions)
-        logits = self.logits(h)  # (B, T-1, N, K)
+        logits = self.logits(h, clean[:, :-1])  # (B, T-1, N, K)
         # Most tokens repeat the frame before; `changed_weight` > 1 makes the ones that do not (what
         # the action moved) count for more, so copying is not the cheapest answer.
         weight = torch.where(target != ids[:, :-1], self.config.dynamics.changed_weight, 1.0)[masked]
@@ -182,7 +197,7 @@ class Dynamics(nn.Module):
         `nearby` > 0: log-probabilities with that share moved onto each token's window (module doc)."""
         before = self._before(cache, ids[:, None])
         h = self.transformer(self.embed(ids[:, None], action[:, None], before), cache, targets=True)
-        logits = self.logits(h)[:, 0]
+        logits = self.logits(h, before)[:, 0]
         if nearby <= 0:
             return logits
         return nearby_prior(logits, self._window_ids(before)[:, 0], nearby)
@@ -201,3 +216,14 @@ def nearby_prior(logits: torch.Tensor, window: torch.Tensor, share: float) -> to
     else:
         mixed = torch.logaddexp(log_p + math.log1p(-share), local + math.log(share))
     return torch.where(held.any(-1, keepdim=True), mixed, log_p)
+
+
+def pointer_mix(logits: torch.Tensor, points: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
+    """Scores for the K ids (..., K) and for the window's places (..., W) holding ids window (..., W)
+    -> log-probabilities (..., K): one softmax over both, each place's share added to its id's.
+    Places beyond the frame's edge (the mask id) get none."""
+    K = logits.shape[-1]
+    points = points.float().masked_fill(window >= K, float("-inf"))
+    joint = torch.log_softmax(torch.cat([logits.float(), points], dim=-1), dim=-1)
+    probs = joint[..., :K].exp().scatter_add(-1, window.clamp(max=K - 1), joint[..., K:].exp())
+    return probs.clamp_min(1e-30).log()

@@ -3,7 +3,7 @@
 import torch
 
 from genie_play.config import PRESETS, apply_overrides
-from genie_play.world.dynamics import Dynamics, pointer_mix
+from genie_play.world.dynamics import Dynamics, pointer_log_likelihood, pointer_mix
 from genie_play.world.st_transformer import KVCache
 
 
@@ -17,6 +17,32 @@ def test_pointer_mix_is_one_distribution_over_the_ids_with_each_place_adding_to_
     assert torch.allclose(p, torch.tensor([1 + 2 * torch.e, torch.e, torch.e**2]) / z)
     no_place = pointer_mix(logits, torch.full((1, 3), float("-inf")), window)
     assert torch.allclose(no_place, torch.log_softmax(logits, -1))
+
+
+def test_the_training_likelihood_is_the_mix_at_the_target_with_a_finite_gradient_everywhere():
+    torch.manual_seed(0)
+    K, W = 50, 15
+    scores, points = torch.randn(64, K, requires_grad=True), torch.randn(64, W, requires_grad=True)
+    window = torch.randint(0, K + 1, (64, W))  # K: beyond the frame's edge
+    window[:8] = K  # tokens whose window lies wholly outside the frame
+    target = torch.randint(0, K, (64,))
+    expected = pointer_mix(scores, points, window).gather(-1, target[:, None])[:, 0]
+    got = pointer_log_likelihood(scores, points, window, target)
+    assert torch.allclose(got, expected, atol=1e-5)
+    got.sum().backward()
+    assert torch.isfinite(scores.grad).all() and torch.isfinite(points.grad).all()
+    assert points.grad[:8].abs().max() == 0  # places beyond the edge learn nothing
+
+
+def test_a_pointer_models_loss_is_the_cross_entropy_of_its_log_probabilities():
+    config = apply_overrides(PRESETS["tiny"], ["dynamics.pointer=true", "dynamics.full_mask_rate=1.0"])
+    torch.manual_seed(0)
+    net = Dynamics(config)
+    ids = torch.randint(0, config.tokenizer.codebook_size, (2, 4, config.tokens_per_frame))
+    out = net(ids, torch.randint(0, config.num_actions, (2, 3)))
+    full = torch.nn.functional.cross_entropy(out.logits.flatten(0, 2), ids[:, 1:].flatten())
+    assert torch.allclose(out.loss, full, atol=1e-5)
+    assert torch.allclose(out.logits.exp().sum(-1), torch.ones(2, 3, config.tokens_per_frame), atol=1e-4)
 
 
 def scrolls(clips, frames, side, K, generator):

@@ -51,11 +51,21 @@ WINDOW_ROWS, WINDOW_COLS = range(-1, 2), range(-2, 3)  # the previous frame's to
 WINDOW_DIM = 32
 
 
+ACCURACY_SAMPLE = 4096  # with a pointer, training accuracy is measured on this many masked tokens
+
+
 @dataclass
 class DynamicsOutput:
     loss: torch.Tensor  # cross entropy over masked tokens
     accuracy: torch.Tensor  # top-1 accuracy over masked tokens
-    logits: torch.Tensor  # (B, T-1, N, codebook_size) for frames 2..T
+    scores: torch.Tensor  # (B, T-1, N, K) the head's logits over the ids, frames 2..T
+    points: torch.Tensor | None = None  # with `pointer`: (B, T-1, N, W) scores of each token's window places
+    window: torch.Tensor | None = None  # ... and the ids those places hold
+
+    @property
+    def logits(self) -> torch.Tensor:
+        """(B, T-1, N, K) logits for frames 2..T (log-probabilities with a pointer; built only when asked for)."""
+        return self.scores if self.points is None else pointer_mix(self.scores, self.points, self.window)
 
 
 class Dynamics(nn.Module):
@@ -144,16 +154,22 @@ class Dynamics(nn.Module):
         first = cache.last_ids if cache.last_ids is not None else torch.full_like(ids[:, 0], self.mask_id)
         return torch.cat([first[:, None], ids[:, :-1]], dim=1)
 
-    def logits(self, h: torch.Tensor, before: torch.Tensor) -> torch.Tensor:
+    def scores(self, h: torch.Tensor, before: torch.Tensor):
         """Transformer output (B, T, P or P+1, D) and the ids of the frame before each frame (B, T, N)
-        -> logits (B, T, N, K) for the frame's tokens (log-probabilities with `pointer`)."""
+        -> scores over the ids (B, T, N, K); with `pointer` also the scores of each token's window
+        places (B, T, N, W) and the ids they hold (B, T, N, W), else None, None."""
         B, T = h.shape[:2]
         h = h[:, :, : self.positions]
-        logits = self._ungroup(self.head(h).view(B, T, self.positions, self.group**2, -1))  # (B, T, N, K)
+        scores = self._ungroup(self.head(h).view(B, T, self.positions, self.group**2, -1))
         if not self.config.dynamics.pointer:
-            return logits
-        points = self._ungroup(self.pointer(h).view(B, T, self.positions, self.group**2, -1))  # (B, T, N, W)
-        return pointer_mix(logits, points, self._window_ids(before))
+            return scores, None, None
+        points = self._ungroup(self.pointer(h).view(B, T, self.positions, self.group**2, -1))
+        return scores, points, self._window_ids(before)
+
+    def logits(self, h: torch.Tensor, before: torch.Tensor) -> torch.Tensor:
+        """Logits (B, T, N, K) for the frames' tokens: log-probabilities with `pointer` (see scores)."""
+        scores, points, window = self.scores(h, before)
+        return scores if points is None else pointer_mix(scores, points, window)
 
     def forward(self, ids: torch.Tensor, actions: torch.Tensor) -> DynamicsOutput:
         """Masked-token loss for clips ids (B, T, N) with actions (B, T-1), actions[:, t]: frame t -> t+1."""
@@ -175,13 +191,24 @@ class Dynamics(nn.Module):
         inputs = torch.where(masked, torch.full_like(target, self.mask_id), target)
         positions = torch.arange(1, T, device=ids.device)
         h = self.transformer(self.embed(inputs, prev[:, 1:], clean[:, :-1]), cache, targets=True, positions=positions)
-        logits = self.logits(h, clean[:, :-1])  # (B, T-1, N, K)
+        out = DynamicsOutput(None, None, *self.scores(h, clean[:, :-1]))
+        scores, wanted = out.scores[masked], target[masked]  # (M, K), (M,)
+        if out.points is None:
+            log_likelihood = -F.cross_entropy(scores, wanted, reduction="none")
+            predicted = scores.argmax(-1)
+        else:  # the likelihood of the target alone: p over all K ids costs 3x the step's head
+            points, window = out.points[masked], out.window[masked]
+            log_likelihood = pointer_log_likelihood(scores, points, window, wanted)
+            with torch.no_grad():
+                sample = slice(0, ACCURACY_SAMPLE)
+                predicted = pointer_mix(scores[sample], points[sample], window[sample]).argmax(-1)
+                wanted = wanted[sample]
         # Most tokens repeat the frame before; `changed_weight` > 1 makes the ones that do not (what
         # the action moved) count for more, so copying is not the cheapest answer.
         weight = torch.where(target != ids[:, :-1], self.config.dynamics.changed_weight, 1.0)[masked]
-        loss = (F.cross_entropy(logits[masked], target[masked], reduction="none") * weight).sum() / weight.sum()
-        accuracy = (logits[masked].argmax(-1) == target[masked]).float().mean()
-        return DynamicsOutput(loss, accuracy, logits)
+        out.loss = -(log_likelihood * weight).sum() / weight.sum()
+        out.accuracy = (predicted == wanted).float().mean()
+        return out
 
     def prime(self, cache: KVCache, ids: torch.Tensor, prev_actions: torch.Tensor,
               before: torch.Tensor | None = None) -> None:
@@ -227,3 +254,16 @@ def pointer_mix(logits: torch.Tensor, points: torch.Tensor, window: torch.Tensor
     joint = torch.log_softmax(torch.cat([logits.float(), points], dim=-1), dim=-1)
     probs = joint[..., :K].exp().scatter_add(-1, window.clamp(max=K - 1), joint[..., K:].exp())
     return probs.clamp_min(1e-30).log()
+
+
+def pointer_log_likelihood(scores: torch.Tensor, points: torch.Tensor, window: torch.Tensor,
+                           target: torch.Tensor) -> torch.Tensor:
+    """log p(target) (M,) under pointer_mix(scores (M, K), points (M, W), window (M, W)), without
+    building p over all K ids. Left-out places get a large finite score, not -inf: a token no place
+    points to must still have a finite gradient."""
+    K, out = scores.shape[-1], -1e4
+    scores, points = scores.float(), points.float().masked_fill(window >= K, out)
+    total = torch.logaddexp(scores.logsumexp(-1), points.logsumexp(-1))
+    generated = scores.gather(-1, target[:, None])[:, 0]
+    pointed = points.masked_fill(window != target[:, None], out).logsumexp(-1)
+    return torch.logaddexp(generated, pointed) - total

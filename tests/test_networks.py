@@ -100,15 +100,19 @@ def test_dynamics_reads_the_frame_before_around_each_token():
     assert (logits[0] - logits[1]).abs().max() > 1e-3
 
 
-def test_fully_masked_frames_make_the_loss_count_every_token():
-    """full_mask_rate=1: every target token is masked, as in the first MaskGIT round of play."""
-    config = dataclasses.replace(TINY, dynamics=dataclasses.replace(TINY.dynamics, full_mask_rate=1.0))
+@pytest.mark.parametrize("pointer", [False, True])
+def test_fully_masked_frames_make_the_loss_count_every_token(pointer):
+    """full_mask_rate=1: every target token is masked, as in the first MaskGIT round of play; with a
+    pointer the loss is the cross entropy of its log-probabilities, which sum to one."""
+    config = dataclasses.replace(TINY, dynamics=dataclasses.replace(TINY.dynamics, full_mask_rate=1.0, pointer=pointer))
     torch.manual_seed(0)
     net = Dynamics(config)
     ids = torch.randint(0, TINY.tokenizer.codebook_size, (2, 4, TINY.tokens_per_frame))
     out = net(ids, torch.randint(0, TINY.num_actions, (2, 3)))
     full = torch.nn.functional.cross_entropy(out.logits.flatten(0, 2), ids[:, 1:].flatten())
     assert torch.allclose(out.loss, full, atol=1e-5)
+    if pointer:
+        assert torch.allclose(out.logits.exp().sum(-1), torch.ones(2, 3, TINY.tokens_per_frame), atol=1e-4)
 
 
 def test_changed_weight_counts_the_tokens_that_differ_from_the_frame_before():

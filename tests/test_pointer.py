@@ -34,17 +34,6 @@ def test_the_training_likelihood_is_the_mix_at_the_target_with_a_finite_gradient
     assert points.grad[:8].abs().max() == 0  # places beyond the edge learn nothing
 
 
-def test_a_pointer_models_loss_is_the_cross_entropy_of_its_log_probabilities():
-    config = apply_overrides(PRESETS["tiny"], ["dynamics.pointer=true", "dynamics.full_mask_rate=1.0"])
-    torch.manual_seed(0)
-    net = Dynamics(config)
-    ids = torch.randint(0, config.tokenizer.codebook_size, (2, 4, config.tokens_per_frame))
-    out = net(ids, torch.randint(0, config.num_actions, (2, 3)))
-    full = torch.nn.functional.cross_entropy(out.logits.flatten(0, 2), ids[:, 1:].flatten())
-    assert torch.allclose(out.loss, full, atol=1e-5)
-    assert torch.allclose(out.logits.exp().sum(-1), torch.ones(2, 3, config.tokens_per_frame), atol=1e-4)
-
-
 def scrolls(clips, frames, side, K, generator):
     """Clips of random tiles (B, T, side*side) scrolling a column left (action 0) or right (1), and the actions."""
     grids = [torch.randint(0, K, (clips, side, side), generator=generator)]

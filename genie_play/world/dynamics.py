@@ -196,7 +196,7 @@ class Dynamics(nn.Module):
         if out.points is None:
             log_likelihood = -F.cross_entropy(scores, wanted, reduction="none")
             predicted = scores.argmax(-1)
-        else:  # the likelihood of the target alone: p over all K ids costs 3x the step's head
+        else:  # the target's likelihood alone: building p over all K ids and back costs ~3x (0.5 s a clip)
             points, window = out.points[masked], out.window[masked]
             log_likelihood = pointer_log_likelihood(scores, points, window, wanted)
             with torch.no_grad():

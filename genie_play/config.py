@@ -389,7 +389,7 @@ PRESETS: dict[str, GenieConfig] = {
     # bytes can hold"): 32x32 tokens (patch 2) hold 4x the bits of the default's 16x16. Its dynamics model
     # reads and predicts 2x2 tokens at each of 16x16 positions, so a MaskGIT round costs about what
     # the default's does; recoloured training frames carry it to looks it has not seen. Its tokens may
-    # point at the frame before's (`pointer`): without, an hour on the CPU did not even learn to copy.
+    # point at the frame before's (`pointer`): without, 40 CPU minutes did not even learn to copy.
     "sharp": GenieConfig(tokenizer=TokenizerConfig(patch_size=2, channels=48, decoder_channels=72),
                          dynamics=DynamicsConfig(group=2, pointer=True), train=TrainConfig(tokenizer_recolor=0.75)),
     # For tests and smoke runs: every network builds and trains in well under a second on a CPU.

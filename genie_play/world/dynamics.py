@@ -92,8 +92,7 @@ class Dynamics(nn.Module):
         self.transformer = STTransformer(c.d_model, c.num_heads, c.num_layers, config.context_frames)
         self.head = nn.Linear(c.d_model, g * g * config.tokenizer.codebook_size)
         if c.pointer:  # a score for every place of the token's window, each token of the block its own
-            self.window_size = len(WINDOW_ROWS) * len(WINDOW_COLS) * g * g
-            self.pointer = nn.Linear(c.d_model, g * g * self.window_size)
+            self.pointer = nn.Linear(c.d_model, g * g * len(WINDOW_ROWS) * len(WINDOW_COLS) * g * g)
         init_weights(self)
         nn.init.normal_(self.pos, std=0.02)
         if c.previous_frame:  # starts as no change: a model trained without it continues where it was
@@ -166,11 +165,6 @@ class Dynamics(nn.Module):
         points = self._ungroup(self.pointer(h).view(B, T, self.positions, self.group**2, -1))
         return scores, points, self._window_ids(before)
 
-    def logits(self, h: torch.Tensor, before: torch.Tensor) -> torch.Tensor:
-        """Logits (B, T, N, K) for the frames' tokens: log-probabilities with `pointer` (see scores)."""
-        scores, points, window = self.scores(h, before)
-        return scores if points is None else pointer_mix(scores, points, window)
-
     def forward(self, ids: torch.Tensor, actions: torch.Tensor) -> DynamicsOutput:
         """Masked-token loss for clips ids (B, T, N) with actions (B, T-1), actions[:, t]: frame t -> t+1."""
         B, T, N = ids.shape
@@ -224,10 +218,11 @@ class Dynamics(nn.Module):
         `nearby` > 0: log-probabilities with that share moved onto each token's window (module doc)."""
         before = self._before(cache, ids[:, None])
         h = self.transformer(self.embed(ids[:, None], action[:, None], before), cache, targets=True)
-        logits = self.logits(h, before)[:, 0]
+        scores, points, window = self.scores(h, before)  # the window's ids once, for the pointer and the prior
+        logits = (scores if points is None else pointer_mix(scores, points, window))[:, 0]
         if nearby <= 0:
             return logits
-        return nearby_prior(logits, self._window_ids(before)[:, 0], nearby)
+        return nearby_prior(logits, (self._window_ids(before) if window is None else window)[:, 0], nearby)
 
 
 def nearby_prior(logits: torch.Tensor, window: torch.Tensor, share: float) -> torch.Tensor:

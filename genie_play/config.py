@@ -96,6 +96,8 @@ class DynamicsConfig:
     unmask_order: str = "confidence"  # MaskGIT: keep the most confident tokens each round, or "random"
     # ones (measured: random lost ΔtPSNR and sketch sharpness, README "The dynamics model")
     context_corruption: float = 0.1  # training: up to this fraction of context tokens randomized
+    loss_share: float = 1.0  # training: share of positions whose masked tokens make the loss; the
+    # K-way output layer costs more than the transformer, and a frame's tokens tell much the same story
     changed_weight: float = 1.0  # training: loss weight of the tokens that differ from the frame before
     # (the scroll, the character) against those that repeat it; 1 weighs every token alike
     group: int = 1  # token-grid cells per side that share one transformer position: 2 reads and predicts
@@ -115,7 +117,7 @@ class DynamicsConfig:
                               "full_mask_rate": 0.0}
     # How training masks, corrupts and weighs, not what the network is: `train --init` takes these from
     # the run, like the train section, and the rest from the file it starts from.
-    TRAINING: ClassVar[tuple] = ("context_corruption", "full_mask_rate", "changed_weight")
+    TRAINING: ClassVar[tuple] = ("context_corruption", "full_mask_rate", "changed_weight", "loss_share")
 
 
 @dataclass(frozen=True)
@@ -319,6 +321,8 @@ def _validate(c: GenieConfig) -> None:
         raise GenieError(f"config: dynamics.unmask_order must be confidence or random, got '{c.dynamics.unmask_order}'")
     if c.dynamics.action_input not in ("add", "token"):
         raise GenieError(f"config: dynamics.action_input must be add or token, got '{c.dynamics.action_input}'")
+    if not 0 < c.dynamics.loss_share <= 1:
+        raise GenieError(f"config: dynamics.loss_share must be a share in (0, 1], got {c.dynamics.loss_share}")
     if c.dynamics.changed_weight <= 0:
         raise GenieError(f"config: dynamics.changed_weight must be > 0, got {c.dynamics.changed_weight}")
     if not 0 <= c.dynamics.full_mask_rate <= 1:
@@ -389,9 +393,12 @@ PRESETS: dict[str, GenieConfig] = {
     # bytes can hold"): 32x32 tokens (patch 2) hold 4x the bits of the default's 16x16. Its dynamics model
     # reads and predicts 2x2 tokens at each of 16x16 positions, so a MaskGIT round costs about what
     # the default's does; recoloured training frames carry it to looks it has not seen. Its tokens may
-    # point at the frame before's (`pointer`): without, 40 CPU minutes did not even learn to copy.
+    # point at the frame before's (`pointer`): without, 40 CPU minutes did not even learn to copy. Its
+    # 4,000-wide output layer is most of a training step, so the loss scores a quarter of the positions
+    # (`loss_share`): 1.7x the steps an hour, and a better model at the hour (README, "The pointer").
     "sharp": GenieConfig(tokenizer=TokenizerConfig(patch_size=2, channels=48, decoder_channels=72),
-                         dynamics=DynamicsConfig(group=2, pointer=True), train=TrainConfig(tokenizer_recolor=0.75)),
+                         dynamics=DynamicsConfig(group=2, pointer=True, loss_share=0.25),
+                         train=TrainConfig(tokenizer_recolor=0.75)),
     # For tests and smoke runs: every network builds and trains in well under a second on a CPU.
     "tiny": GenieConfig(
         image_size=16,

@@ -135,6 +135,33 @@ def test_changed_weight_counts_the_tokens_that_differ_from_the_frame_before():
 GROUPED = apply_overrides(TINY, ["tokenizer.patch_size=2", "dynamics.group=2"])  # 8x8 tokens, 4x4 positions
 
 
+@pytest.mark.parametrize("pointer", [False, True])
+def test_loss_share_makes_the_loss_from_the_kept_positions_tokens_alone(pointer):
+    """loss_share < 1: the loss is the cross entropy of the tokens at the kept positions (2x2 each
+    here), the same numbers as a full pass; the full logits are then not built."""
+    config = apply_overrides(GROUPED, ["dynamics.full_mask_rate=1.0", "dynamics.context_corruption=0",
+                                       "dynamics.loss_share=0.5", f"dynamics.pointer={pointer}"])
+    torch.manual_seed(0)
+    net = Dynamics(config)
+    if pointer:
+        torch.nn.init.normal_(net.pointer.weight, std=0.5)
+    ids = torch.randint(0, config.tokenizer.codebook_size, (2, 4, config.tokens_per_frame))
+    actions = torch.randint(0, config.num_actions, (2, 3))
+    keep = torch.rand(2, 3, net.positions) < 0.5
+    every = net._loss_positions
+    net._loss_positions = lambda B, T, share, device: keep if share < 1 else every(B, T, share, device)
+    out = net.train()(ids, actions)
+    assert out.scores is None
+    with torch.no_grad():
+        logits = net.eval()(ids, actions).logits  # eval: every position
+    ce = torch.nn.functional.cross_entropy(logits.flatten(0, 2), ids[:, 1:].flatten(), reduction="none")
+    kept = net._group(ce.view(2, 3, -1))[keep]  # (kept positions, 4 tokens)
+    assert torch.allclose(out.loss, kept.mean(), atol=1e-5)
+    assert not torch.allclose(out.loss, ce.mean(), atol=1e-4)
+    with pytest.raises(GenieError, match="loss_share must be a share in"):
+        apply_overrides(GROUPED, ["dynamics.loss_share=0"])
+
+
 def test_a_grouped_dynamics_model_reads_2x2_tokens_a_position_and_still_predicts_every_token():
     torch.manual_seed(0)
     net = Dynamics(GROUPED)

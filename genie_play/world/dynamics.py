@@ -58,7 +58,8 @@ ACCURACY_SAMPLE = 4096  # with a pointer, training accuracy is measured on this 
 class DynamicsOutput:
     loss: torch.Tensor  # cross entropy over masked tokens
     accuracy: torch.Tensor  # top-1 accuracy over masked tokens
-    scores: torch.Tensor  # (B, T-1, N, K) the head's logits over the ids, frames 2..T
+    scores: torch.Tensor | None  # (B, T-1, N, K) the head's logits over the ids, frames 2..T (None
+    # when training scores only a share of the positions, `loss_share`)
     points: torch.Tensor | None = None  # with `pointer`: (B, T-1, N, W) scores of each token's window places
     window: torch.Tensor | None = None  # ... and the ids those places hold
 
@@ -153,17 +154,26 @@ class Dynamics(nn.Module):
         first = cache.last_ids if cache.last_ids is not None else torch.full_like(ids[:, 0], self.mask_id)
         return torch.cat([first[:, None], ids[:, :-1]], dim=1)
 
-    def scores(self, h: torch.Tensor, before: torch.Tensor):
-        """Transformer output (B, T, P or P+1, D) and the ids of the frame before each frame (B, T, N)
-        -> scores over the ids (B, T, N, K); with `pointer` also the scores of each token's window
-        places (B, T, N, W) and the ids they hold (B, T, N, W), else None, None."""
-        B, T = h.shape[:2]
-        h = h[:, :, : self.positions]
-        scores = self._ungroup(self.head(h).view(B, T, self.positions, self.group**2, -1))
+    def scores(self, h: torch.Tensor, before: torch.Tensor, keep: torch.Tensor):
+        """Transformer output (B, T, P or P+1, D), the ids of the frame before each frame (B, T, N) and
+        the positions to score (B, T, P) -> per kept position, its g*g tokens' scores over the ids
+        (M, g*g, K); with `pointer` also their window places' scores (M, g*g, W) and the ids those
+        places hold (M, g*g, W), else None, None."""
+        h = h[:, :, : self.positions][keep]  # (M, D)
+        shape = (len(h), self.group**2, -1)
         if not self.config.dynamics.pointer:
-            return scores, None, None
-        points = self._ungroup(self.pointer(h).view(B, T, self.positions, self.group**2, -1))
-        return scores, points, self._window_ids(before)
+            return self.head(h).view(shape), None, None
+        return self.head(h).view(shape), self.pointer(h).view(shape), self._group(self._window_ids(before))[keep]
+
+    def _every_token(self, rows: torch.Tensor | None, B: int, T: int) -> torch.Tensor | None:
+        """Rows (B*T*P, g*g, ...) of every position, as from scores() -> (B, T, N, ...)."""
+        return None if rows is None else self._ungroup(rows.view(B, T, self.positions, *rows.shape[1:]))
+
+    def _loss_positions(self, B: int, T: int, share: float, device) -> torch.Tensor:
+        """(B, T, P): the positions whose masked tokens make the loss, a random `share` of each frame's."""
+        if share >= 1:
+            return torch.ones(B, T, self.positions, dtype=torch.bool, device=device)
+        return torch.rand(B, T, self.positions, device=device) < share
 
     def forward(self, ids: torch.Tensor, actions: torch.Tensor) -> DynamicsOutput:
         """Masked-token loss for clips ids (B, T, N) with actions (B, T-1), actions[:, t]: frame t -> t+1."""
@@ -185,13 +195,23 @@ class Dynamics(nn.Module):
         inputs = torch.where(masked, torch.full_like(target, self.mask_id), target)
         positions = torch.arange(1, T, device=ids.device)
         h = self.transformer(self.embed(inputs, prev[:, 1:], clean[:, :-1]), cache, targets=True, positions=positions)
-        out = DynamicsOutput(None, None, *self.scores(h, clean[:, :-1]))
-        scores, wanted = out.scores[masked], target[masked]  # (M, K), (M,)
-        if out.points is None:
+        # The K-way output layer costs more than the transformer: training may score a share of the positions.
+        keep = self._loss_positions(B, T - 1, self.config.dynamics.loss_share if self.training else 1.0, ids.device)
+        scores, points, window = self.scores(h, clean[:, :-1], keep)  # rows (M, g*g, ...) of the kept positions
+        out = DynamicsOutput(None, None, None)
+        if keep.all():  # every position scored: the full (B, T-1, N, ...) tensors too, for samples and tests
+            out.scores, out.points, out.window = (self._every_token(x, B, T - 1) for x in (scores, points, window))
+        picked = self._group(masked)[keep]  # (M, g*g): the kept positions' masked tokens
+
+        def rows(x: torch.Tensor) -> torch.Tensor:  # (B, T-1, N) -> the picked tokens' (M',)
+            return self._group(x)[keep][picked]
+
+        scores, wanted = scores[picked], rows(target)  # (M', K), (M',)
+        if points is None:
             log_likelihood = -F.cross_entropy(scores, wanted, reduction="none")
             predicted = scores.argmax(-1)
         else:  # the target's likelihood alone: building p over all K ids and back costs ~3x (0.5 s a clip)
-            points, window = out.points[masked], out.window[masked]
+            points, window = points[picked], window[picked]
             log_likelihood = pointer_log_likelihood(scores, points, window, wanted)
             with torch.no_grad():
                 sample = slice(0, ACCURACY_SAMPLE)
@@ -199,7 +219,7 @@ class Dynamics(nn.Module):
                 wanted = wanted[sample]
         # Most tokens repeat the frame before; `changed_weight` > 1 makes the ones that do not (what
         # the action moved) count for more, so copying is not the cheapest answer.
-        weight = torch.where(target != ids[:, :-1], self.config.dynamics.changed_weight, 1.0)[masked]
+        weight = rows(torch.where(target != ids[:, :-1], self.config.dynamics.changed_weight, 1.0))
         out.loss = -(log_likelihood * weight).sum() / weight.sum()
         out.accuracy = (predicted == wanted).float().mean()
         return out
@@ -218,11 +238,14 @@ class Dynamics(nn.Module):
         `nearby` > 0: log-probabilities with that share moved onto each token's window (module doc)."""
         before = self._before(cache, ids[:, None])
         h = self.transformer(self.embed(ids[:, None], action[:, None], before), cache, targets=True)
-        scores, points, window = self.scores(h, before)  # the window's ids once, for the pointer and the prior
+        B = h.shape[0]
+        every = torch.ones(B, 1, self.positions, dtype=torch.bool, device=h.device)
+        scores, points, window = (self._every_token(x, B, 1) for x in self.scores(h, before, every))
         logits = (scores if points is None else pointer_mix(scores, points, window))[:, 0]
         if nearby <= 0:
             return logits
-        return nearby_prior(logits, (self._window_ids(before) if window is None else window)[:, 0], nearby)
+        window = self._window_ids(before) if window is None else window  # built once for the pointer and the prior
+        return nearby_prior(logits, window[:, 0], nearby)
 
 
 def nearby_prior(logits: torch.Tensor, window: torch.Tensor, share: float) -> torch.Tensor:

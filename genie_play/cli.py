@@ -10,7 +10,8 @@ import argparse
 import sys
 
 from genie_play import __version__
-from genie_play.config import PRESETS, GenieConfig
+from genie_play.config import GenieConfig
+from genie_play.presets import PRESETS
 from genie_play.errors import EXIT_SOME_SKIPPED, EXIT_USER_ERROR, GenieError
 
 COMMANDS = ("play", "data", "train", "eval", "bench")
@@ -56,7 +57,7 @@ def cmd_data(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from genie_play.config import resolve_config
+    from genie_play.presets import resolve_config
     from genie_play.train.recipe import train_networks
     from genie_play.train.trainer import RunOptions
 

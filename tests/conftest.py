@@ -40,7 +40,7 @@ def save_tiny_world(folder, tokenizer=None, dynamics=None, lam=None):
     """Randomly initialised networks (tiny preset unless a config is given) saved as a weights folder."""
     import torch
 
-    from genie_play.config import PRESETS
+    from genie_play.presets import PRESETS
     from genie_play.io import save_weights
     from genie_play.world.dynamics import Dynamics
     from genie_play.world.lam import build_lam

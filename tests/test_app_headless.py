@@ -12,7 +12,7 @@ from PIL import Image
 from genie_play.app import main as app_main
 from genie_play.cli import main
 from conftest import save_tiny_world
-from genie_play.config import PRESETS
+from genie_play.presets import PRESETS
 
 SIZE = PRESETS["tiny"].image_size
 

@@ -22,7 +22,7 @@ from genie_play.app.controls import CONTROLS  # noqa: E402
 from genie_play.app.window import App, WindowSettings, open_window  # noqa: E402
 from genie_play.app import view  # noqa: E402
 from conftest import save_tiny_world  # noqa: E402
-from genie_play.config import PRESETS  # noqa: E402
+from genie_play.presets import PRESETS  # noqa: E402
 from genie_play.images import fit_frame, load_image  # noqa: E402
 from genie_play.paths import models_dir  # noqa: E402
 

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from conftest import moving_squares
-from genie_play.config import resolve_config
+from genie_play.presets import resolve_config
 from genie_play.errors import GenieError
 from genie_play.io import read_weights, save_weights, tokens_sha256
 from genie_play.train.trainer import RunOptions, train

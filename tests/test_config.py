@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from genie_play.config import PRESETS, GenieConfig, apply_overrides, get_preset, resolve_config
+from genie_play.config import GenieConfig, apply_overrides
+from genie_play.presets import PRESETS, get_preset, resolve_config
 from genie_play.errors import GenieError
 
 
@@ -91,7 +92,7 @@ def test_fields_that_must_change_together_can_be_set_together():
 
 def test_the_gpu_preset_trains_the_shipped_sizes_with_bigger_batches():
     """The shipped files were trained with `gpu` and play on a CPU: only the training section differs."""
-    from genie_play.config import PRESETS
+    from genie_play.presets import PRESETS
 
     gpu, default = PRESETS["gpu"], PRESETS["default"]
     assert {k: v for k, v in gpu.to_dict().items() if k != "train"} == {k: v for k, v in default.to_dict().items() if k != "train"}

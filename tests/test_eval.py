@@ -8,7 +8,7 @@ import torch
 
 from genie_play.cli import main
 from genie_play.errors import GenieError
-from genie_play.config import PRESETS
+from genie_play.presets import PRESETS
 from genie_play.eval import metrics as M
 from genie_play.eval.evaluate import EvalOptions, evaluate
 from genie_play.eval.reference_codec import token_bytes, webp_available

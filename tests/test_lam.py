@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from genie_play.config import PRESETS, GenieConfig
+from genie_play.config import GenieConfig
+from genie_play.presets import PRESETS
 from genie_play.io import load_network, read_weights
 from genie_play.world.lam import LatentActionModel, NextFrameDecoder, build_lam, cost_volume
 from genie_play.world.quantizer import CategoricalQuantizer

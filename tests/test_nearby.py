@@ -6,7 +6,7 @@ import dataclasses
 import torch
 
 from conftest import moving_squares, save_tiny_world
-from genie_play.config import resolve_config
+from genie_play.presets import resolve_config
 from genie_play.io import read_weights
 from genie_play.world.dynamics import nearby_prior
 from genie_play.world.world_model import WorldModel

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from conftest import moving_squares
-from genie_play.config import PRESETS, apply_overrides
+from genie_play.config import apply_overrides
+from genie_play.presets import PRESETS
 from genie_play.errors import GenieError
 from genie_play.world.dynamics import Dynamics
 from genie_play.world.lam import build_lam

@@ -9,7 +9,7 @@ import torch
 
 from conftest import moving_squares
 from test_carry import run  # a few tokenizer training steps on tiny clips
-from genie_play.config import resolve_config
+from genie_play.presets import resolve_config
 from genie_play.errors import GenieError
 from genie_play.io import load_state, read_weights, save_weights, tokens_sha256
 from genie_play.train.objectives import build_objective

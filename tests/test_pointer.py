@@ -2,7 +2,8 @@
 
 import torch
 
-from genie_play.config import PRESETS, apply_overrides
+from genie_play.config import apply_overrides
+from genie_play.presets import PRESETS
 from genie_play.world.dynamics import Dynamics, pointer_log_likelihood, pointer_mix
 from genie_play.world.st_transformer import KVCache
 

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from conftest import moving_squares
-from genie_play.config import PRESETS, GenieConfig, apply_overrides
+from genie_play.config import GenieConfig, apply_overrides
+from genie_play.presets import PRESETS
 from genie_play.errors import GenieError
 from genie_play.eval import metrics as M
 from genie_play.io import load_network, save_weights

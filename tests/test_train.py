@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from conftest import moving_squares
-from genie_play.config import resolve_config
+from genie_play.presets import resolve_config
 from genie_play.errors import GenieError
 from genie_play.io import read_weights
 from genie_play.train import objectives

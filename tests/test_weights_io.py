@@ -6,7 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from genie_play.config import PRESETS, apply_overrides
+from genie_play.config import apply_overrides
+from genie_play.presets import PRESETS
 from genie_play.errors import GenieError
 from genie_play.io import (
     FORMAT_VERSION, MAX_HEADER_BYTES, load_network, load_state, read_weights, save_weights,

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from conftest import save_tiny_world
-from genie_play.config import PRESETS, apply_overrides
+from genie_play.config import apply_overrides
+from genie_play.presets import PRESETS
 from genie_play.errors import GenieError
 from genie_play.io import read_weights, save_weights
 from genie_play.world.dynamics import Dynamics

@@ -13,7 +13,8 @@ from safetensors.torch import save_file
 
 from conftest import save_tiny_world
 from genie_play.cli import main
-from genie_play.config import PRESETS, apply_overrides
+from genie_play.config import apply_overrides
+from genie_play.presets import PRESETS
 from genie_play.errors import GenieError
 from genie_play.io import MAX_HEADER_BYTES, read_weights, save_weights
 from genie_play.world.dynamics import Dynamics

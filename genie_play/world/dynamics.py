@@ -33,6 +33,8 @@ here a clean pass over z_1..z_T fills a KV cache and a target pass predicts the 
 each target seeing the clean past and itself -- exactly the play-time computation, at twice the
 cost. A random fraction (up to `context_corruption`) of clean context tokens is replaced by
 random ids, the known counter to rollouts drifting into blur when the model reads its own samples.
+With `loss_share` < 1 only a random share of each frame's positions make the loss: the output layer
+(g*g*K scores a position) then costs less than the transformer, which still reads every token.
 """
 
 from __future__ import annotations
@@ -239,7 +241,7 @@ class Dynamics(nn.Module):
         before = self._before(cache, ids[:, None])
         h = self.transformer(self.embed(ids[:, None], action[:, None], before), cache, targets=True)
         B = h.shape[0]
-        every = torch.ones(B, 1, self.positions, dtype=torch.bool, device=h.device)
+        every = self._loss_positions(B, 1, 1.0, h.device)
         scores, points, window = (self._every_token(x, B, 1) for x in self.scores(h, before, every))
         logits = (scores if points is None else pointer_mix(scores, points, window))[:, 0]
         if nearby <= 0:

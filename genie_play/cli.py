@@ -11,8 +11,8 @@ import sys
 
 from genie_play import __version__
 from genie_play.config import GenieConfig
-from genie_play.presets import PRESETS
 from genie_play.errors import EXIT_SOME_SKIPPED, EXIT_USER_ERROR, GenieError
+from genie_play.presets import PRESETS
 
 COMMANDS = ("play", "data", "train", "eval", "bench")
 DEFAULT_SIZE = GenieConfig().image_size

@@ -149,8 +149,8 @@ def test_loss_share_makes_the_loss_from_the_kept_positions_tokens_alone(pointer)
     ids = torch.randint(0, config.tokenizer.codebook_size, (2, 4, config.tokens_per_frame))
     actions = torch.randint(0, config.num_actions, (2, 3))
     keep = torch.rand(2, 3, net.positions) < 0.5
-    every = net._loss_positions
-    net._loss_positions = lambda B, T, share, device: keep if share < 1 else every(B, T, share, device)
+    every = net._scored_positions
+    net._scored_positions = lambda B, T, share, device: keep if share < 1 else every(B, T, share, device)
     out = net.train()(ids, actions)
     assert out.scores is None
     with torch.no_grad():

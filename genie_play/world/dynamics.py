@@ -142,6 +142,10 @@ class Dynamics(nn.Module):
     def _window_ids(self, ids: torch.Tensor) -> torch.Tensor:
         """Token ids (B, T, N) -> the ids of the 3x5 neighbourhood of each token's position (B, T, N, 15*g*g);
         places beyond the frame's edge hold the mask id."""
+        return self._ungroup(self._block_window_ids(ids))
+
+    def _block_window_ids(self, ids: torch.Tensor) -> torch.Tensor:
+        """_window_ids in block order: (B, T, P, g*g, 15*g*g), every token of a block its block's window."""
         B, T = ids.shape[:2]
         g, s = self.group, self.side
         rows, cols = len(WINDOW_ROWS), len(WINDOW_COLS)
@@ -149,7 +153,7 @@ class Dynamics(nn.Module):
         grid = F.pad(grid, (cols // 2, cols // 2, rows // 2, rows // 2), value=self.mask_id)
         window = grid.unfold(2, rows, 1).unfold(3, cols, 1)  # (BT, g*g, s, s, rows, cols)
         window = window.permute(0, 2, 3, 1, 4, 5).reshape(B, T, s * s, 1, -1)  # (B, T, P, 1, 15*g*g)
-        return self._ungroup(window.expand(-1, -1, -1, g * g, -1))  # every token of a block: the block's window
+        return window.expand(-1, -1, -1, g * g, -1)
 
     def _before(self, cache: KVCache, ids: torch.Tensor) -> torch.Tensor:
         """The ids of the frame before each of ids (B, T, N): the cache's newest, else a masked frame."""
@@ -165,14 +169,14 @@ class Dynamics(nn.Module):
         shape = (len(h), self.group**2, -1)
         if not self.config.dynamics.pointer:
             return self.head(h).view(shape), None, None
-        return self.head(h).view(shape), self.pointer(h).view(shape), self._group(self._window_ids(before))[keep]
+        return self.head(h).view(shape), self.pointer(h).view(shape), self._block_window_ids(before)[keep]
 
     def _every_token(self, rows: torch.Tensor | None, B: int, T: int) -> torch.Tensor | None:
         """Rows (B*T*P, g*g, ...) of every position, as from scores() -> (B, T, N, ...)."""
         return None if rows is None else self._ungroup(rows.view(B, T, self.positions, *rows.shape[1:]))
 
-    def _loss_positions(self, B: int, T: int, share: float, device) -> torch.Tensor:
-        """(B, T, P): the positions whose masked tokens make the loss, a random `share` of each frame's."""
+    def _scored_positions(self, B: int, T: int, share: float, device) -> torch.Tensor:
+        """(B, T, P): the positions to score, a random `share` of each frame's (all of them at share 1)."""
         if share >= 1:
             return torch.ones(B, T, self.positions, dtype=torch.bool, device=device)
         return torch.rand(B, T, self.positions, device=device) < share
@@ -198,7 +202,7 @@ class Dynamics(nn.Module):
         positions = torch.arange(1, T, device=ids.device)
         h = self.transformer(self.embed(inputs, prev[:, 1:], clean[:, :-1]), cache, targets=True, positions=positions)
         # The K-way output layer costs more than the transformer: training may score a share of the positions.
-        keep = self._loss_positions(B, T - 1, self.config.dynamics.loss_share if self.training else 1.0, ids.device)
+        keep = self._scored_positions(B, T - 1, self.config.dynamics.loss_share if self.training else 1.0, ids.device)
         scores, points, window = self.scores(h, clean[:, :-1], keep)  # rows (M, g*g, ...) of the kept positions
         out = DynamicsOutput(None, None, None)
         if keep.all():  # every position scored: the full (B, T-1, N, ...) tensors too, for samples and tests
@@ -241,7 +245,7 @@ class Dynamics(nn.Module):
         before = self._before(cache, ids[:, None])
         h = self.transformer(self.embed(ids[:, None], action[:, None], before), cache, targets=True)
         B = h.shape[0]
-        every = self._loss_positions(B, 1, 1.0, h.device)
+        every = self._scored_positions(B, 1, 1.0, h.device)
         scores, points, window = (self._every_token(x, B, 1) for x in self.scores(h, before, every))
         logits = (scores if points is None else pointer_mix(scores, points, window))[:, 0]
         if nearby <= 0:

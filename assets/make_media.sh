@@ -11,6 +11,7 @@ genie-play play "$here/prompts/default.png" --weights "$weights" --headless --ke
     --out "$here/play-default.gif" --scale 4
 genie-play play "$here/prompts/sketch-castle.png" --weights "$weights" --headless --keys "$keys" \
     --out "$here/play-sketch.gif" --scale 4
+python "$here/make_own_pictures.py" "$weights"
 if [[ -n "$run" ]]; then
     mkdir -p "$here/model_card"
     for split in levels styles; do

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from genie_play.eval.motion import hold, scroll
+from genie_play.eval.own_pictures import PICTURES, own_picture
 from genie_play.images import fit_frame, load_image
 from genie_play.keymap import load_keymap
 from genie_play.paths import default_prompt, models_dir, prompts_dir
@@ -45,6 +46,17 @@ def test_the_shipped_keymap_means_what_it_says(shipped, prompt):
     bundled prompt (measured from the pixels)."""
     world, keymap = shipped
     picture = fit_frame(load_image(prompt), world.config.image_size)
+    right = -scroll(hold(world, picture, keymap.resolve("right")))
+    left = -scroll(hold(world, picture, keymap.resolve("left")))
+    assert right > 0 > left, (right, left)
+
+
+@pytest.mark.parametrize("name", PICTURES)
+def test_the_shipped_keymap_holds_on_pictures_it_never_saw(shipped, name):
+    """Right and left still scroll opposite ways on a player's own picture: a screenshot of another
+    game, a photo-like scene, a doodle, drawn in looks the game's generator never makes."""
+    world, keymap = shipped
+    picture = fit_frame(own_picture(name), world.config.image_size)
     right = -scroll(hold(world, picture, keymap.resolve("right")))
     left = -scroll(hold(world, picture, keymap.resolve("left")))
     assert right > 0 > left, (right, left)

@@ -44,21 +44,22 @@ def shipped():
 def test_the_shipped_keymap_means_what_it_says(shipped, prompt):
     """Holding right and holding left for 8 steps scroll the view in opposite directions on every
     bundled prompt (measured from the pixels)."""
-    world, keymap = shipped
-    picture = fit_frame(load_image(prompt), world.config.image_size)
-    right = -scroll(hold(world, picture, keymap.resolve("right")))
-    left = -scroll(hold(world, picture, keymap.resolve("left")))
+    right, left = _view_moves(*shipped, load_image(prompt))
     assert right > 0 > left, (right, left)
+
+
+def _view_moves(world, keymap, picture) -> tuple[int, int]:
+    """How far the view moves (px, + = right) while right, then left, is held 8 steps."""
+    picture = fit_frame(picture, world.config.image_size)
+    return (-scroll(hold(world, picture, keymap.resolve("right"))),
+            -scroll(hold(world, picture, keymap.resolve("left"))))
 
 
 @pytest.mark.parametrize("name", PICTURES)
 def test_the_shipped_keymap_holds_on_pictures_it_never_saw(shipped, name):
     """Right and left still scroll opposite ways on a player's own picture: a screenshot of another
     game, a photo-like scene, a doodle, drawn in looks the game's generator never makes."""
-    world, keymap = shipped
-    picture = fit_frame(own_picture(name), world.config.image_size)
-    right = -scroll(hold(world, picture, keymap.resolve("right")))
-    left = -scroll(hold(world, picture, keymap.resolve("left")))
+    right, left = _view_moves(*shipped, own_picture(name))
     assert right > 0 > left, (right, left)
 
 

@@ -15,6 +15,7 @@ import torch
 from PIL import Image
 
 from genie_play.eval import metrics as M
+from genie_play.eval.evaluate import stability
 from genie_play.eval.motion import hold, scroll
 from genie_play.eval.own_pictures import PICTURES, own_picture
 from genie_play.images import fit_frame
@@ -42,13 +43,12 @@ def main() -> None:
         left = hold(world, picture, keymap.resolve("left"))
         jump = hold(world, picture, keymap.resolve("jump"), steps=3)
         reads = world.lam.infer_actions(torch.from_numpy(np.stack(jump))[None])[0].tolist()
-        world.reset(picture)
-        played = [world.step(k) for k in keys]
-        tail = torch.from_numpy(np.stack(played[-50:]))
-        sharpness = (M.sharpness(tail).mean() / M.sharpness(torch.from_numpy(picture)[None]).mean()).item()
+        # eval's 200-step stability measure, against the picture's sharpness instead of real frames'
+        start = torch.from_numpy(picture)
+        played, sharpness, _ = stability(world, start, keys, M.sharpness(start[None]).mean())
         print(f"| {name} | view {-scroll(right):+d} px | {-scroll(left):+d} px | "
               f"{sum(code in jumps for code in reads)} of 3 | {sharpness:.2f} |")
-        strip = [picture] + right[2::2] + left[2::2] + [played[i - 1] for i in (25, 50, 100, 200)]
+        strip = [picture] + right[2::2] + left[2::2] + [played[i].numpy() for i in (25, 50, 100, 200)]
         rows.append(np.concatenate([np.pad(f, ((1, 1), (1, 1), (0, 0)), constant_values=255) for f in strip], 1))
     sheet = np.concatenate(rows, 0)
     out = HERE / "model_card" / "own-pictures.png"

@@ -261,7 +261,7 @@ def _probe_reads(world: WorldModel, frames: torch.Tensor, probe, names: list[str
         result["dynamics_probe_agreement"] = agree / total
 
 
-def _stability(world: WorldModel, prompt: torch.Tensor, actions: list[int],
+def stability(world: WorldModel, prompt: torch.Tensor, actions: list[int],
                real_sharpness: torch.Tensor) -> tuple[torch.Tensor, float, float]:
     """A long rollout: its frames, the sharpness of its last quarter relative to real frames, and
     the fraction of action changes that left the frame unchanged (frozen)."""
@@ -318,7 +318,7 @@ def _dynamics_metrics(world: WorldModel, frames: torch.Tensor, inferred: torch.T
     sequences = [torch.randint(world.num_actions, (opts.rollout_steps,), generator=rng).tolist() for _ in range(ROLLOUTS)]
     prompts = [frames[i % len(frames), 0] for i in range(ROLLOUTS)]
     real_sharpness = M.sharpness(frames.flatten(0, 1)).mean()
-    runs = [_stability(world, prompt, keys, real_sharpness) for prompt, keys in zip(prompts, sequences)]
+    runs = [stability(world, prompt, keys, real_sharpness) for prompt, keys in zip(prompts, sequences)]
     long = runs[0][0]
     tails = [run[0][-max(1, len(run[0]) // 4):] for run in runs]
     result.update(
@@ -330,7 +330,7 @@ def _dynamics_metrics(world: WorldModel, frames: torch.Tensor, inferred: torch.T
     sketch = _sketch_prompt(world.config.image_size)
     if sketch is not None:  # players draw: the same random keys from a bundled sketch
         sketch_sharpness = M.sharpness(sketch[None]).mean()
-        runs = [_stability(world, sketch, keys, sketch_sharpness) for keys in sequences]
+        runs = [stability(world, sketch, keys, sketch_sharpness) for keys in sequences]
         result.update(rollout_sketch_sharpness_ratio=float(np.mean([r[1] for r in runs])),
                       rollout_sketch_sharpness_ratios=[r[1] for r in runs],
                       rollout_sketch_frozen_fraction=float(np.mean([r[2] for r in runs])))

@@ -97,9 +97,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
              "action_ceiling_nmi", "action_probe_nmi", "action_probe_accuracy", "lam_nmi_vs_probe",
              "dynamics_psnr", "dynamics_psnr_8", "dynamics_delta_psnr", "rollout_sharpness_ratio",
              "rollout_frozen_fraction", "rollout_sketch_sharpness_ratio", "rollout_sketch_frozen_fraction",
-             "dynamics_probe_agreement"]
+             "dynamics_probe_agreement",
+             # picture survival (eval/survival.py): the real ceiling, then the bundled and own pictures
+             "player_box_psnr_8", "kept_real_1", "kept_real_8", "kept_1_prompts", "kept_8_prompts", "kept_1_own",
+             "kept_8_own", "px_per_step_prompts", "px_per_step_own", "new_strip_sharpness_prompts",
+             "new_strip_sharpness_own"]
     for key in shown:
-        if key in result:
+        if result.get(key) is not None:  # kept_k is None where no patch can stay in view (small frames)
             print(f"{key:28s} {result[key]:.4f}")
     for c in range(result.get("lam_codes", 0)):  # the code -> true action table, when the data has true actions
         if result.get(f"lam_code{c}_action") is not None:

@@ -121,6 +121,25 @@ class DynamicsConfig:
 
 
 @dataclass(frozen=True)
+class ChangeConfig:
+    """The change world (world/change_tokenizer.py, world/change_dynamics.py): the camera's move and
+    block tokens that say where each block of the next frame comes from in the frame on screen."""
+
+    block: int = 4  # pixels per block token side: 16x16 tokens at 64 px
+    reach_y: int = 8  # a block copies from up to this many pixels above or below where the move puts it
+    reach_x: int = 16  # ... and left or right (the strip that scrolls in is painted from its neighbours)
+    move_y: int = 4  # the camera's largest move per frame, in pixels
+    move_x: int = 8  # the built-in world's run scrolls 8 px
+    bands: int = 8  # bands of rows with moves of their own (a parallax backdrop scrolls slower)
+    channels: int = 32  # dynamics: CNN width at half resolution
+    d_model: int = 128  # dynamics: transformer over the block grid
+    num_heads: int = 4
+    num_layers: int = 2
+    maskgit_steps: int = 3  # sampling: MaskGIT rounds over the block tokens
+    temperature: float = 1.0  # sampling: of the block tokens (the camera's move is the most likely one)
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """Optimisation settings: steps and batch (in clips) per network, the rest shared by the three stages.
 
@@ -140,6 +159,9 @@ class TrainConfig:
     lam_batch: int = 32  # clips, one random transition each
     dynamics_steps: int = 1_300  # ~72 minutes on a 2-core CPU at 16x16 tokens (README, "The dynamics model")
     dynamics_batch: int = 4
+    change_steps: int = 4_000  # the change world's dynamics (docs/training.md)
+    change_batch: int = 32  # transitions
+    change_clips: int = 600  # training clips whose transitions are coded once, before training
     lr: float = 1e-3
     weight_decay: float = 0.05
     warmup_steps: int = 100
@@ -162,13 +184,18 @@ class TrainConfig:
 class GenieConfig:
     """Everything needed to build, train and play one world model."""
 
+    world: str = "change"  # "change": frames carried forward and changed (the shipped world); "tokens":
+    # every frame re-predicted as tokens (Genie's layout, and weights files written before the change world)
     image_size: int = 64  # frames are square, image_size x image_size RGB
     context_frames: int = 16  # frames the networks see at once (paper: 16)
     num_actions: int = 8  # latent action codes, shared by the LAM and the dynamics model
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
     lam: LAMConfig = field(default_factory=LAMConfig)
     dynamics: DynamicsConfig = field(default_factory=DynamicsConfig)
+    change: ChangeConfig = field(default_factory=ChangeConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+
+    LEGACY: ClassVar[dict] = {"world": "tokens"}
 
     def __post_init__(self):
         _validate(self)
@@ -279,6 +306,9 @@ TOKENIZER_ARCHITECTURES = ("conv", "st_transformer")
 
 
 def _validate(c: GenieConfig) -> None:
+    if c.world not in ("change", "tokens"):
+        raise GenieError(f"config: world must be change or tokens, got '{c.world}'")
+    _validate_change(c)
     positive = {
         "image_size": c.image_size, "context_frames": c.context_frames,
         "tokenizer.patch_size": c.tokenizer.patch_size, "tokenizer.encoder_layers": c.tokenizer.encoder_layers,
@@ -340,6 +370,25 @@ def _validate(c: GenieConfig) -> None:
                          f"tokenizer.patch_size {c.tokenizer.patch_size} (or 0), got {c.train.tokenizer_lr}, {c.train.tokenizer_crop}")
     if c.train.lr <= 0 or c.train.warmup_steps < 0 or c.train.grad_clip <= 0 or c.train.weight_decay < 0:
         raise GenieError("config: train.lr and train.grad_clip must be > 0, warmup_steps and weight_decay >= 0")
+
+
+def _validate_change(c: GenieConfig) -> None:
+    ch = c.change
+    for name in ("block", "reach_y", "reach_x", "move_y", "move_x", "bands", "channels", "d_model", "num_layers",
+                 "maskgit_steps"):
+        if getattr(ch, name) < 1:
+            raise GenieError(f"config: change.{name} must be at least 1, got {getattr(ch, name)}")
+    if ch.block != 4:
+        raise GenieError(f"config: change.block must be 4 (the dynamics' CNN brings pixels to a 4-px grid), got {ch.block}")
+    if c.image_size % (4 * ch.block) or c.image_size % ch.bands or (c.image_size // ch.block) % ch.bands:
+        raise GenieError(f"config: image_size {c.image_size} must be a multiple of 4 x change.block ({ch.block}) "
+                         f"and split into change.bands ({ch.bands}) bands of whole block rows")
+    if ch.d_model % ch.num_heads:
+        raise GenieError(f"config: change.d_model {ch.d_model} is not a multiple of change.num_heads {ch.num_heads}")
+    if ch.temperature < 0:
+        raise GenieError(f"config: change.temperature must be >= 0, got {ch.temperature}")
+    if min(c.train.change_steps, c.train.change_batch, c.train.change_clips) < 1:
+        raise GenieError("config: train.change_steps, change_batch and change_clips must be at least 1")
 
 
 def _validate_tokenizer(c: GenieConfig) -> None:

@@ -90,11 +90,11 @@ def test_fields_that_must_change_together_can_be_set_together():
     assert (config.dynamics.d_model, config.dynamics.num_heads) == (256, 4)
 
 
-def test_the_gpu_preset_trains_the_shipped_sizes_with_bigger_batches():
-    """The shipped files were trained with `gpu` and play on a CPU: only the training section differs."""
+def test_the_gpu_preset_trains_the_token_worlds_sizes_with_bigger_batches():
+    """The token world's files were trained with `gpu` and play on a CPU: only the training section differs."""
     from genie_play.presets import PRESETS
 
-    gpu, default = PRESETS["gpu"], PRESETS["default"]
+    gpu, default = PRESETS["gpu"], PRESETS["tokens"]
     assert {k: v for k, v in gpu.to_dict().items() if k != "train"} == {k: v for k, v in default.to_dict().items() if k != "train"}
     assert all(gpu.train.batch(n) > default.train.batch(n) for n in ("tokenizer", "lam", "dynamics"))
     assert gpu.train.tokenizer_crop == 0 and gpu.train.bf16

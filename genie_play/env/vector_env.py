@@ -22,6 +22,7 @@ from genie_play.env.common import EnvConfig, action_labels, env_world, make_conf
 from genie_play.env.genie_env import RewardFn
 from genie_play.env.rewards import scroll_reward
 from genie_play.errors import GenieError
+from genie_play.world.change_world import ChangeBatch, ChangeWorld
 from genie_play.world.world_batch import WorldBatch
 from genie_play.world.world_model import WorldModel
 
@@ -36,7 +37,7 @@ class GenieVectorEnv(VectorEnv):
                  render_mode: str | None = None, **options):
         self.config = make_config(config, options)
         world = env_world(self.config, world, options)
-        self.batch = WorldBatch(world, num_envs)
+        self.batch = ChangeBatch(world, num_envs) if isinstance(world, ChangeWorld) else WorldBatch(world, num_envs)
         self.num_envs = num_envs
         self.prompts = prompt_pool(prompts)
         self.reward_fn = reward_fn or scroll_reward

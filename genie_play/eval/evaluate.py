@@ -25,7 +25,9 @@ from genie_play.eval.first_round import first_round_accuracy
 from genie_play.eval.lam_metrics import chunks, code_examples, lam_metrics
 from genie_play.eval.motion import hold, view_scroll
 from genie_play.eval.reference_codec import token_bytes, webp_available, webp_frames
+from genie_play.eval.survival import survival_metrics
 from genie_play.io import check_can_write, load_network, write_json
+from genie_play.world.change_tokenizer import ChangeTokenizer
 from genie_play.world.lam import build_lam
 from genie_play.world.tokenizer import TokenizerBase, build_tokenizer
 from genie_play.world.world_model import WEIGHT_FILES, WorldModel
@@ -83,7 +85,9 @@ def evaluate(opts: EvalOptions) -> dict:
     result: dict = {"clips": len(few), "frames_per_clip": frames.shape[1], "image_size": config.image_size,
                     "networks": [n for n, net in (("tokenizer", tokenizer), ("lam", lam), ("dynamics", world)) if net]}
     rollouts = Rollouts(few)
-    if tokenizer is not None:
+    if isinstance(tokenizer, ChangeTokenizer):  # the change world shows a prompt as it is: no prompt metrics
+        rollouts.recon = _change_tokenizer_metrics(tokenizer, few, device, result)
+    elif tokenizer is not None:
         rollouts.recon = _tokenizer_metrics(tokenizer, few, device, result)
         rollouts.prompts = _prompt_metrics(tokenizer, device, result)
     if lam is not None:
@@ -93,7 +97,7 @@ def evaluate(opts: EvalOptions) -> dict:
     if world is not None:
         result.update(maskgit_steps=world.maskgit_steps, temperature=world.temperature, prompt_carry=world.prompt_carry,
                       nearby=world.nearby)
-        _dynamics_metrics(world, few, codes[spread], opts, result, rollouts)  # the LAM's codes of those clips
+        _dynamics_metrics(world, few, codes[spread], opts, result, rollouts, clips[spread])  # the LAM's codes of those clips
         if probe is not None:
             _probe_reads(world, few, probe, action_names, result)
     out = Path(opts.out)
@@ -177,6 +181,24 @@ def _tokenizer_metrics(tok: TokenizerBase, frames: torch.Tensor, device, result:
     if reference:
         result.update(tokenizer_bytes_per_frame=_token_bytes(tok), **reference)
     return torch.cat([frames[:, :1], recon], dim=1)
+
+
+@torch.inference_mode()
+def _change_tokenizer_metrics(tok: ChangeTokenizer, frames: torch.Tensor, device, result: dict) -> torch.Tensor:
+    """Frames 2..T of each clip rebuilt by the change tokenizer from the real frame before: its
+    ceiling, what a perfect dynamics model would show. Also the share of blocks it carries."""
+    prev, nxt = frames[:, :-1].flatten(0, 1).to(device), frames[:, 1:].flatten(0, 1).to(device)
+    moves, ids = tok.encode(prev, nxt)
+    recon = tok.decode(prev, moves, ids).cpu()
+    nxt = nxt.cpu()
+    usage = M.code_usage(ids.cpu(), tok.vocab.size)
+    sharpness_ratio = M.sharpness(recon).mean() / M.sharpness(nxt).mean().clamp_min(1e-8)
+    result.update(tokenizer_psnr=M.psnr(nxt, recon).mean().item(), tokenizer_ssim=M.ssim(nxt, recon).mean().item(),
+                  tokenizer_sharpness_ratio=sharpness_ratio.item(), tokenizer_code_usage=usage["usage"],
+                  tokenizer_perplexity=usage["perplexity"],
+                  tokenizer_carry_share=(ids == tok.vocab.carry).float().mean().item(),
+                  tokenizer_copy_psnr=M.psnr(nxt, prev.cpu()).mean().item())  # showing the frame before again
+    return torch.cat([frames[:, :1], recon.view(frames.shape[0], -1, *frames.shape[2:])], dim=1)
 
 
 def _reference(tok: TokenizerBase, real: torch.Tensor, prefix: str) -> dict:
@@ -308,10 +330,11 @@ def controllability(world: WorldModel, frames: torch.Tensor, inferred: torch.Ten
 
 
 def _dynamics_metrics(world: WorldModel, frames: torch.Tensor, inferred: torch.Tensor, opts: EvalOptions,
-                      result: dict, rollouts: Rollouts) -> None:
+                      result: dict, rollouts: Rollouts, windows: list[dict] | None = None) -> None:
     rng = torch.Generator().manual_seed(opts.seed)
     rolled, randomised = controllability(world, frames, inferred, opts.delta_t, rng, result)
-    result.update(first_round_accuracy(world, frames, inferred))
+    if not isinstance(world.tokenizer, ChangeTokenizer):  # a token world's first MaskGIT round vs copying
+        result.update(first_round_accuracy(world, frames, inferred))
     # One long rollout is one draw of a sampled world: from a sketch, three sequences of random keys
     # gave sharpness ratios from 0.005 to 0.19. So each prompt plays ROLLOUTS sequences (from the
     # first clips' first frames, and the sketch), and the metrics are their means.
@@ -340,3 +363,5 @@ def _dynamics_metrics(world: WorldModel, frames: torch.Tensor, inferred: torch.T
     for a in range(world.num_actions):  # the same prompt stepped with each latent action
         panel.append(list(_rollout(world, frames[0, 0], [a] * 5).numpy()))
     rollouts.inferred, rollouts.random, rollouts.long, rollouts.panel = rolled, randomised, long, panel
+    # Does the picture survive holding right, and the player the rollout? (eval/survival.py)
+    survival_metrics(world, frames, rolled, windows, result)

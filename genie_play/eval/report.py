@@ -67,7 +67,9 @@ def write_report(out: Path, result: dict, rollouts, weights: Path) -> Path:
     return out / "report.html"
 
 
-def _fmt(v) -> str:
+def _fmt(v, sep: str = "<br>") -> str:
+    if isinstance(v, dict):  # per-picture numbers (tokenizer_prompt_psnr, survival_*): one picture a line
+        return sep.join(f"{html.escape(str(k))}: {_fmt(x, ', ')}" for k, x in v.items())
     return f"{v:.4f}" if isinstance(v, float) else html.escape(str(v))
 
 

@@ -69,6 +69,8 @@ def train_networks(config: GenieConfig, opts: RunOptions) -> list[Path]:
         if opts.network != "all":
             raise GenieError(f"train {opts.network} needs --data DIR (only `train all` generates its own)")
         opts = dataclasses.replace(opts, data=generate_recipe_data(Path(opts.out) / "data", config))
+    if config.world == "change":
+        return train_change_world(config, opts, generated)
     dataset = open_dataset(opts.data, config)
     if opts.network != "all":
         exported = train(config, opts, dataset)
@@ -90,6 +92,42 @@ def train_networks(config: GenieConfig, opts: RunOptions) -> list[Path]:
         exported[network] = path
     shipped = []
     for network, path in exported.items():
+        with atomic_path(out / path.name) as tmp:
+            tmp.write_bytes(path.read_bytes())
+        shipped.append(out / path.name)
+    if generated:
+        evaluate_and_propose_keymap(out, Path(opts.data).parent, opts.device, config.num_actions)
+    return shipped
+
+
+def train_change_world(config: GenieConfig, opts, generated: bool) -> list[Path]:
+    """The change world's recipe: the LAM (trained, or --lam), then the dynamics model on the
+    transitions the LAM names; the tokenizer is a search and is written with them."""
+    from genie_play.train.change_training import train_change
+
+    if opts.network not in ("all", "lam", "dynamics"):
+        raise GenieError(f"the change world has no {opts.network} to train: its tokenizer is a search "
+                         "(train lam, dynamics or all)")
+    out = Path(opts.out)
+    lam = opts.lam
+    if lam is None:
+        lam = out / "lam" / "lam.safetensors"
+        if not (opts.resume and lam.exists()):
+            if opts.network == "dynamics":
+                raise GenieError("train dynamics of a change world needs --lam FILE (a trained LAM)")
+            stage = dataclasses.replace(opts, network="lam", out=out / "lam", resume=opts.resume and (out / "lam").exists())
+            lam = train(config, stage, open_dataset(opts.data, config))
+            if lam is None:  # stopped by a signal; its checkpoint is saved
+                return []
+    if opts.network == "lam":
+        return [lam]
+    exported = train_change(config, Path(opts.data), out / "dynamics", Path(lam), resume=opts.resume,
+                            init=opts.init, log=print)
+    if exported is None:
+        return []
+    shipped = []
+    for name in ("tokenizer", "lam", "dynamics"):
+        path = exported.parent / f"{name}.safetensors"
         with atomic_path(out / path.name) as tmp:
             tmp.write_bytes(path.read_bytes())
         shipped.append(out / path.name)

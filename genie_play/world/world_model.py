@@ -116,15 +116,28 @@ class WorldModel:
         self.source: Path | None = None  # the weights folder, when loaded from one (its keymap lives there)
 
     @classmethod
-    def load(cls, weights_dir: str | os.PathLike, device: str | torch.device = "auto", **options) -> WorldModel:
-        """Load tokenizer, dynamics (and the LAM if present) from a folder, checking they fit together."""
+    def load(cls, weights_dir: str | os.PathLike, device: str | torch.device = "auto", **options):
+        """Load tokenizer, dynamics (and the LAM if present) from a folder, checking they fit together;
+        a change world's files (the shipped layout) give a ChangeWorld, which plays the same way."""
         folder = Path(weights_dir)
         if not folder.is_dir():
             raise file_error(folder, "weights folder not found")
-        tokenizer, tw = load_network(folder / WEIGHT_FILES["tokenizer"], "tokenizer", build_tokenizer)
         dynamics_w = read_weights(folder / WEIGHT_FILES["dynamics"], "dynamics")
         lam_path = folder / WEIGHT_FILES["lam"]
         lam_w = read_weights(lam_path, "lam") if lam_path.exists() else None
+        tokenizer_w = read_weights(folder / WEIGHT_FILES["tokenizer"], "tokenizer")
+        if dynamics_w.config.world != tokenizer_w.config.world:
+            raise file_error(tokenizer_w.path, f"is a {tokenizer_w.config.world} world's tokenizer, the dynamics model "
+                                               f"is a {dynamics_w.config.world} world's")
+        if dynamics_w.config.world == "change":  # the shipped layout: frames carried forward
+            from genie_play.world.change_world import ChangeWorld
+
+            if lam_w is not None and (lam_w.config.num_actions, lam_w.config.image_size) != (
+                    dynamics_w.config.num_actions, dynamics_w.config.image_size):
+                raise file_error(lam_w.path, "its actions or image size differ from the dynamics model's")
+            options = {k: v for k, v in options.items() if k in ("maskgit_steps", "temperature", "seed")}
+            return ChangeWorld.load(folder, tokenizer_w, dynamics_w, lam_w, device=device, **options)
+        tokenizer, tw = load_network(tokenizer_w.path, "tokenizer", build_tokenizer)
         check_compatible(tw, dynamics_w, lam_w)
         dynamics, _ = load_network(dynamics_w.path, "dynamics", Dynamics)
         lam = load_network(lam_path, "lam", build_lam)[0] if lam_w is not None else None

@@ -1,0 +1,195 @@
+"""The change tokenizer: a frame coded as the frame before, moved by the camera, plus block tokens.
+
+Genie's tokenizer codes every frame from scratch; this one codes only what changed since the
+frame before. A transition x_t -> x_{t+1} becomes
+    move    the camera's whole-pixel move (dy, dx) of the content, one per frame, applied as an
+            exact copy of x_t (no resampling, so no blur);
+    tokens  one id per block of `block` x `block` pixels: where in x_t the block's pixels come
+            from, as an offset from where the move alone would take them. The `carry` id (offset
+            0) keeps the moved frame; the others paint the block with another block of x_t: the
+            character that stays on screen while the view scrolls, its new height in a jump, and
+            the strip that scrolls in, painted with the picture's own tiles.
+Every pixel of a decoded frame is a pixel of the frame before, so a player's picture keeps its
+sharpness however long they play. Encoding is a search (the best-matching source of each block,
+with a small price on moving away from `carry`), so the tokenizer has nothing to learn: what it
+can represent is measured, not trained (`genie-play eval`: tokenizer_psnr).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+CARRY_PRICE = 1e-3  # mean squared error a non-carry source must save to be chosen (24 dB is 4e-3)
+DISTANCE_PRICE = 2e-5  # per pixel of offset: of equally good sources, the nearest (the same row's tile)
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The ids a block may take: offsets (dy, dx) in [-reach_y, reach_y] x [-reach_x, reach_x]."""
+
+    block: int = 4
+    reach_y: int = 8
+    reach_x: int = 16
+    move_y: int = 4  # the camera's largest move per frame, in pixels
+    move_x: int = 8
+    bands: int = 8  # bands of rows that move on their own (parallax)
+
+    @property
+    def size(self) -> int:
+        return (2 * self.reach_y + 1) * (2 * self.reach_x + 1)
+
+    @property
+    def carry(self) -> int:
+        return self.size // 2
+
+    @property
+    def moves(self) -> int:
+        return (2 * self.move_y + 1) * (2 * self.move_x + 1)
+
+    def offsets(self, device=None) -> torch.Tensor:
+        """(size, 2) long: the (dy, dx) of every id."""
+        dy, dx = torch.meshgrid(torch.arange(-self.reach_y, self.reach_y + 1, device=device),
+                                torch.arange(-self.reach_x, self.reach_x + 1, device=device), indexing="ij")
+        return torch.stack([dy.flatten(), dx.flatten()], dim=1)
+
+    def move_table(self, device=None) -> torch.Tensor:
+        """(moves, 2) long: the (dy, dx) of every camera move class."""
+        dy, dx = torch.meshgrid(torch.arange(-self.move_y, self.move_y + 1, device=device),
+                                torch.arange(-self.move_x, self.move_x + 1, device=device), indexing="ij")
+        return torch.stack([dy.flatten(), dx.flatten()], dim=1)
+
+    @property
+    def still(self) -> int:
+        """The move class of (0, 0)."""
+        return self.moves // 2
+
+
+def vocabulary(config) -> Vocabulary:
+    """The vocabulary a GenieConfig's `change` section names."""
+    c = config.change
+    return Vocabulary(c.block, c.reach_y, c.reach_x, c.move_y, c.move_x, c.bands)
+
+
+def _unit(frames: torch.Tensor) -> torch.Tensor:
+    """uint8 (B, H, W, 3) -> float (B, 3, H, W) in [0, 1]."""
+    return frames.permute(0, 3, 1, 2).float() / 255.0
+
+
+def estimate_move(prev: torch.Tensor, nxt: torch.Tensor, vocab: Vocabulary) -> torch.Tensor:
+    """The camera's move from prev to nxt in each band of rows: uint8 (B, H, W, 3) each -> move
+    classes (B, bands).
+
+    Per band, the move under which most pixels both frames show match exactly (to 2 levels of
+    255): a parallax backdrop scrolls slower than the ground, in its own rows; a flat sky matches
+    any move and goes to the smallest."""
+    a, b = _unit(prev), _unit(nxt)
+    B, _, H, W = a.shape
+    bands = vocab.bands
+    costs = []
+    for dy, dx in vocab.move_table().tolist():  # content moves by (dy, dx): b[y, x] ~ a[y - dy, x - dx]
+        moved = _shift(a, dy, dx)  # (B, 3, H, W), NaN where a shows nothing
+        miss = (moved - b).abs().amax(dim=1) > 2.5 / 255  # (B, H, W); NaN compares False: not counted
+        seen = ~moved[:, 0].isnan()
+        miss = miss.view(B, bands, H // bands, W).sum(dim=(2, 3)).float()
+        seen = seen.view(B, bands, H // bands, W).sum(dim=(2, 3)).float().clamp_min(1)
+        costs.append(miss / seen + 1e-4 * (abs(dy) + abs(dx)))  # ties (a flat sky) go to the smallest move
+    return torch.stack(costs, dim=-1).argmin(dim=-1)
+
+
+def _shift(a: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
+    """a (B, C, H, W) with its content moved by (dy, dx); NaN where nothing moved in."""
+    out = torch.full_like(a, float("nan"))
+    H, W = a.shape[-2:]
+    out[..., max(0, dy):H + min(0, dy), max(0, dx):W + min(0, dx)] = a[..., max(0, -dy):H + min(0, -dy), max(0, -dx):W + min(0, -dx)]
+    return out
+
+
+def row_moves(moves: torch.Tensor, size: int) -> torch.Tensor:
+    """Band moves (B, bands, 2) -> the move of every row (B, size, 2)."""
+    return moves.repeat_interleave(size // moves.shape[1], dim=1)
+
+
+def source_grid(moves: torch.Tensor, ids: torch.Tensor, vocab: Vocabulary, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Where each pixel of the next frame comes from in the frame before: (B, H, W) rows and columns.
+
+    moves (B, bands, 2) content moves in px, ids (B, G, G) block ids. Sources outside the frame
+    repeat its edge."""
+    k = vocab.block
+    offset = vocab.offsets(ids.device)[ids]  # (B, G, G, 2)
+    offset = offset.repeat_interleave(k, dim=1).repeat_interleave(k, dim=2)  # (B, H, W, 2)
+    rows = row_moves(moves, size)[:, :, None]  # (B, H, 1, 2)
+    y = torch.arange(size, device=ids.device)[None, :, None] - rows[..., 0] + offset[..., 0]
+    x = torch.arange(size, device=ids.device)[None, None, :] - rows[..., 1] + offset[..., 1]
+    return y.clamp(0, size - 1), x.clamp(0, size - 1)
+
+
+def decode(prev: torch.Tensor, moves: torch.Tensor, ids: torch.Tensor, vocab: Vocabulary) -> torch.Tensor:
+    """The next frame, uint8 (B, H, W, 3): prev (B, H, W, 3) uint8 copied pixel for pixel as told."""
+    B, H = prev.shape[:2]
+    y, x = source_grid(moves, ids, vocab, H)
+    flat = prev.reshape(B, H * H, 3)
+    index = (y * H + x).reshape(B, H * H, 1).expand(-1, -1, 3)
+    return torch.gather(flat, 1, index).view_as(prev)
+
+
+def valid_ids(moves: torch.Tensor, vocab: Vocabulary, size: int) -> torch.Tensor:
+    """(B, G, G, size) bool: the ids whose whole source block lies inside the frame."""
+    G, k = size // vocab.block, vocab.block
+    offsets = vocab.offsets(moves.device)  # (V, 2)
+    corner = torch.arange(G, device=moves.device) * k  # (G,)
+    rows = row_moves(moves, size)[:, ::k, None, None]  # (B, G, 1, 1, 2): a block's rows share a band
+    y = corner[None, :, None, None] - rows[..., 0] + offsets[None, None, None, :, 0]
+    x = corner[None, None, :, None] - rows[..., 1] + offsets[None, None, None, :, 1]
+    return (y >= 0) & (y <= size - k) & (x >= 0) & (x <= size - k)  # (B, G, G, V)
+
+
+@torch.no_grad()
+def encode(prev: torch.Tensor, nxt: torch.Tensor, moves: torch.Tensor, vocab: Vocabulary) -> torch.Tensor:
+    """The block ids (B, G, G) that rebuild nxt from prev under `moves` (B, bands, 2) best, priced as above."""
+    B, H = prev.shape[:2]
+    G, k = H // vocab.block, vocab.block
+    a, b = _unit(prev), _unit(nxt)  # (B, 3, H, W)
+    flat = a.reshape(B, 3, H * H)
+    rows = row_moves(moves, H)  # (B, H, 2)
+    base_y = torch.arange(H, device=prev.device)[None, :, None] - rows[:, :, None, 0]  # (B, H, 1)
+    base_x = torch.arange(H, device=prev.device)[None, None, :] - rows[:, :, None, 1]  # (B, H, W)
+    costs = torch.empty(B, vocab.size, G, G, device=prev.device)
+    for v, (dy, dx) in enumerate(vocab.offsets().tolist()):
+        y, x = (base_y + dy).clamp(0, H - 1), (base_x + dx).clamp(0, H - 1)
+        index = (y * H + x).reshape(B, 1, H * H).expand(-1, 3, -1)
+        moved = torch.gather(flat, 2, index).view(B, 3, H, H)
+        costs[:, v] = F.avg_pool2d((moved - b).pow(2).mean(dim=1, keepdim=True), k)[:, 0]
+        costs[:, v] += DISTANCE_PRICE * (abs(dy) + abs(dx)) + (CARRY_PRICE if v != vocab.carry else 0.0)
+    costs = costs.permute(0, 2, 3, 1).masked_fill(~valid_ids(moves, vocab, H), float("inf"))
+    return costs.argmin(dim=-1)  # (B, G, G)
+
+
+def hole(moves: torch.Tensor, size: int) -> torch.Tensor:
+    """(B, H, W) bool: the pixels the camera's move (B, bands, 2) leaves without a source (the new strip)."""
+    rows = row_moves(moves, size)  # (B, H, 2)
+    y = torch.arange(size, device=moves.device)[None, :, None] - rows[:, :, None, 0]
+    x = torch.arange(size, device=moves.device)[None, None, :] - rows[:, :, None, 1]
+    return (y < 0) | (y >= size) | (x < 0) | (x >= size)
+
+
+class ChangeTokenizer(torch.nn.Module):
+    """The tokenizer as a network file: its vocabulary (offsets and camera moves) and the two directions.
+
+    encode(prev, next) -> (band moves (B, bands), block ids (B, G, G)); decode(prev, moves, ids) -> next."""
+
+    def __init__(self, config):
+        super().__init__()
+        self.config = config
+        self.vocab = vocabulary(config)
+        self.register_buffer("offsets", self.vocab.offsets())
+        self.register_buffer("moves", self.vocab.move_table())
+
+    def encode(self, prev: torch.Tensor, nxt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        moves = estimate_move(prev, nxt, self.vocab)
+        return moves, encode(prev, nxt, self.moves[moves], self.vocab)
+
+    def decode(self, prev: torch.Tensor, moves: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        return decode(prev, self.moves[moves], ids, self.vocab)

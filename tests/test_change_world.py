@@ -1,0 +1,165 @@
+"""The change world: the tokenizer's search and copy, the dynamics' heads, training, and play."""
+
+import numpy as np
+import pytest
+import torch
+
+from genie_play.errors import GenieError
+from genie_play.presets import PRESETS
+from genie_play.world import change_tokenizer as ct
+
+TINY = PRESETS["tiny_change"]
+
+
+def textured(size=64, seed=0):
+    """A picture with structure everywhere: random 4x4 tiles of a few colours and a bright sprite."""
+    rng = np.random.default_rng(seed)
+    tiles = rng.integers(0, 6, (size // 4 + 8, size // 4 + 8))
+    palette = rng.integers(0, 256, (6, 3))
+    big = palette[tiles.repeat(4, 0).repeat(4, 1)].astype(np.uint8)  # (size + 32)^2
+    return big
+
+
+def scrolled(big, x, size=64):
+    return big[:size, x:x + size].copy()
+
+
+def test_a_scroll_is_found_and_coded_as_carry_with_the_sprite_kept_in_place():
+    vocab = ct.Vocabulary()
+    big = textured()
+    prev, nxt = scrolled(big, 0), scrolled(big, 4)  # the view moves right: content 4 px left
+    sprite = np.full((8, 8, 3), 255, np.uint8)
+    prev[28:36, 24:32] = sprite
+    nxt[28:36, 24:32] = sprite  # the character stays on screen while the level scrolls
+    p, n = torch.from_numpy(prev)[None], torch.from_numpy(nxt)[None]
+    move = ct.estimate_move(p, n, vocab)
+    assert (vocab.move_table()[move] == torch.tensor([0, -4])).all()  # every band
+    moves = vocab.move_table()[move]
+    ids = ct.encode(p, n, moves, vocab)
+    rebuilt = ct.decode(p, moves, ids, vocab)
+    assert torch.equal(rebuilt[0, :, :60], n[0, :, :60])  # all but the strip that scrolled in, bit for bit
+    assert (ids[0, :, :15] == vocab.carry).float().mean() > 0.9
+    assert (ids[0, 7:9, 7] != vocab.carry).all()  # the sprite's blocks copy from where it was
+
+
+def test_decode_only_copies_pixels_of_the_frame_before():
+    vocab = ct.Vocabulary()
+    prev = torch.from_numpy(textured(seed=1)[:64, :64])[None]
+    moves = vocab.move_table()[torch.randint(vocab.moves, (1, vocab.bands))]
+    ids = torch.randint(vocab.size, (1, 16, 16))
+    out = ct.decode(prev, moves, ids, vocab)
+    colours = {tuple(c) for c in prev[0].reshape(-1, 3).tolist()}
+    assert {tuple(c) for c in out[0].reshape(-1, 3).tolist()} <= colours
+
+
+def test_the_hole_is_the_strip_the_move_uncovers_and_carry_is_invalid_there():
+    vocab = ct.Vocabulary()
+    moves = torch.tensor([[[0, -4]] * vocab.bands])
+    hole = ct.hole(moves, 64)
+    assert hole[0, :, 60:].all() and not hole[0, :, :60].any()
+    valid = ct.valid_ids(moves, vocab, 64)
+    assert not valid[0, :, 15, vocab.carry].any() and valid[0, :, :15, vocab.carry].all()
+
+
+def test_config_refuses_bands_that_do_not_split_the_grid():
+    from genie_play.presets import resolve_config
+
+    with pytest.raises(GenieError, match="change.bands"):
+        resolve_config("default", ["change.bands=5"])
+
+
+def test_dynamics_heads_have_the_shapes_play_needs():
+    from genie_play.world.change_dynamics import ChangeDynamics
+
+    model = ChangeDynamics(TINY)
+    vocab, B = ct.vocabulary(TINY), 3
+    frame = torch.randint(0, 256, (B, 16, 16, 3), dtype=torch.uint8)
+    logits = model.move_logits(frame, torch.tensor([0, 1, 2]), torch.full((B, vocab.bands), model.no_move))
+    assert logits.shape == (B, vocab.bands, vocab.moves)
+    moves = logits.argmax(-1)
+    px = vocab.move_table()[moves]
+    context = model.token_context(frame, frame, ct.hole(px, 16), torch.tensor([0, 1, 2]), moves)
+    ids = torch.full((B, 4, 4), model.mask_id)
+    assert model.token_logits(context, ids).shape == (B, 4, 4, vocab.size)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, generated_data):
+    """A tiny change world trained on the tiny generated data: (weights folder, the final losses)."""
+    from genie_play.io import save_weights
+    from genie_play.train.change_training import train_change
+    from genie_play.world.lam import build_lam
+
+    folder = tmp_path_factory.mktemp("change")
+    torch.manual_seed(0)
+    lam = folder / "a-lam.safetensors"
+    save_weights(lam, "lam", build_lam(PRESETS["tiny"]), PRESETS["tiny"])
+    lines = []
+    out = train_change(TINY, generated_data, folder, lam, log=lines.append, log_every=5)
+    return out.parent, lines
+
+
+def test_training_lowers_both_losses_and_exports_a_playable_world(trained):
+    import json
+
+    folder, lines = trained
+    stats = [json.loads(line) for line in lines if line.startswith("{")]
+    assert stats[-1]["token_loss"] < stats[0]["token_loss"]
+    assert stats[-1]["move_loss"] < stats[0]["move_loss"]
+    from genie_play.world.change_world import ChangeWorld
+    from genie_play.world.world_model import WorldModel
+
+    world = WorldModel.load(folder, device="cpu")
+    assert isinstance(world, ChangeWorld)
+    prompt = np.random.default_rng(0).integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    first = world.reset(prompt)
+    assert np.array_equal(first, prompt)  # the prompt's own pixels are the first frame
+    frames = [world.step(a) for a in (0, 3, 5, 1)]
+    colours = {tuple(c) for c in prompt.reshape(-1, 3).tolist()}
+    for f in frames:  # every pixel ever shown is one of the picture's
+        assert f.shape == (16, 16, 3) and f.dtype == np.uint8
+        assert {tuple(c) for c in f.reshape(-1, 3).tolist()} <= colours
+    world.reset(prompt)
+    again = [world.step(a) for a in (0, 3, 5, 1)]
+    assert all(np.array_equal(a, b) for a, b in zip(frames, again))  # same seed, same keys, same frames
+    assert np.array_equal(world.undo(), again[-2]) and world.num_frames == 4
+
+
+def test_a_previewed_action_steps_to_exactly_the_previewed_frame(trained):
+    from genie_play.world.world_model import WorldModel
+
+    world = WorldModel.load(trained[0], device="cpu")
+    prompt = np.random.default_rng(1).integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    world.reset(prompt)
+    world.step(2)
+    shown = world.preview(list(range(world.num_actions)))
+    assert np.array_equal(world.step(6), shown[6]) and world.last_step_precomputed
+    assert world.preview([1], cancelled=lambda: True) is None
+
+
+def test_a_batch_of_worlds_plays_what_each_world_plays_alone(trained):
+    from genie_play.world.change_world import ChangeBatch
+    from genie_play.world.world_model import WorldModel
+
+    world = WorldModel.load(trained[0], device="cpu", seed=5)
+    prompts = [np.random.default_rng(i).integers(0, 256, (16, 16, 3), dtype=np.uint8) for i in range(3)]
+    batch = ChangeBatch(world, 3)
+    batch.reset(prompts, [5, 5, 5])
+    keys = [(0, 1, 2), (3, 4, 5), (6, 7, 0)]
+    together = [batch.step(list(k)).copy() for k in keys]
+    for b in range(3):
+        world.reset(prompts[b])
+        alone = [world.step(k[b]) for k in keys]
+        assert all(np.array_equal(together[t][b], alone[t]) for t in range(3))
+
+
+def test_a_token_worlds_tokenizer_beside_a_change_worlds_dynamics_is_refused(trained, tmp_path):
+    import shutil
+
+    from conftest import save_tiny_world
+    from genie_play.world.world_model import WorldModel
+
+    save_tiny_world(tmp_path)
+    shutil.copy(trained[0] / "dynamics.safetensors", tmp_path / "dynamics.safetensors")
+    with pytest.raises(GenieError, match="tokenizer.safetensors.*tokens world's tokenizer"):
+        WorldModel.load(tmp_path, device="cpu")

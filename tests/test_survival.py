@@ -1,0 +1,164 @@
+"""Picture survival measures on hand-made scrolls and fake worlds whose answers are known."""
+
+import math
+import time
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from genie_play.eval.survival import (kept, new_strip_sharpness, player_box_psnr, real_ceiling, right_code,
+                                      structured_patches, survival, survival_metrics, view_move)
+
+SIZE = 64
+
+
+def _wide(width=160, seed=0) -> np.ndarray:
+    """A textured picture wider than the view: smooth random blobs, no repeats."""
+    rng = np.random.default_rng(seed)
+    small = (rng.random((16, width // 4, 3)) * 255).astype(np.uint8)
+    return np.asarray(Image.fromarray(small).resize((width, SIZE), Image.BILINEAR))
+
+
+WIDE = _wide()
+PROMPT = WIDE[:, :SIZE]
+FLAT = np.full_like(PROMPT, 128)
+
+
+def _view(t: int) -> np.ndarray:
+    """The view after t steps holding right at 4 px a step: the content moves left."""
+    return WIDE[:, 4 * t:4 * t + SIZE]
+
+
+class RollWorld:
+    """Holding `right` rolls the picture 4 px left each step (a rigid scroll); other codes stand still."""
+
+    num_actions = 8
+    config = SimpleNamespace(image_size=SIZE)
+
+    def __init__(self, right=1, flat=False):
+        self.right, self.flat = right, flat
+
+    def reset(self, image):
+        self.frame = np.array(image)
+        return self.frame
+
+    def step(self, code):
+        if self.flat:
+            return np.full_like(self.frame, 128)
+        self.frame = np.roll(self.frame, -4, axis=1) if code == self.right else self.frame
+        return self.frame
+
+
+def test_structured_patches_are_the_detailed_half_and_none_on_a_flat_frame():
+    assert structured_patches(FLAT) == []
+    half = np.array(FLAT)
+    half[:, 32:] = (np.indices((SIZE, 32)).sum(0) % 2 * 255)[..., None]  # a checkerboard right half
+    corners = structured_patches(half)
+    assert corners and all(x >= 32 for _, x in corners) and len(corners) == 32
+    assert len(structured_patches(PROMPT)) == 32  # strictly above the median of 64 patches
+
+
+def test_a_rigid_scroll_keeps_the_picture_and_moves_the_view_4_px_a_step():
+    for k in (1, 4, 8):
+        assert kept(PROMPT, _view(k), k) >= 0.95
+    assert view_move([_view(t) for t in range(9)]) == pytest.approx(4.0)
+
+
+def test_a_flat_frame_keeps_nothing_and_an_unchanged_frame_keeps_all_without_moving():
+    assert all(kept(PROMPT, FLAT, k) == 0.0 for k in (1, 4, 8))
+    assert all(kept(PROMPT, PROMPT, k) == 1.0 for k in (1, 4, 8))
+    assert view_move([PROMPT] * 9) == 0.0
+
+
+def test_a_scroll_the_wrong_way_keeps_little():
+    prompt = WIDE[:, 40:40 + SIZE]
+    for k in (1, 4, 8):
+        moved_left = WIDE[:, 40 - 4 * k:40 - 4 * k + SIZE]  # the view went left: content moved right
+        assert kept(prompt, moved_left, k) <= 0.2
+        assert kept(prompt, moved_left, k, direction=1) >= 0.95  # the way it did go, it kept all
+
+
+def test_kept_is_none_when_nothing_stays_in_view():
+    assert kept(PROMPT, PROMPT, steps=15) is None  # 60 px: every 8 px patch leaves a 64 px view
+    assert kept(PROMPT, PROMPT, steps=14) is not None  # 56 px: the right-most column stays
+
+
+def test_kept_is_fast():
+    kept(PROMPT, _view(8), 8)
+    start = time.process_time()  # this process's CPU time: other jobs on the machine do not count
+    for _ in range(20):
+        kept(PROMPT, _view(8), 8)
+    assert (time.process_time() - start) / 20 < 0.005
+
+
+def test_new_strip_sharpness_is_zero_for_a_blank_strip_and_near_one_for_the_pictures_own():
+    assert new_strip_sharpness(PROMPT, FLAT) == 0.0
+    assert new_strip_sharpness(PROMPT, _view(8)) >= 0.5
+    assert new_strip_sharpness(PROMPT, PROMPT) >= 0.5
+
+
+def test_survival_on_a_rigid_scroll_and_on_a_world_that_paints_grey():
+    scroll = survival(RollWorld(), PROMPT, right_code=1)
+    assert set(scroll) == {"kept_1", "kept_4", "kept_8", "kept_32", "px_per_step", "new_strip_sharpness"}
+    assert min(scroll["kept_1"], scroll["kept_4"], scroll["kept_8"]) >= 0.95
+    assert scroll["kept_32"] is None  # 128 px: nothing of the prompt can stay in view
+    assert scroll["px_per_step"] == pytest.approx(4.0) and scroll["new_strip_sharpness"] >= 0.5
+    still = survival(RollWorld(), PROMPT, right_code=0)
+    assert still["kept_8"] == 1.0 and still["px_per_step"] == 0.0
+    flat = survival(RollWorld(flat=True), PROMPT, right_code=1)
+    assert flat["kept_1"] == flat["kept_8"] == 0.0 and flat["new_strip_sharpness"] == 0.0
+
+
+def test_right_code_from_the_keymap_else_from_the_view(tmp_path):
+    from conftest import LABELLED_KEYMAP
+
+    assert right_code(RollWorld(right=2), PROMPT) == 2  # no keymap: the code that scrolls right
+    (tmp_path / "keymap.toml").write_text(LABELLED_KEYMAP.read_text())
+    world = RollWorld(right=2)
+    world.source = tmp_path
+    assert right_code(world, PROMPT) == 1  # the keymap labels code 1 right
+
+
+def _clips(steps=9):
+    """One real clip scrolling right at 4 px a step, its views (camera x, player x, y feet, ...)."""
+    frames = np.stack([_view(t) for t in range(steps)])[None]
+    views = [[[4 * t, 20, 50, 0, 1] for t in range(steps)]]
+    return frames, views
+
+
+def test_real_ceiling_of_a_rigid_scroll_is_one_and_skips_standing_clips():
+    frames, views = _clips()
+    still = np.stack([PROMPT] * 9)[None]
+    ceiling = real_ceiling(np.concatenate([frames, still, frames]), views + [[[0, 20, 50, 0, 1]] * 9, None])
+    assert ceiling["kept_real_1"] >= 0.95 and ceiling["kept_real_8"] >= 0.95
+    assert ceiling["kept_real_pairs_1"] == 8 and ceiling["kept_real_pairs_8"] == 1
+    assert real_ceiling(still, [[[0, 20, 50, 0, 1]] * 9])["kept_real_1"] is None
+
+
+def test_player_box_psnr_is_high_on_identical_clips_and_drops_where_the_player_was_blanked():
+    frames, views = _clips()
+    same = player_box_psnr(frames, frames, views)
+    assert len(same) == 8 and all(v >= 60 for v in same)
+    blanked = frames.copy()
+    blanked[:, :, 39:51, 14:26] = 0  # the box around the sprite, feet at (20, 50)
+    lower = player_box_psnr(frames, blanked, views + [None])  # a clip without views is skipped
+    assert all(v < 30 for v in lower)
+    elsewhere = frames.copy()
+    elsewhere[:, :, :20, 40:] = 0  # far from the player: the box does not see it
+    assert all(v >= 60 for v in player_box_psnr(frames, elsewhere, views))
+
+
+def test_survival_metrics_adds_every_key():
+    frames, views = _clips()
+    result = {}
+    survival_metrics(RollWorld(), frames, frames, [{"view": views[0], "resets": []}], result)
+    for key in ("player_box_psnr_t1", "player_box_psnr_t8", "player_box_psnr_8", "kept_real_1", "kept_real_4",
+                "kept_real_8", "survival_prompts", "survival_own", "kept_1_prompts", "kept_8_prompts", "kept_1_own",
+                "kept_8_own", "px_per_step_prompts", "px_per_step_own", "new_strip_sharpness_prompts",
+                "new_strip_sharpness_own"):
+        assert key in result, key
+    assert result["survival_right_code"] == 1 and len(result["survival_own"]) == 6
+    assert result["kept_1_own"] >= 0.95 and result["px_per_step_own"] == pytest.approx(4.0, abs=0.5)
+    assert not math.isnan(result["player_box_psnr_8"])

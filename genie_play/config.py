@@ -130,13 +130,15 @@ class ChangeConfig:
     reach_x: int = 16  # ... and left or right (the strip that scrolls in is painted from its neighbours)
     move_y: int = 4  # the camera's largest move per frame, in pixels
     move_x: int = 8  # the built-in world's run scrolls 8 px
-    bands: int = 8  # bands of rows with moves of their own (a parallax backdrop scrolls slower)
+    bands: int = 1  # bands of rows with moves of their own; one: the picture scrolls whole, never tears
     channels: int = 32  # dynamics: CNN width at half resolution
     d_model: int = 128  # dynamics: transformer over the block grid
     num_heads: int = 4
     num_layers: int = 2
     maskgit_steps: int = 3  # sampling: MaskGIT rounds over the block tokens
-    temperature: float = 1.0  # sampling: of the block tokens (the camera's move is the most likely one)
+    temperature: float = 1.0  # sampling: of the new strip's blocks (the rest and the camera take the most likely)
+    carry_bias: float = 0.0  # sampling: added to the carry id's logit, so a block leaves the moved frame
+    # only when the model is sure (a misplaced block is a visible scar; a missed change is not)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ def scrolled(big, x, size=64):
 
 
 def test_a_scroll_is_found_and_coded_as_carry_with_the_sprite_kept_in_place():
-    vocab = ct.Vocabulary()
+    vocab = ct.vocabulary(PRESETS["default"])
     big = textured()
     prev, nxt = scrolled(big, 0), scrolled(big, 4)  # the view moves right: content 4 px left
     sprite = np.full((8, 8, 3), 255, np.uint8)
@@ -43,7 +43,7 @@ def test_a_scroll_is_found_and_coded_as_carry_with_the_sprite_kept_in_place():
 
 
 def test_decode_only_copies_pixels_of_the_frame_before():
-    vocab = ct.Vocabulary()
+    vocab = ct.vocabulary(PRESETS["default"])
     prev = torch.from_numpy(textured(seed=1)[:64, :64])[None]
     moves = vocab.move_table()[torch.randint(vocab.moves, (1, vocab.bands))]
     ids = torch.randint(vocab.size, (1, 16, 16))
@@ -53,7 +53,7 @@ def test_decode_only_copies_pixels_of_the_frame_before():
 
 
 def test_the_hole_is_the_strip_the_move_uncovers_and_carry_is_invalid_there():
-    vocab = ct.Vocabulary()
+    vocab = ct.vocabulary(PRESETS["default"])
     moves = torch.tensor([[[0, -4]] * vocab.bands])
     hole = ct.hole(moves, 64)
     assert hole[0, :, 60:].all() and not hole[0, :, :60].any()
@@ -163,3 +163,24 @@ def test_a_token_worlds_tokenizer_beside_a_change_worlds_dynamics_is_refused(tra
     shutil.copy(trained[0] / "dynamics.safetensors", tmp_path / "dynamics.safetensors")
     with pytest.raises(GenieError, match="tokenizer.safetensors.*tokens world's tokenizer"):
         WorldModel.load(tmp_path, device="cpu")
+
+
+def test_train_all_makes_a_change_world_and_resume_keeps_it(tmp_path, generated_data):
+    from genie_play.cli import main
+    from genie_play.world.change_world import ChangeWorld
+    from genie_play.world.world_model import WorldModel
+
+    out = tmp_path / "run"
+    args = ["train", "all", "--preset", "tiny_change", "--data", str(generated_data), "--out", str(out)]
+    assert main(args) == 0
+    assert isinstance(WorldModel.load(out, device="cpu"), ChangeWorld)
+    before = (out / "dynamics.safetensors").read_bytes()
+    assert main(args + ["--resume"]) == 0  # every stage is done: nothing retrains
+    assert (out / "dynamics.safetensors").read_bytes() == before
+
+
+def test_train_tokenizer_of_a_change_world_is_refused_in_one_line(tmp_path, generated_data):
+    from genie_play.cli import main
+
+    code = main(["train", "tokenizer", "--preset", "tiny_change", "--data", str(generated_data), "--out", str(tmp_path)])
+    assert code != 0

@@ -284,13 +284,13 @@ def _probe_reads(world: WorldModel, frames: torch.Tensor, probe, names: list[str
 
 
 def stability(world: WorldModel, prompt: torch.Tensor, actions: list[int],
-               real_sharpness: torch.Tensor) -> tuple[torch.Tensor, float, float]:
+               real_sharpness: torch.Tensor, still: frozenset = frozenset()) -> tuple[torch.Tensor, float, float]:
     """A long rollout: its frames, the sharpness of its last quarter relative to real frames, and
-    the fraction of action changes that left the frame unchanged (frozen)."""
+    the share of presses of a key that moves (a code not in `still`) that left the frame unchanged (frozen)."""
     long = _rollout(world, prompt, actions)
     tail = long[-max(1, len(long) // 4):]
-    changed = [i for i in range(1, len(actions)) if actions[i] != actions[i - 1]]
-    frozen = sum(torch.equal(long[i], long[i + 1]) for i in changed) / max(1, len(changed))
+    moving = [i for i in range(len(actions)) if actions[i] not in still]
+    frozen = sum(torch.equal(long[i], long[i + 1]) for i in moving) / max(1, len(moving))
     return long, (M.sharpness(tail).mean() / real_sharpness.clamp_min(1e-8)).item(), frozen
 
 
@@ -341,7 +341,10 @@ def _dynamics_metrics(world: WorldModel, frames: torch.Tensor, inferred: torch.T
     sequences = [torch.randint(world.num_actions, (opts.rollout_steps,), generator=rng).tolist() for _ in range(ROLLOUTS)]
     prompts = [frames[i % len(frames), 0] for i in range(ROLLOUTS)]
     real_sharpness = M.sharpness(frames.flatten(0, 1)).mean()
-    runs = [stability(world, prompt, keys, real_sharpness) for prompt, keys in zip(prompts, sequences)]
+    # Standing still may leave a frame as it was; every other key must change it.
+    still = frozenset(c for c in range(world.num_actions) if result.get(f"lam_code{c}_action") == "idle")
+    result["rollout_still_codes"] = sorted(still)
+    runs = [stability(world, prompt, keys, real_sharpness, still) for prompt, keys in zip(prompts, sequences)]
     long = runs[0][0]
     tails = [run[0][-max(1, len(run[0]) // 4):] for run in runs]
     result.update(
@@ -353,7 +356,7 @@ def _dynamics_metrics(world: WorldModel, frames: torch.Tensor, inferred: torch.T
     sketch = _sketch_prompt(world.config.image_size)
     if sketch is not None:  # players draw: the same random keys from a bundled sketch
         sketch_sharpness = M.sharpness(sketch[None]).mean()
-        runs = [stability(world, sketch, keys, sketch_sharpness) for keys in sequences]
+        runs = [stability(world, sketch, keys, sketch_sharpness, still) for keys in sequences]
         result.update(rollout_sketch_sharpness_ratio=float(np.mean([r[1] for r in runs])),
                       rollout_sketch_sharpness_ratios=[r[1] for r in runs],
                       rollout_sketch_frozen_fraction=float(np.mean([r[2] for r in runs])))

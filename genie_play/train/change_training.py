@@ -34,6 +34,8 @@ from genie_play.world.change_dynamics import ChangeDynamics
 CODED = "coded.safetensors"
 LAST_MOVE_DROPPED = 0.2  # share of steps trained without the move before, as play's first step is
 CORRUPTED = 0.05  # share of the visible ids replaced by random ones: play shows the model its own mistakes
+SHUFFLED = 0.05  # share of the input frame's blocks replaced by other blocks of it, the targets kept: after
+# a few hundred steps of play the frame holds the model's own misplaced blocks, and they must not spread
 
 
 def code_transitions(data: Path, lam, config: GenieConfig, out: Path, log=print) -> dict[str, torch.Tensor]:
@@ -86,7 +88,7 @@ def batch(coded: dict, config: GenieConfig, generator: torch.Generator) -> dict[
     B = config.train.change_batch
     clip = torch.randint(C, (B,), generator=generator)
     t = torch.randint(T1, (B,), generator=generator)
-    frame = coded["frames"][clip, t]
+    frame = shuffle_blocks(coded["frames"][clip, t], SHUFFLED, config.change.block, generator)
     moves = coded["moves"][clip, t].long()  # (B, bands)
     last = torch.where(t[:, None] > 0, coded["moves"][clip, (t - 1).clamp_min(0)].long(), vocab.moves)
     dropped = torch.rand(B, generator=generator) < LAST_MOVE_DROPPED
@@ -106,6 +108,18 @@ def batch(coded: dict, config: GenieConfig, generator: torch.Generator) -> dict[
     shown[masked] = vocab.size  # mask_id
     return {"frame": frame, "action": coded["codes"][clip, t].long(), "last": last, "moves": moves, "moved": moved,
             "hole": ct.hole(px, config.image_size), "shown": shown, "target": target, "masked": masked, "valid": valid}
+
+
+def shuffle_blocks(frames: torch.Tensor, share: float, block: int, generator: torch.Generator) -> torch.Tensor:
+    """frames (B, H, W, 3) uint8 with about `share` of their blocks replaced by random blocks of the same frame."""
+    B, H = frames.shape[:2]
+    G = H // block
+    grid = frames.view(B, G, block, G, block, 3).transpose(2, 3).reshape(B, G * G, block, block, 3)
+    source = torch.randint(G * G, (B, G * G), generator=generator)
+    swap = torch.rand(B, G * G, generator=generator) < share
+    index = torch.where(swap, source, torch.arange(G * G)[None])
+    grid = torch.gather(grid, 1, index[..., None, None, None].expand_as(grid))
+    return grid.view(B, G, G, block, block, 3).transpose(2, 3).reshape(B, H, H, 3)
 
 
 def losses(model: ChangeDynamics, b: dict) -> tuple[torch.Tensor, dict]:
@@ -181,7 +195,7 @@ def train_change(config: GenieConfig, data: Path, out: Path, lam_path: Path, res
                 left = (config.train.change_steps - step) * rate / 60
                 log(json.dumps({"step": step, **{k: round(v, 4) for k, v in mean.items()}, "s_per_step": round(rate, 3),
                                 "minutes_left": round(left, 1)}))
-            if step % checkpoint_every == 0 or stop["now"]:
+            if step % checkpoint_every == 0 or stop["now"] or step == config.train.change_steps:
                 save_checkpoint(out / "checkpoints", step, model, optimizer, config)
             if stop["now"]:
                 return None

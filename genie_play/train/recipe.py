@@ -121,8 +121,10 @@ def train_change_world(config: GenieConfig, opts, generated: bool) -> list[Path]
                 return []
     if opts.network == "lam":
         return [lam]
-    exported = train_change(config, Path(opts.data), out / "dynamics", Path(lam), resume=opts.resume,
-                            init=opts.init, log=print)
+    exported = out / "dynamics" / "dynamics.safetensors"
+    if not (opts.resume and exported.exists()):  # a finished stage is kept
+        exported = train_change(config, Path(opts.data), out / "dynamics", Path(lam), resume=opts.resume,
+                                init=opts.init, log=print)
     if exported is None:
         return []
     shipped = []

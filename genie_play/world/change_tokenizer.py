@@ -22,7 +22,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-CARRY_PRICE = 1e-3  # mean squared error a non-carry source must save to be chosen (24 dB is 4e-3)
+CARRY_PRICE = 4e-3  # mean squared error a non-carry source must save to be chosen: a block the move
+# alone keeps within 24 dB stays carried, so only clear changes (a sprite, the new strip) are coded
+PROBE_BANDS = 8  # bands of rows the camera's move is measured in
 DISTANCE_PRICE = 2e-5  # per pixel of offset: of equally good sources, the nearest (the same row's tile)
 
 
@@ -30,12 +32,12 @@ DISTANCE_PRICE = 2e-5  # per pixel of offset: of equally good sources, the neare
 class Vocabulary:
     """The ids a block may take: offsets (dy, dx) in [-reach_y, reach_y] x [-reach_x, reach_x]."""
 
-    block: int = 4
-    reach_y: int = 8
-    reach_x: int = 16
-    move_y: int = 4  # the camera's largest move per frame, in pixels
-    move_x: int = 8
-    bands: int = 8  # bands of rows that move on their own (parallax)
+    block: int  # the fields of config.ChangeConfig of the same names
+    reach_y: int
+    reach_x: int
+    move_y: int
+    move_x: int
+    bands: int
 
     @property
     def size(self) -> int:
@@ -79,24 +81,30 @@ def _unit(frames: torch.Tensor) -> torch.Tensor:
 
 
 def estimate_move(prev: torch.Tensor, nxt: torch.Tensor, vocab: Vocabulary) -> torch.Tensor:
-    """The camera's move from prev to nxt in each band of rows: uint8 (B, H, W, 3) each -> move
-    classes (B, bands).
+    """The camera's move from prev to nxt: uint8 (B, H, W, 3) each -> move classes (B, bands).
 
-    Per band, the move under which most pixels both frames show match exactly (to 2 levels of
-    255): a parallax backdrop scrolls slower than the ground, in its own rows; a flat sky matches
-    any move and goes to the smallest."""
+    Each of PROBE_BANDS bands of rows takes the move under which most of its pixels match exactly
+    (to 2 levels of 255; a flat sky matches any move and takes the smallest). With one band (the
+    shipped world) the frame takes the largest of those moves: the nearest layer, the ground the
+    player stands on, moves fastest, and a parallax backdrop left to the block tokens (or, where
+    a shift of it still looks right, carried) keeps a player's picture from tearing apart."""
     a, b = _unit(prev), _unit(nxt)
     B, _, H, W = a.shape
-    bands = vocab.bands
+    bands = vocab.bands if vocab.bands > 1 else min(PROBE_BANDS, H // vocab.block)
+    table = vocab.move_table()
     costs = []
-    for dy, dx in vocab.move_table().tolist():  # content moves by (dy, dx): b[y, x] ~ a[y - dy, x - dx]
+    for dy, dx in table.tolist():  # content moves by (dy, dx): b[y, x] ~ a[y - dy, x - dx]
         moved = _shift(a, dy, dx)  # (B, 3, H, W), NaN where a shows nothing
         miss = (moved - b).abs().amax(dim=1) > 2.5 / 255  # (B, H, W); NaN compares False: not counted
         seen = ~moved[:, 0].isnan()
         miss = miss.view(B, bands, H // bands, W).sum(dim=(2, 3)).float()
         seen = seen.view(B, bands, H // bands, W).sum(dim=(2, 3)).float().clamp_min(1)
         costs.append(miss / seen + 1e-4 * (abs(dy) + abs(dx)))  # ties (a flat sky) go to the smallest move
-    return torch.stack(costs, dim=-1).argmin(dim=-1)
+    best = torch.stack(costs, dim=-1).argmin(dim=-1)  # (B, bands)
+    if vocab.bands > 1:
+        return best
+    size = table.abs().sum(dim=1)[best]  # (B, bands): how far each band moved
+    return torch.gather(best, 1, size.argmax(dim=1, keepdim=True))  # (B, 1)
 
 
 def _shift(a: torch.Tensor, dy: int, dx: int) -> torch.Tensor:

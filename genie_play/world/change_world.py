@@ -33,6 +33,7 @@ from genie_play.world.change_dynamics import ChangeDynamics
 from genie_play.world.maskgit import maskgit_sample
 
 MAX_UNDO = 256  # frames of history kept for undo
+GREEDY = 1e3  # logit scale outside the new strip: sampling there picks the most likely source
 
 
 @dataclass
@@ -58,7 +59,7 @@ class ChangeWorld:
 
     def __init__(self, tokenizer: ct.ChangeTokenizer, dynamics: ChangeDynamics, lam=None, *,
                  device: str | torch.device = "cpu", maskgit_steps: int | None = None,
-                 temperature: float | None = None, seed: int = 0, **ignored):
+                 temperature: float | None = None, carry_bias: float | None = None, seed: int = 0, **ignored):
         self.device = device if isinstance(device, torch.device) else select_device(device)
         self.tokenizer = tokenizer.to(self.device).eval()
         self.dynamics = dynamics.to(self.device).eval()
@@ -67,6 +68,7 @@ class ChangeWorld:
         self.vocab = ct.vocabulary(self.config)
         self.maskgit_steps = maskgit_steps or self.config.change.maskgit_steps
         self.temperature = self.config.change.temperature if temperature is None else temperature
+        self.carry_bias = self.config.change.carry_bias if carry_bias is None else carry_bias
         if self.maskgit_steps < 1 or self.temperature < 0:
             raise GenieError(f"maskgit_steps must be >= 1 and temperature >= 0, got {self.maskgit_steps}, {self.temperature}")
         self.seed = seed
@@ -196,12 +198,19 @@ class ChangeWorld:
             moved = ct.decode(frames, px, torch.full((B, G, G), self.vocab.carry, device=self.device), self.vocab)
             hole, valid = ct.hole(px, self.config.image_size), ct.valid_ids(px, self.vocab, self.config.image_size)
             context = self.dynamics.token_context(frames, moved, hole, action, moves)
+            # Only what scrolled in is sampled; the rest of the frame takes its most likely source,
+            # so the picture never shuffles: sharpened logits make those blocks greedy (and the
+            # most confident, so MaskGIT settles them first and paints the new strip beside them).
+            new = torch.nn.functional.max_pool2d(hole[:, None].float(), self.vocab.block)[:, 0].bool()  # (B, G, G)
+            scale = torch.where(new, 1.0, GREEDY)[..., None]
+            bias = torch.zeros(self.vocab.size, device=self.device)
+            bias[self.vocab.carry] = self.carry_bias
 
         def next_logits(ids: torch.Tensor) -> torch.Tensor:  # (B, N) -> (B, N, V)
             if cancelled is not None and cancelled():
                 raise Cancelled
-            logits = self.dynamics.token_logits(context, ids.view(B, G, G))
-            return logits.masked_fill(~valid, -1e4).flatten(1, 2)
+            logits = (self.dynamics.token_logits(context, ids.view(B, G, G)) + bias) * scale
+            return logits.masked_fill(~valid, -1e9).flatten(1, 2)
 
         with self._phase("maskgit_ms"):
             ids = torch.full((B, G * G), self.dynamics.mask_id, device=self.device)
@@ -210,7 +219,7 @@ class ChangeWorld:
             return ct.decode(frames, px, ids.view(B, G, G), self.vocab), moves
 
     def _sampling(self) -> tuple:
-        return (self.maskgit_steps, self.temperature)
+        return (self.maskgit_steps, self.temperature, self.carry_bias)
 
     def action_index(self, action) -> int:
         """`action` as an int, refused in one line unless it is one of this model's latent actions."""

@@ -137,7 +137,9 @@ class ChangeConfig:
     num_layers: int = 2
     maskgit_steps: int = 3  # sampling: MaskGIT rounds over the block tokens
     temperature: float = 1.0  # sampling: of the new strip's blocks (the rest and the camera take the most likely)
-    carry_bias: float = 0.0  # sampling: added to the carry id's logit, so a block leaves the moved frame
+    min_p: float = 0.3  # sampling: a new-strip block takes only sources at least this share as likely as
+    # its best (min-p): variety among good candidates, never the long tail of stray objects
+    carry_bias: float = 3.0  # sampling: added to the carry id's logit, so a block leaves the moved frame
     # only when the model is sure (a misplaced block is a visible scar; a missed change is not)
 
 
@@ -161,9 +163,11 @@ class TrainConfig:
     lam_batch: int = 32  # clips, one random transition each
     dynamics_steps: int = 1_300  # ~72 minutes on a 2-core CPU at 16x16 tokens (README, "The dynamics model")
     dynamics_batch: int = 4
-    change_steps: int = 4_000  # the change world's dynamics (docs/training.md)
+    change_steps: int = 2_400  # the change world's dynamics: ~24 minutes on a 2-core CPU (docs/training.md)
     change_batch: int = 32  # transitions
     change_clips: int = 600  # training clips whose transitions are coded once, before training
+    change_weight: float = 1.0  # loss weight of the blocks that change (not carry) against those carried:
+    # a jump moves a few blocks of 256, and an unweighted loss learns to carry them
     lr: float = 1e-3
     weight_decay: float = 0.05
     warmup_steps: int = 100
@@ -387,6 +391,8 @@ def _validate_change(c: GenieConfig) -> None:
                          f"and split into change.bands ({ch.bands}) bands of whole block rows")
     if ch.d_model % ch.num_heads:
         raise GenieError(f"config: change.d_model {ch.d_model} is not a multiple of change.num_heads {ch.num_heads}")
+    if not 0 <= ch.min_p <= 1:
+        raise GenieError(f"config: change.min_p must be a share in [0, 1], got {ch.min_p}")
     if ch.temperature < 0:
         raise GenieError(f"config: change.temperature must be >= 0, got {ch.temperature}")
     if min(c.train.change_steps, c.train.change_batch, c.train.change_clips) < 1:

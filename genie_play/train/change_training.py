@@ -12,6 +12,7 @@ No true action is read: the LAM names every transition.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import signal
@@ -129,7 +130,9 @@ def losses(model: ChangeDynamics, b: dict) -> tuple[torch.Tensor, dict]:
     logits = model.token_logits(context, b["shown"])
     logits = logits.masked_fill(~b["valid"], -1e4)
     chosen = logits[b["masked"]]
-    token_loss = F.cross_entropy(chosen, b["target"][b["masked"]])
+    target = b["target"][b["masked"]]
+    weight = torch.where(target == model.vocab.carry, 1.0, model.config.train.change_weight)
+    token_loss = (F.cross_entropy(chosen, target, reduction="none") * weight).sum() / weight.sum()
     with torch.no_grad():
         stats = {"move_acc": (move_logits.argmax(-1) == b["moves"]).float().mean().item(),
                  "token_acc": (chosen.argmax(-1) == b["target"][b["masked"]]).float().mean().item()}
@@ -211,5 +214,6 @@ def export(model: ChangeDynamics, lam, config: GenieConfig, out: Path, summary: 
     vocab = ct.vocabulary(config)
     save_weights(out / "tokenizer.safetensors", "tokenizer", {"offsets": vocab.offsets(), "moves": vocab.move_table()},
                  config, {"kind": "change tokenizer: camera move + block sources, found by search"})
-    save_weights(out / "lam.safetensors", "lam", lam, lam.config, {"kind": "conv LAM"})
+    lam_config = dataclasses.replace(lam.config, world=config.world)  # its own network section, this world's name
+    save_weights(out / "lam.safetensors", "lam", lam, lam_config, {"labelled": "the dynamics model's training transitions"})
     return save_weights(out / "dynamics.safetensors", "dynamics", model, config, summary)

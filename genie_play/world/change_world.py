@@ -59,7 +59,8 @@ class ChangeWorld:
 
     def __init__(self, tokenizer: ct.ChangeTokenizer, dynamics: ChangeDynamics, lam=None, *,
                  device: str | torch.device = "cpu", maskgit_steps: int | None = None,
-                 temperature: float | None = None, carry_bias: float | None = None, seed: int = 0, **ignored):
+                 temperature: float | None = None, carry_bias: float | None = None, min_p: float | None = None,
+                 seed: int = 0, **ignored):
         self.device = device if isinstance(device, torch.device) else select_device(device)
         self.tokenizer = tokenizer.to(self.device).eval()
         self.dynamics = dynamics.to(self.device).eval()
@@ -69,6 +70,7 @@ class ChangeWorld:
         self.maskgit_steps = maskgit_steps or self.config.change.maskgit_steps
         self.temperature = self.config.change.temperature if temperature is None else temperature
         self.carry_bias = self.config.change.carry_bias if carry_bias is None else carry_bias
+        self.min_p = self.config.change.min_p if min_p is None else min_p
         if self.maskgit_steps < 1 or self.temperature < 0:
             raise GenieError(f"maskgit_steps must be >= 1 and temperature >= 0, got {self.maskgit_steps}, {self.temperature}")
         self.seed = seed
@@ -88,7 +90,8 @@ class ChangeWorld:
         from genie_play.world.lam import build_lam
 
         tokenizer = load_state(ct.ChangeTokenizer(tokenizer_w.config), tokenizer_w)
-        if tokenizer_w.config.change != dynamics_w.config.change or tokenizer_w.config.image_size != dynamics_w.config.image_size:
+        if (ct.vocabulary(tokenizer_w.config) != ct.vocabulary(dynamics_w.config)
+                or tokenizer_w.config.image_size != dynamics_w.config.image_size):
             raise file_error(tokenizer_w.path, "its blocks and moves are not the ones the dynamics model was trained on")
         dynamics = load_state(ChangeDynamics(dynamics_w.config), dynamics_w)
         lam = load_state(build_lam(lam_w.config), lam_w) if lam_w is not None else None
@@ -209,8 +212,11 @@ class ChangeWorld:
         def next_logits(ids: torch.Tensor) -> torch.Tensor:  # (B, N) -> (B, N, V)
             if cancelled is not None and cancelled():
                 raise Cancelled
-            logits = (self.dynamics.token_logits(context, ids.view(B, G, G)) + bias) * scale
-            return logits.masked_fill(~valid, -1e9).flatten(1, 2)
+            logits = (self.dynamics.token_logits(context, ids.view(B, G, G)) + bias).masked_fill(~valid, -1e9)
+            if self.min_p > 0:  # log p - log p_max < log min_p: out
+                unlikely = logits - logits.amax(dim=-1, keepdim=True) < torch.log(torch.tensor(self.min_p))
+                logits = logits.masked_fill(unlikely, -1e9)
+            return (logits * scale).flatten(1, 2)
 
         with self._phase("maskgit_ms"):
             ids = torch.full((B, G * G), self.dynamics.mask_id, device=self.device)
@@ -219,7 +225,7 @@ class ChangeWorld:
             return ct.decode(frames, px, ids.view(B, G, G), self.vocab), moves
 
     def _sampling(self) -> tuple:
-        return (self.maskgit_steps, self.temperature, self.carry_bias)
+        return (self.maskgit_steps, self.temperature, self.carry_bias, self.min_p)
 
     def action_index(self, action) -> int:
         """`action` as an int, refused in one line unless it is one of this model's latent actions."""

@@ -135,7 +135,7 @@ class WorldModel:
             if lam_w is not None and (lam_w.config.num_actions, lam_w.config.image_size) != (
                     dynamics_w.config.num_actions, dynamics_w.config.image_size):
                 raise file_error(lam_w.path, "its actions or image size differ from the dynamics model's")
-            options = {k: v for k, v in options.items() if k in ("maskgit_steps", "temperature", "carry_bias", "seed")}
+            options = {k: v for k, v in options.items() if k in ("maskgit_steps", "temperature", "carry_bias", "min_p", "seed")}
             return ChangeWorld.load(folder, tokenizer_w, dynamics_w, lam_w, device=device, **options)
         tokenizer, tw = load_network(tokenizer_w.path, "tokenizer", build_tokenizer)
         check_compatible(tw, dynamics_w, lam_w)

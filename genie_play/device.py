@@ -7,6 +7,7 @@ there is a user error, not a silent fallback: a player who typed `--device cuda`
 from __future__ import annotations
 
 import contextlib
+import time
 import os
 
 import torch
@@ -74,3 +75,18 @@ def autocast(device: torch.device, enabled: bool = True):
     if device.type == "cuda" and enabled:
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def timed(timings: dict | None, name: str, device: torch.device):
+    """Time a block into timings[name] in ms (waiting for the GPU); nothing when timings is None."""
+    if timings is None:
+        yield
+        return
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    yield
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    timings[name] = 1000 * (time.perf_counter() - start)

@@ -103,3 +103,16 @@ def save_grid(path: str | os.PathLike, rows: list[list[np.ndarray]], **layout) -
 
     with atomic_path(path) as tmp:
         Image.fromarray(grid(rows, **layout)).save(tmp, format="PNG")
+
+
+def prompt_frame(image, size: int) -> np.ndarray:
+    """A prompt (path, PIL image or RGB uint8 array) as an RGB uint8 frame of size x size."""
+    from genie_play.errors import GenieError
+
+    if isinstance(image, (str, os.PathLike)):
+        return fit_frame(load_image(image), size)
+    if isinstance(image, np.ndarray):
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise GenieError(f"prompt array must be RGB uint8 (H, W, 3), got {image.dtype} {image.shape}")
+        return fit_frame(image, size)
+    return fit_frame(to_rgb(image), size)  # a PIL image

@@ -34,7 +34,7 @@ def test_train_all_exports_three_networks_that_play(data, tmp_path):
 
 
 def test_train_refuses_data_of_another_size(data, tmp_path, capsys):
-    argv = ["train", "tokenizer", "--data", str(data), "--out", str(tmp_path), "--preset", "default", "--steps", "1"]
+    argv = ["train", "tokenizer", "--data", str(data), "--out", str(tmp_path), "--preset", "tokens", "--steps", "1"]
     assert main(argv) == 2
     assert "shard-00000.json: clips have 8 frames, fewer than the 16 asked for" in capsys.readouterr().err
     assert main([*argv, "--set", "context_frames=4"]) == 2

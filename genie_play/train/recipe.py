@@ -90,8 +90,13 @@ def train_networks(config: GenieConfig, opts: RunOptions) -> list[Path]:
         if path is None:  # stopped by a signal; its checkpoint is saved
             return list(exported.values())
         exported[network] = path
+    return ship(list(exported.values()), out, opts, config, generated)
+
+
+def ship(paths: list[Path], out: Path, opts, config: GenieConfig, generated: bool) -> list[Path]:
+    """Copy the run's weights files to `out`; on the recipe's own data, evaluate and propose a keymap."""
     shipped = []
-    for network, path in exported.items():
+    for path in paths:
         with atomic_path(out / path.name) as tmp:
             tmp.write_bytes(path.read_bytes())
         shipped.append(out / path.name)
@@ -127,12 +132,5 @@ def train_change_world(config: GenieConfig, opts, generated: bool) -> list[Path]
                                 init=opts.init, log=print)
     if exported is None:
         return []
-    shipped = []
-    for name in ("tokenizer", "lam", "dynamics"):
-        path = exported.parent / f"{name}.safetensors"
-        with atomic_path(out / path.name) as tmp:
-            tmp.write_bytes(path.read_bytes())
-        shipped.append(out / path.name)
-    if generated:
-        evaluate_and_propose_keymap(out, Path(opts.data).parent, opts.device, config.num_actions)
-    return shipped
+    return ship([exported.parent / f"{name}.safetensors" for name in ("tokenizer", "lam", "dynamics")],
+                out, opts, config, generated)

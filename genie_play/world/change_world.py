@@ -15,9 +15,7 @@ state is the frame on screen and the move that made it, so there is no cache to 
 from __future__ import annotations
 
 import collections
-import contextlib
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -25,9 +23,9 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from genie_play.device import select_device
+from genie_play.device import select_device, timed
 from genie_play.errors import GenieError, file_error
-from genie_play.images import fit_frame, load_image, to_rgb
+from genie_play.images import prompt_frame
 from genie_play.world import change_tokenizer as ct
 from genie_play.world.change_dynamics import ChangeDynamics
 from genie_play.world.maskgit import maskgit_sample
@@ -239,30 +237,13 @@ class ChangeWorld:
             raise RuntimeError("call reset(image) first")
         return action
 
-    @contextlib.contextmanager
     def _phase(self, name: str):
         """Time a phase of step() into self.timings (waiting for the GPU, so only when asked)."""
-        if self.timings is None:
-            yield
-            return
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-        start = time.perf_counter()
-        yield
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-        self.timings[name] = 1000 * (time.perf_counter() - start)
+        return timed(self.timings, name, self.device)
 
     def prompt_frame(self, image) -> np.ndarray:
         """A prompt (path, PIL image or RGB uint8 array) as an RGB uint8 frame at model resolution."""
-        size = self.config.image_size
-        if isinstance(image, (str, os.PathLike)):
-            return fit_frame(load_image(image), size)
-        if isinstance(image, np.ndarray):
-            if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-                raise GenieError(f"prompt array must be RGB uint8 (H, W, 3), got {image.dtype} {image.shape}")
-            return fit_frame(image, size)
-        return fit_frame(to_rgb(image), size)  # a PIL image
+        return prompt_frame(image, self.config.image_size)
 
 
 class ChangeBatch:
@@ -281,14 +262,9 @@ class ChangeBatch:
     @torch.inference_mode()
     def reset(self, prompts: Sequence, seeds: Sequence[int], rows=None) -> np.ndarray:
         """Start the worlds `rows` (B bools; None: all) from prompts, one per restarted world."""
-        restart = np.ones(self.num_worlds, bool) if rows is None else np.asarray(rows, bool)
-        if restart.shape != (self.num_worlds,):
-            raise GenieError(f"rows must hold {self.num_worlds} bools, got shape {restart.shape}")
-        count = int(restart.sum())
-        if len(prompts) != count or len(seeds) != count:
-            raise GenieError(f"{count} worlds restart but got {len(prompts)} prompts and {len(seeds)} seeds")
-        if self.frames is None and count < self.num_worlds:
-            raise GenieError("the first reset must start every world")
+        from genie_play.world.world_batch import restart_rows
+
+        restart, count = restart_rows(rows, self.num_worlds, prompts, seeds, self.frames is not None)
         if count == 0:
             return self.frames
         first = np.stack([self.world.prompt_frame(p) for p in prompts])

@@ -25,6 +25,19 @@ from genie_play.world.st_transformer import KVCache
 from genie_play.world.world_model import WorldModel, to_uint8
 
 
+def restart_rows(rows, num_worlds: int, prompts: Sequence, seeds: Sequence[int], started: bool) -> tuple[np.ndarray, int]:
+    """Which worlds a reset restarts (B bools; None: all) and how many, checked against the prompts and seeds."""
+    restart = np.ones(num_worlds, bool) if rows is None else np.asarray(rows, bool)
+    if restart.shape != (num_worlds,):
+        raise GenieError(f"rows must hold {num_worlds} bools, got shape {restart.shape}")
+    count = int(restart.sum())
+    if len(prompts) != count or len(seeds) != count:
+        raise GenieError(f"{count} worlds restart but got {len(prompts)} prompts and {len(seeds)} seeds")
+    if not started and count < num_worlds:
+        raise GenieError("the first reset must start every world")
+    return restart, count
+
+
 class WorldBatch:
     """B worlds over one WorldModel's networks; each has its own random stream."""
 
@@ -45,14 +58,7 @@ class WorldBatch:
 
         rows: which worlds restart (B bools); None restarts all. Returns every world's frame.
         """
-        restart = np.ones(self.num_worlds, bool) if rows is None else np.asarray(rows, bool)
-        if restart.shape != (self.num_worlds,):
-            raise GenieError(f"rows must hold {self.num_worlds} bools, got shape {restart.shape}")
-        count = int(restart.sum())
-        if len(prompts) != count or len(seeds) != count:
-            raise GenieError(f"{count} worlds restart but got {len(prompts)} prompts and {len(seeds)} seeds")
-        if self._dynamics_cache is None and count < self.num_worlds:
-            raise GenieError("the first reset must start every world")
+        restart, count = restart_rows(rows, self.num_worlds, prompts, seeds, self._dynamics_cache is not None)
         if count == 0:
             return self.frames
         first = np.stack([self.world.prompt_frame(p) for p in prompts])  # (R, H, W, 3)

@@ -19,9 +19,7 @@ caches from the last max_context frames of the history.
 from __future__ import annotations
 
 import collections
-import contextlib
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -29,9 +27,9 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from genie_play.device import select_device
+from genie_play.device import select_device, timed
 from genie_play.errors import GenieError, file_error
-from genie_play.images import fit_frame, load_image
+from genie_play.images import prompt_frame
 from genie_play.io import load_network, read_weights
 from genie_play.world.anchor import PROMPT_CARRY, carry_prompt
 from genie_play.world.dynamics import Dynamics
@@ -122,10 +120,10 @@ class WorldModel:
         folder = Path(weights_dir)
         if not folder.is_dir():
             raise file_error(folder, "weights folder not found")
+        tokenizer_w = read_weights(folder / WEIGHT_FILES["tokenizer"], "tokenizer")
         dynamics_w = read_weights(folder / WEIGHT_FILES["dynamics"], "dynamics")
         lam_path = folder / WEIGHT_FILES["lam"]
         lam_w = read_weights(lam_path, "lam") if lam_path.exists() else None
-        tokenizer_w = read_weights(folder / WEIGHT_FILES["tokenizer"], "tokenizer")
         if dynamics_w.config.world != tokenizer_w.config.world:
             raise file_error(tokenizer_w.path, f"is a {tokenizer_w.config.world} world's tokenizer, the dynamics model "
                                                f"is a {dynamics_w.config.world} world's")
@@ -300,19 +298,9 @@ class WorldModel:
             raise RuntimeError("call reset(image) first")
         return action
 
-    @contextlib.contextmanager
     def _phase(self, name: str):
         """Time a phase of step() into self.timings (waiting for the GPU, so only when asked)."""
-        if self.timings is None:
-            yield
-            return
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-        start = time.perf_counter()
-        yield
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-        self.timings[name] = 1000 * (time.perf_counter() - start)
+        return timed(self.timings, name, self.device)
 
     def _sampling(self) -> tuple:
         return (self.maskgit_steps, self.temperature, self.unmask_order, self.prompt_carry, self.nearby)
@@ -356,16 +344,7 @@ class WorldModel:
 
     def prompt_frame(self, image) -> np.ndarray:
         """A prompt (path, PIL image or RGB uint8 array) as an RGB uint8 frame at model resolution."""
-        size = self.config.image_size
-        if isinstance(image, (str, os.PathLike)):
-            return fit_frame(load_image(image), size)
-        if isinstance(image, np.ndarray):
-            if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-                raise GenieError(f"prompt array must be RGB uint8 (H, W, 3), got {image.dtype} {image.shape}")
-            return fit_frame(image, size)
-        from genie_play.images import to_rgb
-
-        return fit_frame(to_rgb(image), size)  # a PIL image
+        return prompt_frame(image, self.config.image_size)
 
     def _recent(self, frames: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """Token ids (1, T, N) and leading actions (1, T) of the last T = min(frames, history) frames,

@@ -1,5 +1,5 @@
 """The robustness case list: every test in tests/robustness/ registers what it tries and what the
-user sees, and README's "Reliability" table is generated from this list (table.py), never by hand.
+user sees, and the Reliability table of docs/reliability.md is generated from this list (table.py), never by hand.
 
     @case("images", "a truncated PNG", "one line naming the file: cannot read image")
     def test_truncated_png(tmp_path): ...

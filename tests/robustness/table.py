@@ -1,8 +1,8 @@
-"""Print, check or write README's Reliability table from the robustness case list.
+"""Print, check or write the Reliability table of docs/reliability.md from the robustness case list.
 
     python tests/robustness/table.py            # print the table
-    python tests/robustness/table.py --write    # replace the table in README.md
-The test test_readme_table_is_current fails when README.md and the case list disagree.
+    python tests/robustness/table.py --write    # replace the table in docs/reliability.md
+The test in test_table.py fails when docs/reliability.md and the case list disagree.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 START, END = "<!-- reliability-table:start -->", "<!-- reliability-table:end -->"
+PAGE = ROOT / "docs" / "reliability.md"
 
 
 def load_cases():
@@ -43,7 +44,7 @@ def readme_with_table(readme: str) -> str:
 
 if __name__ == "__main__":
     if "--write" in sys.argv:
-        path = ROOT / "README.md"
+        path = PAGE
         path.write_text(readme_with_table(path.read_text()))
         print(f"wrote the Reliability table into {path}")
     else:

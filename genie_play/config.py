@@ -166,8 +166,6 @@ class TrainConfig:
     change_steps: int = 2_400  # the change world's dynamics: ~24 minutes on a 2-core CPU (docs/training.md)
     change_batch: int = 32  # transitions
     change_clips: int = 600  # training clips whose transitions are coded once, before training
-    change_weight: float = 1.0  # loss weight of the blocks that change (not carry) against those carried:
-    # a jump moves a few blocks of 256, and an unweighted loss learns to carry them
     lr: float = 1e-3
     weight_decay: float = 0.05
     warmup_steps: int = 100

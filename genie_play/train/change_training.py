@@ -130,9 +130,7 @@ def losses(model: ChangeDynamics, b: dict) -> tuple[torch.Tensor, dict]:
     logits = model.token_logits(context, b["shown"])
     logits = logits.masked_fill(~b["valid"], -1e4)
     chosen = logits[b["masked"]]
-    target = b["target"][b["masked"]]
-    weight = torch.where(target == model.vocab.carry, 1.0, model.config.train.change_weight)
-    token_loss = (F.cross_entropy(chosen, target, reduction="none") * weight).sum() / weight.sum()
+    token_loss = F.cross_entropy(chosen, b["target"][b["masked"]])
     with torch.no_grad():
         stats = {"move_acc": (move_logits.argmax(-1) == b["moves"]).float().mean().item(),
                  "token_acc": (chosen.argmax(-1) == b["target"][b["masked"]]).float().mean().item()}

@@ -60,6 +60,7 @@ def code_transitions(data: Path, lam, config: GenieConfig, out: Path, log=print)
     if frames.shape[1] < 3:
         raise file_error(data, "clips need at least 3 frames to learn a move from the move before")
     vocab = ct.vocabulary(config)
+    grid = size // vocab.block
     codes, moves, ids = [], [], []
     start = time.time()
     for i in range(0, len(frames), 16):
@@ -68,18 +69,13 @@ def code_transitions(data: Path, lam, config: GenieConfig, out: Path, log=print)
         prev, nxt = clip[:, :-1].flatten(0, 1), clip[:, 1:].flatten(0, 1)
         band = ct.estimate_move(prev, nxt, vocab)  # (M, bands)
         moves.append(band.view(len(clip), -1, vocab.bands))
-        ids.append(ct.encode(prev, nxt, vocab.move_table()[band], vocab).view(len(clip), -1, *ids_shape(config)))
+        ids.append(ct.encode(prev, nxt, vocab.move_table()[band], vocab).view(len(clip), -1, grid, grid))
         done = min(len(frames), i + 16)
         log(f"coding transitions: {done}/{len(frames)} clips, {time.time() - start:.0f} s")
     coded = {"frames": frames, "codes": torch.cat(codes), "moves": torch.cat(moves), "ids": torch.cat(ids).short()}
     with atomic_path(path) as tmp:
         save_file({k: v.contiguous() for k, v in coded.items()}, str(tmp))
     return coded
-
-
-def ids_shape(config: GenieConfig) -> tuple[int, int]:
-    g = config.image_size // config.change.block
-    return g, g
 
 
 def batch(coded: dict, config: GenieConfig, generator: torch.Generator) -> dict[str, torch.Tensor]:
@@ -209,9 +205,8 @@ def train_change(config: GenieConfig, data: Path, out: Path, lam_path: Path, res
 
 def export(model: ChangeDynamics, lam, config: GenieConfig, out: Path, summary: dict) -> Path:
     """Write the world's three weights files into `out`."""
-    vocab = ct.vocabulary(config)
-    save_weights(out / "tokenizer.safetensors", "tokenizer", {"offsets": vocab.offsets(), "moves": vocab.move_table()},
-                 config, {"kind": "change tokenizer: camera move + block sources, found by search"})
+    save_weights(out / "tokenizer.safetensors", "tokenizer", ct.ChangeTokenizer(config), config,
+                 {"kind": "change tokenizer: camera move + block sources, found by search"})
     lam_config = dataclasses.replace(lam.config, world=config.world)  # its own network section, this world's name
     save_weights(out / "lam.safetensors", "lam", lam, lam_config, {"labelled": "the dynamics model's training transitions"})
     return save_weights(out / "dynamics.safetensors", "dynamics", model, config, summary)

@@ -63,11 +63,6 @@ class Vocabulary:
                                 torch.arange(-self.move_x, self.move_x + 1, device=device), indexing="ij")
         return torch.stack([dy.flatten(), dx.flatten()], dim=1)
 
-    @property
-    def still(self) -> int:
-        """The move class of (0, 0)."""
-        return self.moves // 2
-
 
 def vocabulary(config) -> Vocabulary:
     """The vocabulary a GenieConfig's `change` section names."""
@@ -120,6 +115,15 @@ def row_moves(moves: torch.Tensor, size: int) -> torch.Tensor:
     return moves.repeat_interleave(size // moves.shape[1], dim=1)
 
 
+def moved_from(moves: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Where the camera's move (B, bands, 2) alone takes each pixel's source: rows and columns
+    (B, H, W) in the frame before, unclamped (outside the frame in the strip that scrolls in)."""
+    rows = row_moves(moves, size)[:, :, None]  # (B, H, 1, 2)
+    pixels = torch.arange(size, device=moves.device)
+    y = (pixels[None, :, None] - rows[..., 0]).expand(-1, -1, size)
+    return y, pixels[None, None, :] - rows[..., 1]
+
+
 def source_grid(moves: torch.Tensor, ids: torch.Tensor, vocab: Vocabulary, size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Where each pixel of the next frame comes from in the frame before: (B, H, W) rows and columns.
 
@@ -128,10 +132,8 @@ def source_grid(moves: torch.Tensor, ids: torch.Tensor, vocab: Vocabulary, size:
     k = vocab.block
     offset = vocab.offsets(ids.device)[ids]  # (B, G, G, 2)
     offset = offset.repeat_interleave(k, dim=1).repeat_interleave(k, dim=2)  # (B, H, W, 2)
-    rows = row_moves(moves, size)[:, :, None]  # (B, H, 1, 2)
-    y = torch.arange(size, device=ids.device)[None, :, None] - rows[..., 0] + offset[..., 0]
-    x = torch.arange(size, device=ids.device)[None, None, :] - rows[..., 1] + offset[..., 1]
-    return y.clamp(0, size - 1), x.clamp(0, size - 1)
+    y, x = moved_from(moves, size)
+    return (y + offset[..., 0]).clamp(0, size - 1), (x + offset[..., 1]).clamp(0, size - 1)
 
 
 def decode(prev: torch.Tensor, moves: torch.Tensor, ids: torch.Tensor, vocab: Vocabulary) -> torch.Tensor:
@@ -161,9 +163,7 @@ def encode(prev: torch.Tensor, nxt: torch.Tensor, moves: torch.Tensor, vocab: Vo
     G, k = H // vocab.block, vocab.block
     a, b = _unit(prev), _unit(nxt)  # (B, 3, H, W)
     flat = a.reshape(B, 3, H * H)
-    rows = row_moves(moves, H)  # (B, H, 2)
-    base_y = torch.arange(H, device=prev.device)[None, :, None] - rows[:, :, None, 0]  # (B, H, 1)
-    base_x = torch.arange(H, device=prev.device)[None, None, :] - rows[:, :, None, 1]  # (B, H, W)
+    base_y, base_x = moved_from(moves, H)  # (B, H, W) each
     costs = torch.empty(B, vocab.size, G, G, device=prev.device)
     for v, (dy, dx) in enumerate(vocab.offsets().tolist()):
         y, x = (base_y + dy).clamp(0, H - 1), (base_x + dx).clamp(0, H - 1)
@@ -177,9 +177,7 @@ def encode(prev: torch.Tensor, nxt: torch.Tensor, moves: torch.Tensor, vocab: Vo
 
 def hole(moves: torch.Tensor, size: int) -> torch.Tensor:
     """(B, H, W) bool: the pixels the camera's move (B, bands, 2) leaves without a source (the new strip)."""
-    rows = row_moves(moves, size)  # (B, H, 2)
-    y = torch.arange(size, device=moves.device)[None, :, None] - rows[:, :, None, 0]
-    x = torch.arange(size, device=moves.device)[None, None, :] - rows[:, :, None, 1]
+    y, x = moved_from(moves, size)
     return (y < 0) | (y >= size) | (x < 0) | (x >= size)
 
 

@@ -29,6 +29,7 @@ from genie_play.images import prompt_frame
 from genie_play.world import change_tokenizer as ct
 from genie_play.world.change_dynamics import ChangeDynamics
 from genie_play.world.maskgit import maskgit_sample
+from genie_play.world.world_model import Cancelled
 
 MAX_UNDO = 256  # frames of history kept for undo
 GREEDY = 1e3  # logit scale outside the new strip: sampling there picks the most likely source
@@ -42,10 +43,6 @@ class FrameRecord:
     action: int  # -1 for the prompt
     moves: torch.Tensor  # (bands,) move classes; the dynamics' `no_move` for the prompt
     generator_state: torch.Tensor | None = None  # the random stream after sampling it (previews only)
-
-
-class Cancelled(Exception):
-    """A preview stopped early because its caller no longer wants it."""
 
 
 class ChangeWorld:
@@ -83,7 +80,7 @@ class ChangeWorld:
 
     @classmethod
     def load(cls, folder: Path, tokenizer_w, dynamics_w, lam_w, device="auto", **options) -> ChangeWorld:
-        """Build from checked weights (world_model.load_world reads and pairs the files)."""
+        """Build from checked weights (WorldModel.load reads the files and sends a change world here)."""
         from genie_play.io import load_state
         from genie_play.world.lam import build_lam
 

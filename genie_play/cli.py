@@ -95,7 +95,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     shown = ["tokenizer_psnr", "tokenizer_ssim", "tokenizer_webp_psnr", "tokenizer_sharpness_ratio", "tokenizer_code_usage",
              "tokenizer_prompts_psnr", "tokenizer_prompts_webp_psnr", "tokenizer_decode_ms", "lam_code_usage", "lam_nmi", "lam_purity",
              "action_ceiling_nmi", "action_probe_nmi", "action_probe_accuracy", "lam_nmi_vs_probe",
-             "dynamics_psnr", "dynamics_psnr_8", "dynamics_delta_psnr", "rollout_sharpness_ratio",
+             "dynamics_psnr", "dynamics_psnr_8", "dynamics_psnr_8_stderr", "dynamics_delta_psnr", "rollout_sharpness_ratio",
              "rollout_frozen_fraction", "rollout_sketch_sharpness_ratio", "rollout_sketch_frozen_fraction",
              "dynamics_probe_agreement",
              # picture survival (eval/survival.py): the real ceiling, then the bundled and own pictures

@@ -79,6 +79,8 @@ def test_eval_command_writes_metrics_and_report(data, tmp_path, capsys):
                 "tokenizer_decode_ms"):
         assert key in result, key
     assert 0 <= result["lam_nmi"] <= 1 and 0 < result["tokenizer_psnr"] < 100 and result["tokenizer_decode_ms"] > 0
+    # rollout PSNR comes with its standard error over the clips: a 16-clip mean moves by dB between clip sets
+    assert 0 <= result["dynamics_psnr_8_stderr"] < 30
     if webp_available():  # beside the tokenizer: WebP given the bytes a frame of tokens holds
         assert result["tokenizer_bytes_per_frame"] == pytest.approx(token_bytes(TINY.tokens_per_frame, TINY.tokenizer.codebook_size))
         assert 0 < result["tokenizer_webp_psnr"] < 100 and 0 < result["tokenizer_prompts_webp_psnr"] < 100

@@ -319,12 +319,13 @@ def controllability(world: WorldModel, frames: torch.Tensor, inferred: torch.Ten
     rolled, randomised = torch.stack(with_inferred), torch.stack(with_random)
     psnr = M.psnr(frames[:, 1:], rolled[:, 1:])  # (C, T-1)
     per_step = psnr.mean(0)  # (T-1,)
-    per_clip = psnr[:, :8].mean(1)  # (C,): clips differ by far more than worlds do, so the mean has an error bar
+    per_clip = psnr[:, :8].mean(1)  # (C,) over our bar's horizon, the first 8 steps; clips differ by far more
+    # than worlds do, so the mean comes with its standard error
     result.update(
         dynamics_psnr=per_step.mean().item(),
         dynamics_ssim=M.ssim(frames[:, 1:], rolled[:, 1:]).mean().item(),
         **{f"dynamics_psnr_t{i + 1}": v.item() for i, v in enumerate(per_step)},
-        dynamics_psnr_8=per_step[:8].mean().item(),  # our bar's horizon: the first 8 steps
+        dynamics_psnr_8=per_clip.mean().item(),
         dynamics_psnr_8_stderr=(per_clip.std() / len(per_clip) ** 0.5).item() if len(per_clip) > 1 else float("nan"),
         delta_t=t,
         dynamics_delta_psnr=M.delta_psnr(frames[:, t], rolled[:, t], randomised[:, t]),

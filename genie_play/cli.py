@@ -29,8 +29,7 @@ def cmd_play(args: argparse.Namespace) -> int:
 
     return play(PlayOptions(
         image=args.image, weights=args.weights, keymap=args.keymap, device=args.device, seed=args.seed,
-        maskgit_steps=args.maskgit_steps, temperature=args.temperature, prompt_carry=args.prompt_carry,
-        nearby=args.nearby, headless=args.headless,
+        maskgit_steps=args.maskgit_steps, temperature=args.temperature, headless=args.headless,
         keys=args.keys, out=args.out, scale=args.scale, predictive=not args.no_predict, threads=args.threads,
     ))
 
@@ -58,22 +57,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from genie_play.presets import resolve_config
-    from genie_play.train.recipe import train_networks
-    from genie_play.train.trainer import RunOptions
-
-    from genie_play.train.objectives import NETWORKS
+    from genie_play.train.lam_training import RunOptions
+    from genie_play.recipe import NETWORKS, train_networks
 
     networks = NETWORKS if args.network == "all" else (args.network,)
     shortcuts = {"train.lr": args.lr}
-    if "tokenizer" in networks:  # the tokenizer has its own peak rate; --lr means it too
-        shortcuts["train.tokenizer_lr"] = args.lr
     for network in networks:  # --steps and --batch set the trained networks' own fields
         shortcuts.update({f"train.{network}_steps": args.steps, f"train.{network}_batch": args.batch})
     overrides = [*args.set, *(f"{k}={v}" for k, v in shortcuts.items() if v is not None)]
     config = resolve_config(args.preset, overrides)  # a bad preset or --set is reported before anything runs
     opts = RunOptions(
         network=args.network, data=args.data and Path(args.data), out=Path(args.out), device=args.device, resume=args.resume,
-        tokenizer=args.tokenizer and Path(args.tokenizer), lam=args.lam and Path(args.lam),
+        lam=args.lam and Path(args.lam),
         checkpoint_every=args.checkpoint_every, sample_every=args.sample_every, compile=args.compile,
         minutes=args.minutes, init=args.init and Path(args.init),
     )
@@ -89,11 +84,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     probe = Path(args.probe_data) if args.probe_data else None
     opts = EvalOptions(Path(args.weights), Path(args.data), Path(args.out), device=args.device, clips=args.clips,
                        lam_clips=args.lam_clips, probe_data=probe, probe_steps=args.probe_steps,
-                       rollout_steps=args.rollout_steps, maskgit_steps=args.maskgit_steps, seed=args.seed,
-                       prompt_carry=args.prompt_carry, nearby=args.nearby)
+                       rollout_steps=args.rollout_steps, maskgit_steps=args.maskgit_steps, seed=args.seed)
     result = evaluate(opts)
-    shown = ["tokenizer_psnr", "tokenizer_ssim", "tokenizer_webp_psnr", "tokenizer_sharpness_ratio", "tokenizer_code_usage",
-             "tokenizer_prompts_psnr", "tokenizer_prompts_webp_psnr", "tokenizer_decode_ms", "lam_code_usage", "lam_nmi", "lam_purity",
+    shown = ["tokenizer_psnr", "tokenizer_ssim", "tokenizer_sharpness_ratio", "tokenizer_carry_share", "tokenizer_copy_psnr",
+             "lam_code_usage", "lam_nmi", "lam_purity",
              "action_ceiling_nmi", "action_probe_nmi", "action_probe_accuracy", "lam_nmi_vs_probe",
              "dynamics_psnr", "dynamics_psnr_8", "dynamics_psnr_8_stderr", "dynamics_delta_psnr", "rollout_sharpness_ratio",
              "rollout_frozen_fraction", "rollout_sketch_sharpness_ratio", "rollout_sketch_frozen_fraction",
@@ -121,7 +115,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from genie_play.eval.bench import BenchOptions, format_table, run_bench
+    from genie_play.bench.latency import BenchOptions, format_table, run_bench
     from genie_play.io import check_can_write, write_json
 
     if args.json:
@@ -130,24 +124,24 @@ def cmd_bench(args: argparse.Namespace) -> int:
     env_batches = _int_list("--env-batches", args.env_batches, "batch sizes", "1,8,32")
     opts = BenchOptions(
         weights=args.weights and Path(args.weights), device=args.device, steps=args.steps,
-        nocache_steps=args.nocache_steps, prompt=args.prompt and Path(args.prompt), maskgit_steps=args.maskgit_steps,
+        prompt=args.prompt and Path(args.prompt), maskgit_steps=args.maskgit_steps,
         threads=args.threads, seed=args.seed, curve=curve, data=args.data and Path(args.data),
         env_batches=env_batches, env_steps=args.env_steps, log=lambda line: print(line, file=sys.stderr, flush=True),
     )
     if args.window:
-        from genie_play.eval.bench_window import WindowBenchOptions, format_window_table, run_window_bench
+        from genie_play.bench.window import WindowBenchOptions, format_window_table, run_window_bench
 
         result = run_window_bench(WindowBenchOptions(
             weights=opts.weights, prompt=opts.prompt, keymap=args.keymap and Path(args.keymap), presses=args.presses,
             extra_args=("--maskgit-steps", str(args.maskgit_steps)) if args.maskgit_steps else (), log=opts.log))
         print(format_window_table(result))
     elif args.soak is not None:
-        from genie_play.eval.soak import format_soak, run_soak
+        from genie_play.bench.soak import format_soak, run_soak
 
         result = run_soak(opts, args.soak)
         print(format_soak(result))
     elif args.env:
-        from genie_play.eval.bench_env import format_env_table, run_env_bench
+        from genie_play.bench.env import format_env_table, run_env_bench
 
         result = run_env_bench(opts)
         print(format_env_table(result))
@@ -182,12 +176,6 @@ def _positive_float(text: str) -> float:
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be a positive number, got '{text}'")
     return value
-
-
-def _add_nearby(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--nearby", metavar="SHARE", type=float,
-                   help="share of each token's probability kept on the tiles around it in the frame before, "
-                   "0..1 (default: the model's; README, 'The dynamics model')")
 
 
 def _add_device(p: argparse.ArgumentParser) -> None:
@@ -244,11 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--maskgit-steps", metavar="N", type=int,
                    help="MaskGIT decoding steps per frame (default: the model's; adjustable live with [ and ])")
     p.add_argument("--temperature", metavar="T", type=float,
-                   help="sampling temperature, 0 = greedy (default: the model's; adjustable live with - and =)")
-    p.add_argument("--prompt-carry", metavar="TAU", type=float,
-                   help="keep the prompt's own pixels where the painted frame still shows them, within TAU "
-                   "(0.2 measured best; default 0: off; README, 'The prompt carried through play')")
-    _add_nearby(p)
+                   help="sampling temperature of what scrolls in, 0 = greedy (default: the model's; adjustable "
+                   "live with - and =)")
     p.add_argument("--no-predict", action="store_true",
                    help="do not precompute every action's next frame while idle, and start with the action "
                    "explorer hidden (Tab shows it; saves CPU; keypresses wait for the model)")
@@ -291,37 +276,38 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", metavar="S", type=int, default=0, help="which random clips (default: 0)")
     d.set_defaults(func=cmd_data)
 
-    p = sub.add_parser("train", help="train the tokenizer, the latent action model, the dynamics model, or all",
-                       description="Train one network (or all three in order). Runs the same under "
+    p = sub.add_parser("train", help="train the latent action model, the dynamics model, or the whole world",
+                       description="Train the latent action model, the dynamics model, or both in order (`all`; the "
+                       "tokenizer is a search with nothing to learn). The LAM runs the same under "
                        "`torchrun --nproc_per_node K` for data-parallel training.")
-    p.add_argument("network", choices=("tokenizer", "lam", "dynamics", "all"), help="what to train")
+    p.add_argument("network", choices=("lam", "dynamics", "all"), help="what to train")
     p.add_argument("--data", metavar="DIR", help="training shards (from `data generate` or `data import`); "
                    "`all` without it generates the built-in world's data, and evaluates and proposes a keymap at the end")
     p.add_argument("--out", metavar="DIR", required=True, help="run folder: checkpoints, logs, exported weights")
     p.add_argument("--preset", default="default", choices=sorted(PRESETS), help="config preset (default: default)")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                   help="override one config field, e.g. --set tokenizer.patch_size=8 (repeatable)")
+                   help="override one config field, e.g. --set dynamics.d_model=192 (repeatable)")
     p.add_argument("--steps", metavar="N", type=int, help="training steps of each trained network (default: the preset's train.NETWORK_steps)")
     p.add_argument("--batch", metavar="B", type=int, help="global batch size in clips (default: the preset's train.NETWORK_batch)")
-    p.add_argument("--lr", metavar="LR", type=float, help="peak learning rate (default: train.lr, and train.tokenizer_lr for the tokenizer)")
+    p.add_argument("--lr", metavar="LR", type=float, help="peak learning rate (default: train.lr)")
     p.add_argument("--minutes", metavar="M", type=_positive_float,
-                   help="wall-clock budget per trained network: its length (steps) is set from its measured speed "
+                   help="wall-clock budget of the LAM: its length (steps) is set from its measured speed "
                         "so that it ends within M minutes (default: the preset's steps)")
     p.add_argument("--init", metavar="FILE", help="start from these weights of the same network (their architecture, "
                    "this run's training settings), e.g. models/dynamics.safetensors to fine-tune on your own video")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
-    p.add_argument("--tokenizer", metavar="FILE", help="dynamics only: trained tokenizer weights")
     p.add_argument("--lam", metavar="FILE", help="dynamics only: trained latent action model weights")
     p.add_argument("--checkpoint-every", metavar="N", type=int, default=500, help="steps between checkpoints (default: 500)")
     p.add_argument("--sample-every", metavar="N", type=int, default=1000,
                    help="steps between sample images in --out/samples, 0 for none (default: 1000)")
-    p.add_argument("--compile", action="store_true", help="torch.compile the network (faster on GPU after a warm-up)")
+    p.add_argument("--compile", action="store_true", help="torch.compile the LAM (faster on GPU after a warm-up)")
     _add_device(p)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("eval", help="measure trained weights the paper's way; writes metrics.json and a report",
-                       description="Evaluate tokenizer (PSNR, SSIM, code usage), LAM (NMI, purity) and dynamics "
-                       "(rollout PSNR, controllability) on held-out clips. Writes DIR/metrics.json and a report.")
+                       description="Evaluate the tokenizer (its ceiling: PSNR, SSIM), the LAM (NMI, purity) and the "
+                       "dynamics (rollout PSNR, controllability, picture survival) on held-out clips. Writes "
+                       "DIR/metrics.json and a report.")
     _add_weights(p, required=True)
     p.add_argument("--data", metavar="DIR", required=True, help="held-out shards")
     p.add_argument("--out", metavar="DIR", required=True, help="folder for metrics.json and the report")
@@ -335,19 +321,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rollout-steps", metavar="N", type=int, default=200,
                    help="length of the random-action stability rollout (default: 200)")
     p.add_argument("--maskgit-steps", metavar="N", type=int, help="MaskGIT steps per frame (default: the weights' own)")
-    p.add_argument("--prompt-carry", metavar="TAU", type=float, help="play with the prompt carried through (default 0: off)")
-    _add_nearby(p)
     p.add_argument("--seed", metavar="S", type=int, default=0, help="seed for rollouts and random actions (default: 0)")
     _add_device(p)
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("bench", help="measure play latency per keypress; prints a table and writes JSON",
-                       description="Benchmark play: time per keypress (p50/p95), FPS, memory, KV-cache speed-up.")
+                       description="Benchmark play: time per keypress (p50/p95), FPS, previews, memory.")
     _add_weights(p)
     _add_device(p)
-    p.add_argument("--steps", metavar="N", type=int, default=200, help="timed keypresses at full context (default: 200)")
-    p.add_argument("--nocache-steps", metavar="N", type=int, default=30,
-                   help="timed keypresses without the KV cache, 0 to skip (default: 30)")
+    p.add_argument("--steps", metavar="N", type=int, default=200, help="timed keypresses (default: 200)")
     p.add_argument("--prompt", metavar="IMAGE", help="picture to start from (default: the bundled default prompt)")
     p.add_argument("--maskgit-steps", metavar="N", type=int, help="MaskGIT steps per frame (default: the weights' own)")
     p.add_argument("--threads", metavar="N", type=int, help="torch CPU threads (default: what the window gives a keypress, torch's choice)")
@@ -367,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default: 30)")
     p.add_argument("--keymap", metavar="FILE", help="keymap for --window (default: the weights' keymap)")
     p.add_argument("--soak", metavar="N", type=int, help="instead: play N random moves (steps, previews, undo, "
-                   "reset) and report memory at start/end and any NaN in the world's state")
+                   "reset) and report memory at start/end and the undo history's length")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON (flat keys)")
     p.set_defaults(func=cmd_bench)
     return parser

@@ -16,7 +16,6 @@ so a wrong or damaged file is refused with one line that names it and the proble
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import struct
@@ -28,10 +27,10 @@ from typing import Callable, Iterator, Mapping
 import torch
 
 from genie_play import __version__
-from genie_play.config import GenieConfig
-from genie_play.errors import GenieError, file_error
+from genie_play.config import GenieConfig, parse_json
+from genie_play.errors import file_error
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the change world's config sections (tokenizer, dynamics, sampler); 1: genie_play 0.1
 KINDS = ("tokenizer", "lam", "dynamics")
 # Our largest header is a few KB; the cap refuses hostile files before any JSON parsing.
 MAX_HEADER_BYTES = 1 << 20
@@ -204,7 +203,10 @@ def read_weights(path: str | os.PathLike, kind: str | None = None) -> Weights:
         raise file_error(path, "has no valid genie_play.format_version") from None
     if version > FORMAT_VERSION:
         raise file_error(path, f"was written by a newer genie_play (weights format {version}, this one reads up to {FORMAT_VERSION}); upgrade genie_play")
-    config = GenieConfig.from_json(meta.get(_META + "config", ""), source=str(path))
+    config = parse_json(meta.get(_META + "config", ""), str(path))
+    if version < 2:
+        config = _upgrade_v1(config, found, path)
+    config = GenieConfig.from_dict(config, source=str(path))
     try:
         summary = json.loads(meta.get(_META + "summary", "{}"))
     except json.JSONDecodeError:
@@ -242,26 +244,46 @@ def load_state(module: torch.nn.Module, weights: Weights, may_lack: Callable[[st
     return module
 
 
-# The tensors a tokenizer turns frames into tokens with (conv and ST-ViViT); its painter may be retrained.
-TOKEN_TENSORS = ("encoder", "vq", "patch_in", "to_latent")
-
-
-def tokens_sha256(tensors: Mapping[str, torch.Tensor]) -> str:
-    """What a tokenizer's tokens mean, as a SHA-256 of the tensors that make them: a dynamics model
-    trained on its tokens plays with any tokenizer file that has the same ones."""
-    digest = hashlib.sha256()
-    for name in sorted(n for n in tensors if n.split(".")[0] in TOKEN_TENSORS):
-        digest.update(name.encode())
-        digest.update(tensors[name].detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()
-
-
 def load_network(
     path: str | os.PathLike, kind: str, build: Callable[[GenieConfig], torch.nn.Module]
 ) -> tuple[torch.nn.Module, Weights]:
     """Read a weights file, build the network from its own config, and load the tensors into it."""
     weights = read_weights(path, kind)
     return load_state(build(weights.config), weights), weights
+
+
+# Where genie_play 0.1's config of a change world kept what the sections of format 2 hold.
+_V1_SECTIONS = {
+    "tokenizer": ("change", ("block", "reach_y", "reach_x", "move_y", "move_x", "bands")),
+    "dynamics": ("change", ("channels", "d_model", "num_heads", "num_layers")),
+    "sampler": ("change", ("maskgit_steps", "temperature", "min_p", "carry_bias")),
+    "lam": ("lam", ("channels", "latent_dim", "max_shift")),
+}
+_V1_TRAIN = {"lam_steps": "lam_steps", "lam_batch": "lam_batch", "change_steps": "dynamics_steps",
+             "change_batch": "dynamics_batch", "change_clips": "dynamics_clips", "lr": "lr",
+             "weight_decay": "weight_decay", "warmup_steps": "warmup_steps", "grad_clip": "grad_clip",
+             "seed": "seed", "bf16": "bf16"}
+
+
+def _upgrade_v1(old: dict, kind: str, path: Path) -> dict:
+    """A genie_play 0.1 file's config in today's layout; its token-world networks are refused."""
+    if not isinstance(old, dict):
+        raise file_error(path, f"config top level must be an object, got {type(old).__name__}")
+    for name in ("lam", "change", "train"):
+        if not isinstance(old.get(name, {}), dict):
+            raise file_error(path, f"config {name} must be an object, got {type(old[name]).__name__}")
+    token_world = (old.get("lam", {}).get("architecture", "st_transformer") != "conv"
+                   or old.get("lam", {}).get("quantizer", "categorical") != "categorical") if kind == "lam" \
+        else old.get("world", "tokens") != "change"
+    if token_world:
+        raise file_error(path, f"is a token-world {kind} (weights format 1), which genie_play 0.1 plays and this "
+                               "release does not; play it with `pip install 'genie_play<0.2'`, or train a world with "
+                               "`genie-play train all`")
+    new = {name: old[name] for name in ("image_size", "context_frames", "num_actions") if name in old}
+    for section, (where, names) in _V1_SECTIONS.items():
+        new[section] = {n: old[where][n] for n in names if n in old.get(where, {})}
+    new["train"] = {_V1_TRAIN[n]: v for n, v in old.get("train", {}).items() if n in _V1_TRAIN}
+    return new
 
 
 def _names(names: list[str], shown: int = 3) -> str:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from genie_play.errors import GenieError, file_error
+from genie_play.paths import models_dir
 
 NUM_ACTIONS = 8
 MAX_LABEL = 24  # fits the HUD and a thumbnail caption
@@ -303,3 +304,8 @@ def _tomllib():
     else:  # Python 3.10 has no tomllib; tomli is the same parser
         import tomli as tomllib
     return tomllib
+
+
+def weights_keymap(weights: Path) -> Path:
+    """The keymap that belongs to the weights (their folder's keymap.toml), else the shipped one."""
+    return weights / KEYMAP_FILE if (weights / KEYMAP_FILE).is_file() else models_dir() / KEYMAP_FILE

@@ -43,13 +43,13 @@ def save_tiny_world(folder, tokenizer=None, dynamics=None, lam=None):
     from genie_play.presets import PRESETS
     from genie_play.io import save_weights
     from genie_play.world.dynamics import Dynamics
-    from genie_play.world.lam import build_lam
-    from genie_play.world.tokenizer import build_tokenizer
+    from genie_play.world.lam import LatentActionModel
+    from genie_play.world.tokenizer import Tokenizer
 
     tiny = PRESETS["tiny"]
     torch.manual_seed(0)
-    for kind, build, config in (("tokenizer", build_tokenizer, tokenizer), ("dynamics", Dynamics, dynamics),
-                                ("lam", build_lam, lam)):
+    for kind, build, config in (("tokenizer", Tokenizer, tokenizer), ("dynamics", Dynamics, dynamics),
+                                ("lam", LatentActionModel, lam)):
         save_weights(folder / f"{kind}.safetensors", kind, build(config or tiny), config or tiny)
     # The weights' own keymap: labels the tests can rely on, whatever the shipped model's codes mean.
     (folder / "keymap.toml").write_text(LABELLED_KEYMAP.read_text())

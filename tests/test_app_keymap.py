@@ -90,6 +90,16 @@ def test_explicit_then_saved_then_shipped(tmp_path):
         resolve_keymap(explicit, user, SHIPPED)
 
 
+def test_a_weights_folder_plays_with_its_own_keymap_else_the_shipped_one(tmp_path):
+    from genie_play.keymap import weights_keymap
+    from genie_play.paths import models_dir
+
+    assert weights_keymap(tmp_path) == models_dir() / "keymap.toml"  # a folder without one
+    (tmp_path / "keymap.toml").write_text(entry(0, ["left"], "its own"))
+    assert weights_keymap(tmp_path) == tmp_path / "keymap.toml"
+    assert load_keymap(weights_keymap(tmp_path)).label(0) == "its own"
+
+
 def test_headless_key_sequences():
     keymap = load_keymap(SHIPPED)
     assert parse_keys("right right jump", keymap) == [1, 1, 2]

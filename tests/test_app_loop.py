@@ -21,6 +21,7 @@ from genie_play.paths import prompts_dir  # noqa: E402
 from genie_play.app.controls import CONTROLS  # noqa: E402
 from genie_play.app.window import App, WindowSettings, open_window  # noqa: E402
 from genie_play.app import view  # noqa: E402
+from genie_play.app.intents import Step  # noqa: E402
 from conftest import save_tiny_world  # noqa: E402
 from genie_play.presets import PRESETS  # noqa: E402
 from genie_play.images import fit_frame, load_image  # noqa: E402
@@ -132,7 +133,7 @@ def test_undo_pressed_while_a_step_computes_takes_that_step_back(make_app):
     post(pygame.KEYDOWN, key=pygame.K_RIGHT, mod=0, unicode="", scancode=0)
     post(pygame.KEYUP, key=pygame.K_RIGHT, mod=0, unicode="", scancode=0)
     app.frame_once()  # the step is now on the worker, not yet shown
-    assert app.running_intent is not None and app.num_frames == 1
+    assert isinstance(app.running_intent, Step) and app.running_intent.code == 1 and app.num_frames == 1
     tap(app, pygame.K_BACKSPACE)
     assert app.world.num_frames == 1 and np.array_equal(app.frame, first)
 
@@ -344,10 +345,10 @@ def test_screenshot_help_scaling_and_sampling_keys(make_app, tmp_path):
     assert app.world.num_frames == 1
     tap(app, pygame.K_ESCAPE)
     assert not app.help and app.running
-    steps, temperature = app.world.maskgit_steps, app.world.temperature
+    steps, temperature = app.world.sampler.maskgit_steps, app.world.sampler.temperature
     tap(app, pygame.K_RIGHTBRACKET)
     tap(app, pygame.K_EQUALS)
-    assert app.world.maskgit_steps > steps and app.world.temperature == temperature + 0.25
+    assert app.world.sampler.maskgit_steps > steps and app.world.sampler.temperature == temperature + 0.25
     tap(app, pygame.K_v)
     tap(app, pygame.K_TAB)
     assert not app.crisp and not app.explorer.visible
@@ -427,15 +428,14 @@ def test_a_key_wakes_the_sleeping_loop_at_once(make_app):
     assert app.world.num_frames == 2
 
 
-def test_while_a_step_computes_the_window_waits_for_its_frame_then_settles_the_model(make_app, monkeypatch):
+def test_while_a_step_computes_the_window_waits_for_its_frame_and_draws_once(make_app, monkeypatch):
     app = make_app(predictive=False)
-    real, unsettled = app.world.step, []
+    real, steps = app.world.step, []
 
     def slow_step(*a, **k):
         time.sleep(0.05)
-        frame = real(*a, **k)
-        unsettled.append(app.world.unsettled)
-        return frame
+        steps.append(a)
+        return real(*a, **k)
 
     monkeypatch.setattr(app.world, "step", slow_step)
     draws = app.draws
@@ -446,9 +446,8 @@ def test_while_a_step_computes_the_window_waits_for_its_frame_then_settles_the_m
         assert time.monotonic() < deadline
         app.frame_once()
     assert app.draws == draws + 1  # the key's feedback waited for the frame: drawn once, together
-    assert unsettled == [True]  # the frame came back before the model's context update...
     settle(app)
-    assert not app.world.unsettled  # ...which ran once it was on screen
+    assert steps == [(1,)] and np.array_equal(app.frame, app.world.frame)  # one step, and it is on screen
 
 
 def test_a_keypress_preempts_the_preview_being_computed(make_app, monkeypatch):
@@ -487,8 +486,11 @@ def test_the_hud_shows_the_key_to_screen_time_and_the_thread_budget(make_app):
     assert "thread" in app.device_label  # e.g. "cpu (1 thread)"
     shown = {caption: (value, hint) for caption, value, hint in view._fields(app)}
     assert shown["DEVICE"][0] == app.device_label and shown["KEY TO SCREEN"][0] == "—"
+    assert shown["FRAME"] == ("0", None)  # the prompt: nothing to undo
     tap(app, pygame.K_RIGHT)
-    value, hint = {caption: (v, h) for caption, v, h in view._fields(app)}["KEY TO SCREEN"]
+    shown = {caption: (v, h) for caption, v, h in view._fields(app)}
+    assert shown["FRAME"] == ("1", "Bksp undoes")
+    value, hint = shown["KEY TO SCREEN"]
     assert value.endswith(" ms") and 0 < int(value[:-3]) < 5000
     assert hint == "precomputed" or hint.startswith("model ")
 

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import save_tiny_world
 from genie_play.errors import GenieError
-from genie_play.eval import bench_window as bw
+from genie_play.bench import window as bw
 from genie_play.keymap import load_keymap
 
 LABELLED = Path(__file__).parent / "labelled_keymap.toml"

@@ -12,9 +12,15 @@ SUBCOMMAND_FLAGS = {
     ("data", "generate"): ["--out", "--episodes", "--frames", "--size", "--seed", "--workers", "--split"],
     ("data", "import"): ["PATH", "--out", "--size", "--frames", "--fps"],
     ("data", "preview"): ["DIR", "--out", "--clips", "--seed"],
-    ("train",): ["tokenizer,lam,dynamics,all", "--data", "--out", "--preset", "--steps", "--resume", "--set"],
+    ("train",): ["lam,dynamics,all", "--data", "--out", "--preset", "--steps", "--resume", "--set", "--lam"],
     ("eval",): ["--weights", "--data", "--out"],
-    ("bench",): ["--weights", "--device", "--json", "--steps", "--nocache-steps", "--curve", "--data", "--threads"],
+    ("bench",): ["--weights", "--device", "--json", "--steps", "--curve", "--data", "--threads"],
+}
+# Flags of the token world, gone with it.
+GONE_FLAGS = {
+    ("play",): ["--prompt-carry", "--nearby"],
+    ("train",): ["--tokenizer", "tokenizer,"],
+    ("bench",): ["--nocache-steps"],
 }
 
 def test_console_script_is_declared():
@@ -45,15 +51,31 @@ def test_each_subcommand_help_describes_its_interface(words, flags, capsys):
     assert text.startswith(f"usage: genie-play {' '.join(words)}")
     for flag in flags:
         assert flag in text, flag
+    for flag in GONE_FLAGS.get(words, []):
+        assert flag not in text, flag
+
+
+@pytest.mark.parametrize("argv", [
+    ["play", "--prompt-carry"], ["play", "--nearby", "0.1"], ["bench", "--nocache-steps", "2"],
+    ["train", "tokenizer", "--data", "d", "--out", "o"],
+    ["train", "dynamics", "--data", "d", "--out", "o", "--tokenizer", "t.safetensors"],
+])
+def test_the_token_worlds_flags_are_refused_by_argparse(argv, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "unrecognized arguments" in err or "invalid choice: 'tokenizer'" in err
 
 
 def test_user_error_from_a_real_process_has_no_traceback():
     out = subprocess.run(
-        [sys.executable, "-m", "genie_play", "train", "all", "--data", "d", "--out", "r", "--set", "tokenizer.patch_size=5"],
+        [sys.executable, "-m", "genie_play", "train", "all", "--data", "d", "--out", "r", "--set", "tokenizer.bands=5"],
         capture_output=True, text=True,
     )
     assert out.returncode == 2
-    assert out.stderr == "genie-play: error: config: tokenizer.patch_size 5 does not divide image_size 64\n"
+    assert out.stderr == ("genie-play: error: config: image_size 64 must be a multiple of 16 and split into "
+                          "tokenizer.bands (5) bands of whole block rows\n")
 
 
 def test_bad_flags_are_usage_errors(capsys):

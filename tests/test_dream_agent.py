@@ -16,7 +16,7 @@ from genie_play.env.dream_agent import DreamAgentOptions, latent_to_real, main, 
 from genie_play.env.sb3 import SB3VecEnv  # noqa: E402
 from genie_play.errors import GenieError  # noqa: E402
 from test_env import PROMPTS  # noqa: E402
-from test_world_model import make_world  # noqa: E402
+from test_world_batch import make_world  # noqa: E402
 
 
 def test_sb3_view_reports_dones_with_the_terminal_frame():

@@ -10,7 +10,7 @@ from gymnasium.utils.env_checker import check_env  # noqa: E402
 from conftest import save_tiny_world  # noqa: E402
 from genie_play.env import GenieEnv, GenieVectorEnv, horizontal_scroll  # noqa: E402
 from genie_play.errors import GenieError  # noqa: E402
-from test_world_model import TINY, make_world  # noqa: E402
+from test_world_batch import TINY, make_world  # noqa: E402
 
 PROMPTS = [np.random.default_rng(i).integers(0, 256, (24, 24, 3), dtype=np.uint8) for i in range(3)]
 

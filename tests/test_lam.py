@@ -1,14 +1,14 @@
-"""The conv latent action model: its motion-measuring encoder, its camera-like decoder, its quantizer."""
+"""The latent action model: its motion-measuring encoder, its camera-like decoder, its quantizer."""
 
 from pathlib import Path
 
 import pytest
 import torch
 
-from genie_play.config import GenieConfig
+from conftest import moving_squares
 from genie_play.presets import PRESETS
-from genie_play.io import load_network, read_weights
-from genie_play.world.lam import LatentActionModel, NextFrameDecoder, build_lam, cost_volume
+from genie_play.io import load_network
+from genie_play.world.lam import LatentActionModel, NextFrameDecoder, cost_volume, frames_to_float
 from genie_play.world.quantizer import CategoricalQuantizer
 
 TINY = PRESETS["tiny"]
@@ -62,8 +62,7 @@ def test_categorical_quantizer_uses_every_code_and_passes_gradients():
 def test_tiny_lam_learns_which_way_things_move():
     """Unsupervised: clips whose square moves left or right get two different codes."""
     torch.manual_seed(0)
-    lam = build_lam(TINY)
-    assert isinstance(lam, LatentActionModel)
+    lam = LatentActionModel(TINY)
     clips = torch.zeros(16, 2, 16, 16, 3, dtype=torch.uint8)
     for i in range(16):
         start, step = 3 + i % 6, (3 if i % 2 else -3)
@@ -81,13 +80,41 @@ def test_tiny_lam_learns_which_way_things_move():
     assert not left & right, (left, right)
 
 
-def test_old_weights_keep_their_transformer_lam():
-    """Files from before the conv LAM have no lam.architecture: they still load, as the transformer LAM."""
-    assert GenieConfig.from_dict({"lam": {"patch_size": 16}}).lam.architecture == "st_transformer"
-    assert GenieConfig.from_dict({"lam": {"architecture": "conv"}}).lam.quantizer == "categorical"
-    assert GenieConfig().lam.architecture == "conv"
-    weights = read_weights(SHIPPED_LAM, "lam")
-    if weights.config.lam.architecture != "st_transformer":
-        pytest.skip("the shipped LAM is already a conv LAM")
-    lam, _ = load_network(SHIPPED_LAM, "lam", build_lam)
-    assert type(lam).__name__ == "STTransformerLAM"
+def test_lam_shapes_and_overfit():
+    """It overfits one small batch: the reconstruction loss falls by at least 90%."""
+    torch.manual_seed(0)
+    net, x = LatentActionModel(TINY), moving_squares()
+    out = net(x)
+    assert out.prediction.shape == (2, 3, 16, 16, 3) and out.actions.shape == (2, 3)
+    assert torch.allclose(out.loss, out.recon_loss + out.vq.loss)
+    codes = net.infer_actions(x)
+    assert codes.shape == (2, 3) and codes.min() >= 0 and codes.max() < TINY.num_actions
+    opt = torch.optim.AdamW(net.parameters(), lr=3e-3, weight_decay=0.0)
+    losses = []
+    for _ in range(200):
+        out = net(x)
+        opt.zero_grad()
+        out.loss.backward()
+        opt.step()
+        losses.append(out.recon_loss.item())
+    assert losses[-1] <= 0.1 * losses[0], (losses[0], losses[-1])
+    with pytest.raises(ValueError, match="at least two frames"):
+        net.infer_actions(x[:, :1])
+    with pytest.raises(ValueError, match="at least two frames"):
+        net(x[:, :1])
+
+
+def test_frames_to_float_maps_uint8_and_unit_floats_to_minus_one_one():
+    frames = torch.tensor([0, 255], dtype=torch.uint8)
+    assert frames_to_float(frames).tolist() == [-1.0, 1.0]
+    assert frames_to_float(torch.tensor([0.0, 0.5, 1.0])).tolist() == [-1.0, 0.0, 1.0]
+
+
+def test_the_shipped_lam_loads_as_the_latent_action_model():
+    """The shipped file names its own architecture: it builds the conv LAM with the categorical quantizer."""
+    lam, weights = load_network(SHIPPED_LAM, "lam", LatentActionModel)
+    assert isinstance(lam, LatentActionModel) and isinstance(lam.vq, CategoricalQuantizer)
+    assert weights.config.num_actions == lam.vq.num_codes == 8
+    clip = torch.zeros(1, 2, weights.config.image_size, weights.config.image_size, 3, dtype=torch.uint8)
+    codes = lam.eval().infer_actions(clip)
+    assert codes.shape == (1, 1) and 0 <= codes.item() < 8

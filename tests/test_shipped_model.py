@@ -17,15 +17,34 @@ def test_models_folder_stays_under_60_mb():
 
 
 def test_shipped_weights_play_the_default_prompt():
-    from genie_play.world.change_world import ChangeWorld
+    from genie_play.io import FORMAT_VERSION, read_weights
+    from genie_play.world.dynamics import Dynamics
+    from genie_play.world.tokenizer import Tokenizer
 
     world = WorldModel.load(models_dir(), device="cpu")
-    assert isinstance(world, ChangeWorld) and world.lam is not None and world.config.image_size == 64
+    assert isinstance(world.tokenizer, Tokenizer) and isinstance(world.dynamics, Dynamics)
+    assert world.lam is not None and world.config.image_size == 64 and world.num_actions == 8
+    for kind in ("tokenizer", "lam", "dynamics"):  # the shipped files are today's format, not upgraded on read
+        assert read_weights(models_dir() / f"{kind}.safetensors", kind).format_version == FORMAT_VERSION
     first = world.reset(default_prompt())
     frames = [world.step(a) for a in range(world.num_actions)]
     assert all(f.shape == (64, 64, 3) and f.dtype == np.uint8 for f in frames)
     assert not all(np.array_equal(f, first) for f in frames)  # the world moves
     assert np.array_equal(first, fit_frame(load_image(default_prompt()), 64))  # the picture itself is frame 0
+
+
+def test_the_default_preset_is_what_ships():
+    """`--preset default` builds the shipped networks and samples as they do: the files and the
+    preset agree on everything but the training settings of their run."""
+    from genie_play.io import read_weights
+    from genie_play.presets import PRESETS
+
+    default = PRESETS["default"]
+    for kind in ("tokenizer", "lam", "dynamics"):
+        shipped = read_weights(models_dir() / f"{kind}.safetensors", kind).config
+        for section in ("tokenizer", "lam", "dynamics", "sampler"):
+            assert getattr(shipped, section) == getattr(default, section), (kind, section)
+        assert (shipped.image_size, shipped.num_actions) == (default.image_size, default.num_actions)
 
 
 def test_shipped_keymap_binds_every_latent_action():

@@ -21,10 +21,10 @@ class Net(nn.Module):
 
     def __init__(self, config):
         super().__init__()
-        d = config.tokenizer.d_model
+        d = config.dynamics.d_model
         self.proj = nn.Linear(d, d)
         self.norm = nn.LayerNorm(d)
-        self.register_buffer("codebook", torch.randn(config.tokenizer.codebook_size, d))
+        self.register_buffer("codebook", torch.randn(config.num_actions, d))
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def test_round_trip_keeps_config_tensors_and_summary(saved):
 
 
 def test_config_from_the_file_rebuilds_the_network(tmp_path):
-    config = apply_overrides(TINY, ["tokenizer.d_model=16"])
+    config = apply_overrides(TINY, ["dynamics.d_model=16"])
     path = save_weights(tmp_path / "t.safetensors", "tokenizer", Net(config), config)
     loaded, _ = load_network(path, "tokenizer", Net)
     assert loaded.proj.weight.shape == (16, 16)
@@ -170,8 +170,14 @@ def test_newer_format_and_broken_config_are_refused(saved):
     with pytest.raises(GenieError, match="newer genie_play"):
         read_weights(path)
     path.write_bytes(original)
-    _rewrite_metadata(path, **{"genie_play.config": '{"tokenizer": {"patch_size": 5}}'})
-    with pytest.raises(GenieError, match="patch_size 5 does not divide"):
+    _rewrite_metadata(path, **{"genie_play.config": '{"tokenizer": {"block": 5}}'})
+    with pytest.raises(GenieError, match="tokenizer.block must be 4"):
+        read_weights(path)
+    _rewrite_metadata(path, **{"genie_play.config": '{"tokenizer": {"patch_size": 4}}'})  # a 0.1 field in format 2
+    with pytest.raises(GenieError, match="unknown config field 'tokenizer.patch_size'"):
+        read_weights(path)
+    _rewrite_metadata(path, **{"genie_play.format_version": "two"})
+    with pytest.raises(GenieError, match="no valid genie_play.format_version"):
         read_weights(path)
 
 
@@ -186,4 +192,90 @@ def test_load_state_into_a_mismatched_config_names_the_file(saved):
     _, path = saved
     weights = read_weights(path)
     with pytest.raises(GenieError, match="has shape"):
-        load_state(Net(apply_overrides(TINY, ["tokenizer.d_model=16"])), weights)
+        load_state(Net(apply_overrides(TINY, ["dynamics.d_model=16"])), weights)
+
+
+# --- files written by genie_play 0.1 (weights format 1) -------------------------------------------
+
+# The tiny change world as genie_play 0.1 wrote its config: the change world's sizes and sampling in
+# a "change" section, beside the token world's sections (whose values must not leak into the upgrade).
+V1_TINY_CHANGE = {
+    "world": "change", "image_size": 16, "context_frames": 4, "num_actions": 8,
+    "tokenizer": {"architecture": "conv", "patch_size": 4, "channels": 16, "decoder_channels": 16, "quantizer": "fsq",
+                  "fsq_levels": "4,4,2", "codebook_size": 32, "d_model": 32, "num_heads": 2, "latent_dim": 8},
+    "lam": {"architecture": "conv", "quantizer": "categorical", "channels": 8, "max_shift": 8.0, "patch_size": 8,
+            "d_model": 32, "num_heads": 2, "encoder_layers": 1, "decoder_layers": 1, "latent_dim": 8},
+    "dynamics": {"d_model": 64, "num_heads": 2, "num_layers": 4, "maskgit_steps": 4, "temperature": 2.0,
+                 "action_input": "token", "nearby": 0.0, "pointer": False},
+    "change": {"block": 4, "reach_y": 2, "reach_x": 4, "move_y": 2, "move_x": 4, "bands": 2, "channels": 8,
+               "d_model": 32, "num_heads": 2, "num_layers": 1, "maskgit_steps": 3, "temperature": 1.0, "min_p": 0.3,
+               "carry_bias": 3.0},
+    "train": {"tokenizer_steps": 50, "tokenizer_batch": 4, "tokenizer_lr": 0.002, "tokenizer_crop": 32, "lam_steps": 50,
+              "lam_batch": 4, "dynamics_steps": 50, "dynamics_batch": 4, "change_steps": 30, "change_batch": 8,
+              "change_clips": 8, "lr": 0.001, "weight_decay": 0.05, "warmup_steps": 5, "grad_clip": 1.0, "seed": 0,
+              "bf16": True},
+}
+
+
+def save_v1(path, kind, module, config: dict):
+    """Write `module` as genie_play 0.1 did: weights format 1, its config layout."""
+    from safetensors.torch import save_file
+
+    save_file({k: v.contiguous() for k, v in module.state_dict().items()}, str(path), metadata={
+        "genie_play.kind": kind, "genie_play.format_version": "1", "genie_play.config": json.dumps(config),
+        "genie_play.summary": json.dumps({"steps": 30}), "genie_play.version": "0.1.0"})
+    return path
+
+
+def test_a_genie_play_0_1_change_world_is_upgraded_and_plays(tmp_path):
+    import numpy as np
+
+    from genie_play.world.dynamics import Dynamics
+    from genie_play.world.lam import LatentActionModel
+    from genie_play.world.tokenizer import Tokenizer
+    from genie_play.world.world_model import WorldModel
+
+    torch.manual_seed(0)
+    nets = {"tokenizer": Tokenizer(TINY), "lam": LatentActionModel(TINY), "dynamics": Dynamics(TINY)}
+    for kind, net in nets.items():
+        save_v1(tmp_path / f"{kind}.safetensors", kind, net, V1_TINY_CHANGE)
+    for kind, net in nets.items():
+        weights = read_weights(tmp_path / f"{kind}.safetensors", kind)
+        # The change section became tokenizer / dynamics / sampler, change_* the dynamics' training; the token
+        # world's dynamics section and training fields are dropped: the upgraded config is today's tiny preset.
+        assert weights.config == TINY, kind
+        assert weights.format_version == 1 and weights.written_by == "0.1.0" and weights.summary == {"steps": 30}
+    lam, _ = load_network(tmp_path / "lam.safetensors", "lam", LatentActionModel)
+    assert all(torch.equal(a, b) for a, b in zip(lam.state_dict().values(), nets["lam"].state_dict().values()))
+    world = WorldModel.load(tmp_path, device="cpu")
+    assert world.sampler.maskgit_steps == 3 and world.sampler.min_p == 0.3  # the change section's, not dynamics'
+    prompt = np.random.default_rng(0).integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    assert np.array_equal(world.reset(prompt), prompt)
+    frame = world.step(2)
+    assert frame.shape == (16, 16, 3) and frame.dtype == np.uint8
+
+
+@pytest.mark.parametrize("kind, change", [
+    ("dynamics", {"world": "tokens"}),
+    ("tokenizer", {"world": None}),  # written before the world field existed: a token world
+    ("lam", {"lam": {"architecture": "st_transformer", "patch_size": 8}}),
+    ("lam", {"lam": {"patch_size": 16}}),  # before the conv LAM existed: the transformer LAM
+    ("lam", {"lam": {"architecture": "conv", "quantizer": "vq", "channels": 8}}),
+])
+def test_a_genie_play_0_1_token_world_file_is_refused_in_one_line(tmp_path, kind, change):
+    config = {k: v for k, v in {**V1_TINY_CHANGE, **change}.items() if v is not None}
+    path = save_v1(tmp_path / f"{kind}.safetensors", kind, Net(TINY), config)
+    with pytest.raises(GenieError) as e:
+        read_weights(path, kind)
+    message = _one_line(e, path)
+    assert f"is a token-world {kind} (weights format 1)" in message
+    assert "genie_play 0.1" in message and "pip install 'genie_play<0.2'" in message
+
+
+def test_a_genie_play_0_1_file_with_a_broken_config_is_refused_in_one_line(tmp_path):
+    for config in ([1, 2], {**V1_TINY_CHANGE, "change": 3}, {**V1_TINY_CHANGE, "train": "fast"},
+                   {**V1_TINY_CHANGE, "lam": None}):
+        path = save_v1(tmp_path / "lam.safetensors", "lam", Net(TINY), config)
+        with pytest.raises(GenieError) as e:
+            read_weights(path, "lam")
+        _one_line(e, path)

@@ -10,6 +10,7 @@ import numpy as np
 import pygame
 
 from genie_play.app import theme
+from genie_play.app.intents import Undo
 from genie_play.app.recorder import Recording, capture_name, write_png
 
 STEP_CHOICES = (1, 2, 3, 4, 6, 8, 12, 16, 20, 25, 32, 50)  # MaskGIT steps offered by [ and ]
@@ -28,7 +29,7 @@ class Controls:
     def do_undo(self):
         if self.frames_when_done() <= 1:  # counts a step still computing: undo then takes it back
             return self.toast("at the prompt already: nothing to undo", theme.DIM)
-        self._ask(("undo",))
+        self._ask(Undo())
 
     def do_reset(self):
         self._reset_to(self.prompt, self.prompt_name)

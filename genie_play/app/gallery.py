@@ -12,6 +12,7 @@ import numpy as np
 import pygame
 
 from genie_play.app import theme
+from genie_play.app.intents import Close, Play
 from genie_play.errors import GenieError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"}
@@ -30,7 +31,7 @@ def title(path: Path) -> str:
 
 
 class Gallery:
-    """Selection and layout of the prompt grid; `handle` returns ("play", path), ("close",) or None."""
+    """Selection and layout of the prompt grid; `handle` returns Play, Close or None."""
 
     def __init__(self, folder: Path | None):
         self.paths = list_prompts(folder)
@@ -53,9 +54,9 @@ class Gallery:
         n = len(self.paths)
         if event.type == pygame.KEYDOWN:
             if event.key in (pygame.K_ESCAPE, pygame.K_g):
-                return ("close",)
+                return Close()
             if event.key in (pygame.K_RETURN, pygame.K_KP_ENTER) and n:
-                return ("play", self.paths[self.selected])
+                return Play(self.paths[self.selected], self.paths[self.selected].name)
             moves = {pygame.K_LEFT: -1, pygame.K_RIGHT: 1, pygame.K_UP: -self.columns, pygame.K_DOWN: self.columns}
             if event.key in moves and n:
                 self.selected = min(n - 1, max(0, self.selected + moves[event.key]))
@@ -66,7 +67,7 @@ class Gallery:
         elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
             hit = self._hit(event.pos)
             if hit is not None:
-                return ("play", self.paths[hit])
+                return Play(self.paths[hit], self.paths[hit].name)
         return None
 
     def _hit(self, pos) -> int | None:

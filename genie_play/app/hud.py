@@ -1,7 +1,7 @@
 """What is drawn around the game: the top bar, the HUD, toasts, the help overlay and progress.
 
 Always visible (the design's promise): current action, key-to-screen time, device, MaskGIT steps
-and temperature, context length. Every key press gets visible feedback here.
+and temperature, the frame number. Every key press gets visible feedback here.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The world jobs of the App: what the worker thread computes, in which order, and with how many threads.
 
-A mixin of `App` (window.py), like `Controls`. The player's intents (steps, undo, reset) go first,
-one at a time; a new frame is drawn before anything else starts; then background work: the
-model's context update (`WorldModel.settle`) and previews, which a keypress pre-empts. Only the
-worker thread runs the model; these methods run on the main thread and only submit and collect.
+A mixin of `App` (window.py), like `Controls`. The player's intents (app/intents.py: steps, undo,
+reset) go first, one at a time; a new frame is drawn before anything else starts; then background
+work: previews, which a keypress pre-empts. Only the worker thread runs the model; these methods
+run on the main thread and only submit and collect.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pygame
 
 from genie_play.app import theme
 from genie_play.app.explorer import Explorer
+from genie_play.app.intents import Reset, Step, Undo
 from genie_play.app.worker import Job
 from genie_play.errors import GenieError
 from genie_play.keymap import NUM_ACTIONS
@@ -35,8 +36,7 @@ class WorldJobs:
         step, background = self.threads
         torch.set_num_threads(step)  # on this thread, where the model runs; describe_device reports it
         world = WorldModel.load(self.s.weights, device=device, maskgit_steps=self.s.maskgit_steps,
-                                temperature=self.s.temperature, prompt_carry=self.s.prompt_carry, nearby=self.s.nearby,
-                                seed=self.s.seed)
+                                temperature=self.s.temperature, seed=self.s.seed)
         world.reset(self.prompt)
         hint = f"previews {background} of {os.cpu_count()} cores" if device.type == "cpu" and background < step else None
         return world, describe_device(device), hint
@@ -45,7 +45,7 @@ class WorldJobs:
         """Route the jobs that finished since the last turn."""
         for job in self.worker.poll() + self.io.poll():
             self._finished(job)
-            self.dirty = self.dirty or job.kind != "settle"  # settling changes nothing on screen
+            self.dirty = True
 
     def tick(self) -> None:
         """Give the idle worker what the player asked for: an intent, or a held key's repeat."""
@@ -53,17 +53,17 @@ class WorldJobs:
         if self.world is None or self.worker.busy:
             return
         steps, temperature = self.sampling
-        self.world.maskgit_steps, self.world.temperature = steps, temperature  # applied only between jobs
+        self.world.sampler.maskgit_steps, self.world.sampler.temperature = steps, temperature  # only between jobs
         if not self.intents and self.held and not self.paused and self.mode == "play" and now >= self.next_repeat:
             key, code = list(self.held.items())[-1]  # the most recently pressed key wins
-            self.intents.append(("step", code, key, now))
+            self.intents.append(Step(code, key, now))
             self.next_repeat = now + 1.0 / self.s.repeat_hz
         if self.intents:
             self._start(self.intents.popleft())
 
     def background(self) -> None:
-        """Work nobody waits for, started only once the newest frame is on screen: previews, or the
-        model's leftover work from the last step (`WorldModel.settle`), on the background budget."""
+        """Work nobody waits for, started only once the newest frame is on screen: previews, on the
+        background thread budget."""
         if self.world is None or self.worker.busy or self.intents:
             return
         if self._wants_previews() and time.monotonic() - self.last_step_end >= self.s.preview_delay:
@@ -75,8 +75,6 @@ class WorldJobs:
             world, cancelled = self.world, self.cancel_preview.is_set
             self.worker.submit("preview", self._on_threads(1, lambda: world.preview(codes, cancelled)),
                                (self.version, codes))
-        elif self.world.unsettled:
-            self.worker.submit("settle", self._on_threads(1, self.world.settle))
 
     def _on_threads(self, which: int, fn):
         """fn, run with the model's thread budget for steps (0) or for background work (1)."""
@@ -92,14 +90,14 @@ class WorldJobs:
         return (self.mode in ("play", "remap") and self._previewing and not self.held
                 and bool(self.explorer.missing()))
 
-    def _ask(self, intent: tuple) -> None:
+    def _ask(self, intent: Step | Undo | Reset) -> None:
         """Queue what the player asked for; a preview computing now gives way to it, unless it is the
         very frame asked for, which is then shown as soon as it is ready."""
         self.intents.append(intent)
         job = self.worker.current
         if job is not None and job.kind == "preview":
             version, codes = job.tag
-            if not (intent[0] == "step" and intent[1] in codes and version == self.version and len(self.intents) == 1):
+            if not (isinstance(intent, Step) and intent.code in codes and version == self.version and len(self.intents) == 1):
                 self.cancel_preview.set()
 
     @property
@@ -107,18 +105,16 @@ class WorldJobs:
         """Previews are computed for predictive rendering, or to fill the visible explorer."""
         return self.s.predictive or self.explorer.visible
 
-    def _start(self, intent: tuple) -> None:
+    def _start(self, intent: Step | Undo | Reset) -> None:
         world = self.world
         self.running_intent, self.intent_started = intent, time.monotonic()
-        if intent[0] == "step":
-            code = intent[1]
-            # the frame first; adding it to the context waits until it is on screen (background())
+        if isinstance(intent, Step):
             self.running_job = self.worker.submit("step", self._on_threads(0, lambda: (
-                world.step(code, settle=False), world.last_step_precomputed)), intent)
-        elif intent[0] == "undo":
+                world.step(intent.code), world.last_step_precomputed)), intent)
+        elif isinstance(intent, Undo):
             self.running_job = self.worker.submit("undo", self._on_threads(0, world.undo), intent)
         else:
-            self.running_job = self.worker.submit("reset", self._on_threads(0, lambda: world.reset(intent[1])), intent)
+            self.running_job = self.worker.submit("reset", self._on_threads(0, lambda: world.reset(intent.prompt)), intent)
 
     def _finished(self, job: Job) -> None:
         if job.kind in ("step", "undo", "reset"):
@@ -133,12 +129,12 @@ class WorldJobs:
             return
         if job.kind == "load":
             self.world, self.device_label, self.device_hint = job.result
-            self.sampling = [self.world.maskgit_steps, self.world.temperature]
+            self.sampling = [self.world.sampler.maskgit_steps, self.world.sampler.temperature]
             visible, self.explorer = self.explorer.visible, Explorer(self.world.num_actions)
             self.explorer.visible = visible
             self._show(self.world.frame, {"do": "reset", "prompt": self.prompt_name})
         elif job.kind == "step":
-            code, key, asked = job.tag[1:]
+            code, key, asked = job.tag.code, job.tag.key, job.tag.asked
             frame, self.last_precomputed = job.result
             self.step_seconds = job.seconds
             # what the player waits for: from the key to this frame on screen (drawn next, as long as the last)
@@ -148,7 +144,7 @@ class WorldJobs:
         elif job.kind == "undo":
             self._show(job.result, {"do": "undo"})
         elif job.kind == "reset":
-            self.prompt, self.prompt_name = job.tag[1], job.tag[2]
+            self.prompt, self.prompt_name = job.tag.prompt, job.tag.name
             pygame.display.set_caption(f"genie_play — {self.prompt_name}")
             self.last_code = None
             self._show(job.result, {"do": "reset", "prompt": self.prompt_name})
@@ -164,7 +160,7 @@ class WorldJobs:
     def _show(self, frame: np.ndarray, step: dict) -> None:
         """A new frame is on screen: the previews are stale and a recording gets the frame."""
         self.frame, self.new_frame = frame, True
-        self.num_frames, self.max_context = self.world.num_frames, self.world.max_context
+        self.num_frames = self.world.num_frames
         self.last_step_end = time.monotonic()
         self._changed()
         if self.recording is not None:

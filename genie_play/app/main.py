@@ -10,7 +10,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from genie_play.keymap import KEYMAP_FILE, resolve_keymap, user_keymap_path
+from genie_play.keymap import resolve_keymap, user_keymap_path, weights_keymap
 from genie_play.errors import GenieError, file_error
 from genie_play.paths import default_prompt, models_dir, prompts_dir
 
@@ -28,15 +28,12 @@ class PlayOptions:
     seed: int = 0
     maskgit_steps: int | None = None
     temperature: float | None = None
-    prompt_carry: float | None = None  # world/anchor.py; None: its default (off)
-    nearby: float | None = None  # dynamics.nearby_prior; None: the weights' own
     headless: bool = False
     keys: str | None = None
     out: Path | None = None
     scale: int = 1
     predictive: bool = True  # precompute every action's next frame while the player is idle
     threads: int | None = None  # torch threads for the model; None: see device.play_threads
-
 
 
 def check_weights(folder: Path, shipped: bool) -> None:
@@ -56,19 +53,10 @@ def check_sampling(options: PlayOptions) -> None:
         raise GenieError(f"--maskgit-steps must be 1..100, got {options.maskgit_steps}")
     if options.temperature is not None and not 0 <= options.temperature <= 10:
         raise GenieError(f"--temperature must be 0..10, got {options.temperature}")
-    if options.prompt_carry is not None and not 0 <= options.prompt_carry <= 2:
-        raise GenieError(f"--prompt-carry must be 0..2, got {options.prompt_carry}")
-    if options.nearby is not None and not 0 <= options.nearby <= 1:
-        raise GenieError(f"--nearby must be 0..1, got {options.nearby}")
     if not 1 <= options.scale <= 16:
         raise GenieError(f"--scale must be 1..16, got {options.scale}")
     if options.threads is not None and not 1 <= options.threads <= 256:
         raise GenieError(f"--threads must be 1..256, got {options.threads}")
-
-
-def shipped_keymap(weights: Path) -> Path:
-    """The keymap that belongs to the weights (their folder's keymap.toml), else the shipped one."""
-    return weights / KEYMAP_FILE if (weights / KEYMAP_FILE).is_file() else models_dir() / KEYMAP_FILE
 
 
 def play(options: PlayOptions) -> int:
@@ -81,15 +69,14 @@ def play(options: PlayOptions) -> int:
 
     load_image(prompt)  # a bad picture is reported now, not after the model has loaded
     # --keymap, else the user's saved map, else the weights' keymap, else the shipped one
-    keymap, warning = resolve_keymap(options.keymap, user_keymap_path(), shipped_keymap(weights))
-    sampling = {"maskgit_steps": options.maskgit_steps, "temperature": options.temperature, "seed": options.seed,
-                "prompt_carry": options.prompt_carry, "nearby": options.nearby}
+    keymap, warning = resolve_keymap(options.keymap, user_keymap_path(), weights_keymap(weights))
+    sampling = {"maskgit_steps": options.maskgit_steps, "temperature": options.temperature, "seed": options.seed}
     if options.headless:
         return _play_headless(options, weights, prompt, keymap, warning, sampling)
     from genie_play.app.window import WindowSettings, run_window
 
     settings = WindowSettings(weights=weights, prompt=prompt, keymap=keymap, device=options.device,
-                              user_keymap=user_keymap_path(), shipped_keymap=shipped_keymap(weights),
+                              user_keymap=user_keymap_path(), shipped_keymap=weights_keymap(weights),
                               prompts=prompts_dir(), warning=warning, predictive=options.predictive,
                               threads=options.threads, **sampling)
     return run_window(settings)
@@ -115,7 +102,6 @@ def _play_headless(options, weights, prompt, keymap, warning, sampling) -> int:
     print(f"genie-play: loading {weights} on {describe_device(device)}", file=sys.stderr, flush=True)
     world = WorldModel.load(weights, device=device, **sampling)
     meta = {"prompt": str(prompt), "weights": str(weights), "keymap": keymap.source, "seed": options.seed,
-            "maskgit_steps": world.maskgit_steps, "temperature": world.temperature, "prompt_carry": world.prompt_carry,
-            "nearby": world.nearby}
+            "maskgit_steps": world.sampler.maskgit_steps, "temperature": world.sampler.temperature}
     run_headless(world, prompt, codes, keymap, options.out, scale=options.scale, meta=meta)
     return 0

@@ -13,6 +13,7 @@ from pathlib import Path
 import pygame
 
 from genie_play.app import theme
+from genie_play.app.intents import ApplyKeymap, Close, ExportKeymap, RestoreKeymap
 from genie_play.keymap import MAX_LABEL, Keymap, normalize_key
 from genie_play.errors import GenieError
 
@@ -37,7 +38,7 @@ class Remap:
         self.stage, self.message, self.error = "choose", "", False
 
     def handle(self, event: pygame.event.Event, keymap: Keymap):
-        """Returns ("apply", keymap), ("export", path), ("restore",), ("close",) or None."""
+        """Returns ApplyKeymap, ExportKeymap, RestoreKeymap, Close or None."""
         if event.type == pygame.MOUSEBUTTONDOWN and event.button == 1 and self.stage == "choose":
             hit = next((i for i, r in enumerate(self.rows) if r.collidepoint(event.pos)), None)
             if hit is not None:
@@ -64,7 +65,7 @@ class Remap:
     def _choose(self, event, keymap: Keymap):
         key, n = event.key, len(keymap.bindings)
         if key in (pygame.K_ESCAPE, pygame.K_m):
-            return ("close",)
+            return Close()
         if key in (pygame.K_UP, pygame.K_DOWN):
             self.code = (self.code + (1 if key == pygame.K_DOWN else -1)) % n
         elif pygame.K_0 <= key <= pygame.K_9 and key - pygame.K_0 < n:
@@ -79,12 +80,12 @@ class Remap:
             bindings = tuple(dataclasses.replace(b, keys=()) if b.code == self.code else b for b in keymap.bindings)
             cleared = Keymap(bindings, keymap.source)
             self._say(f"code {self.code} has no key now")
-            return ("apply", cleared)
+            return ApplyKeymap(cleared)
         elif key == pygame.K_x:
             self.stage, self.text = "export", str(Path.cwd() / "keymap.toml")
             self._say("type a file path for the exported keymap, then Enter")
         elif key == pygame.K_d:
-            return ("restore",)
+            return RestoreKeymap()
         return None
 
     def _key(self, event, keymap: Keymap):
@@ -102,7 +103,7 @@ class Remap:
         taken = f" (taken from code {moved})" if moved not in (None, self.code) else ""
         self._say(f"'{name}' now plays code {self.code}{taken}")
         self._start_label(new)
-        return ("apply", new)
+        return ApplyKeymap(new)
 
     def _start_label(self, keymap: Keymap) -> None:
         self.stage, self.text, self._suggestion = "label", keymap.label(self.code), -1
@@ -125,7 +126,7 @@ class Remap:
                 return None
             self.stage = "choose"
             self._say(f"code {self.code} is now '{new.label(self.code)}'")
-            return ("apply", new)
+            return ApplyKeymap(new)
         return None
 
     def _export(self, event, keymap: Keymap):
@@ -136,7 +137,7 @@ class Remap:
             self.text = self.text[:-1]
         elif event.key in (pygame.K_RETURN, pygame.K_KP_ENTER) and self.text.strip():
             self.stage = "choose"
-            return ("export", Path(self.text.strip()).expanduser())
+            return ExportKeymap(Path(self.text.strip()).expanduser())
         return None
 
     # --- drawing ------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import numpy as np
 import pygame
 
 from genie_play.app import theme
+from genie_play.app.intents import Close, Play
 
 PALETTE = [(32, 32, 40), (250, 248, 240), (222, 64, 60), (246, 152, 40), (250, 214, 60),
            (72, 172, 84), (124, 192, 240), (52, 92, 204), (144, 84, 192), (132, 92, 56)]
@@ -30,7 +31,7 @@ class Op:
 
 
 class Sketch:
-    """The canvas, its tools, and the toolbar buttons; `handle` returns "play" or "close" when done."""
+    """The canvas, its tools, and the toolbar buttons; `handle` returns Play (the drawing) or Close when done."""
 
     def __init__(self):
         self.ops: list[Op] = []
@@ -98,12 +99,12 @@ class Sketch:
             self._drawing = None
         return None
 
-    def _key(self, event) -> str | None:
+    def _key(self, event) -> Play | Close | None:
         key = event.key
         if key in (pygame.K_RETURN, pygame.K_KP_ENTER):
-            return "play"
+            return self._button("play")
         if key == pygame.K_ESCAPE:
-            return "close"
+            return self._button("close")
         if key == pygame.K_BACKSPACE or (key == pygame.K_z and event.mod & pygame.KMOD_CTRL):
             return self._button("undo")
         names = {pygame.K_e: "eraser", pygame.K_f: "fill", pygame.K_c: "clear", pygame.K_b: "brush"}
@@ -116,7 +117,7 @@ class Sketch:
             self.color, self.eraser = PALETTE[index], False
         return None
 
-    def _button(self, name: str) -> str | None:
+    def _button(self, name: str) -> Play | Close | None:
         if name.startswith("color"):
             self.color, self.eraser = PALETTE[int(name[5:])], False
         elif name.startswith("size"):
@@ -131,8 +132,10 @@ class Sketch:
             self.ops.clear()
         elif name == "undo" and self.ops:
             self.ops.pop()
-        elif name in ("play", "close"):
-            return name
+        elif name == "play":
+            return Play(self.to_array(), "your sketch")
+        elif name == "close":
+            return Close()
         self._refresh()
         return None
 

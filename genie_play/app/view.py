@@ -132,13 +132,12 @@ def _fields(app) -> list:
         frame_time = f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
         model_ms = 1000 * app.step_seconds
         detail = "precomputed" if app.last_precomputed else f"model {model_ms:.0f} ms  ·  {1000 / model_ms:.0f} fps"
-    context = f"{min(app.num_frames, app.max_context)}/{app.max_context}" if app.max_context else "—"
     return [
         ("KEY TO SCREEN", frame_time, detail),
         ("DEVICE", app.device_label, app.device_hint),
         ("MASKGIT STEPS", "—" if steps is None else str(steps), "[  ]"),
         ("TEMPERATURE", "—" if temperature is None else f"{temperature:.2f}", "-  ="),
-        ("CONTEXT", context, f"frame {app.num_frames}" if app.num_frames else None),
+        ("FRAME", str(app.num_frames - 1) if app.num_frames else "—", "Bksp undoes" if app.num_frames > 1 else None),
     ]
 
 

@@ -36,6 +36,8 @@ from genie_play.app import theme, view  # noqa: E402
 from genie_play.app.controls import CONTROLS, Controls  # noqa: E402
 from genie_play.app.explorer import Explorer  # noqa: E402
 from genie_play.app.gallery import Gallery  # noqa: E402
+from genie_play.app.intents import (ApplyKeymap, Close, ExportKeymap, Play, Reset, RestoreKeymap, Step,  # noqa: E402
+                                     Undo)
 from genie_play.app.jobs import WorldJobs  # noqa: E402
 from genie_play.app.recorder import Recording  # noqa: E402
 from genie_play.keymap import NUM_ACTIONS, Keymap, load_keymap, normalize_key, save_keymap  # noqa: E402
@@ -58,8 +60,6 @@ class WindowSettings:
     seed: int = 0
     maskgit_steps: int | None = None
     temperature: float | None = None
-    prompt_carry: float | None = None
-    nearby: float | None = None
     user_keymap: Path | None = None  # where remap saves; None = do not save
     shipped_keymap: Path | None = None  # what "restore defaults" in remap loads
     prompts: Path | None = None  # the gallery's folder
@@ -94,11 +94,11 @@ class App(Controls, WorldJobs):
         self.running, self.fatal = True, None
         self.frame: np.ndarray | None = None
         self.prompt, self.prompt_name = settings.prompt, _name(settings.prompt)
-        self.num_frames = self.max_context = 0
+        self.num_frames = 0
         self.version = 0  # bumps whenever the state the previews depend on changes
         # what the player asked for, in order: ("step", code, key, asked at) | ("undo",) | ("reset", image, name)
         self.intents: collections.deque = collections.deque()
-        self.running_intent: tuple | None = None  # the one the worker is computing now
+        self.running_intent: Step | Undo | Reset | None = None  # the one the worker is computing now
         self.running_job: Job | None = None  # ...and its job
         self.held: dict[str, int] = {}  # action keys held down, in press order
         self.next_repeat = self.last_step_end = 0.0
@@ -213,19 +213,12 @@ class App(Controls, WorldJobs):
         elif self.help:
             if event.type == pygame.KEYDOWN and event.key in (pygame.K_h, pygame.K_F1, pygame.K_ESCAPE):
                 self.help = False
-        elif self.mode == "sketch":
-            outcome = self.sketch.handle(event)
-            if outcome == "play":
-                self._reset_to(self.sketch.to_array(), "your sketch")
+        elif self.mode in ("sketch", "gallery"):
+            outcome = (self.sketch if self.mode == "sketch" else self.gallery).handle(event)
+            if outcome is not None:  # Play or Close: back to the game
                 self.mode = "play"
-            elif outcome == "close":
-                self.mode = "play"
-        elif self.mode == "gallery":
-            outcome = self.gallery.handle(event)
-            if outcome is not None:
-                self.mode = "play"
-                if outcome[0] == "play":
-                    self._reset_to(outcome[1], outcome[1].name)
+            if isinstance(outcome, Play):
+                self._reset_to(outcome.prompt, outcome.name)
         elif self.mode == "remap":
             self._remapped(self.remap.handle(event, self.keymap))
         elif event.type == pygame.KEYDOWN:
@@ -266,20 +259,20 @@ class App(Controls, WorldJobs):
             self.held.pop(key, None)
             self.held[key] = code
             self.next_repeat = time.monotonic() + self.s.repeat_delay
-        if sum(i[0] == "step" for i in self.intents) < 2:  # a short queue: taps count, holds never pile up
-            self._ask(("step", code, key, time.monotonic()))
+        if sum(isinstance(i, Step) for i in self.intents) < 2:  # a short queue: taps count, holds never pile up
+            self._ask(Step(code, key, time.monotonic()))
 
     def frames_when_done(self) -> int:
         """The history length once the running and queued intents are done (undo needs it)."""
         n = self.num_frames
         for intent in [self.running_intent, *self.intents]:
             if intent is not None:
-                n = n + 1 if intent[0] == "step" else max(1, n - 1) if intent[0] == "undo" else 1
+                n = n + 1 if isinstance(intent, Step) else max(1, n - 1) if isinstance(intent, Undo) else 1
         return n
 
     def _reset_to(self, image, name: str) -> None:
         self.intents.clear()
-        self._ask(("reset", image, name))
+        self._ask(Reset(image, name))
 
     def _dropped(self, path: Path) -> None:
         if path.suffix.lower() == ".toml":
@@ -297,13 +290,13 @@ class App(Controls, WorldJobs):
     def _remapped(self, outcome) -> None:
         if outcome is None:
             return
-        if outcome[0] == "close":
+        if isinstance(outcome, Close):
             self.mode = "play"
-        elif outcome[0] == "apply":
-            self._use_keymap(outcome[1], save=True)
-        elif outcome[0] == "export":
-            self._save_keymap(outcome[1], "exported")
-        elif outcome[0] == "restore" and self.s.shipped_keymap is not None:
+        elif isinstance(outcome, ApplyKeymap):
+            self._use_keymap(outcome.keymap, save=True)
+        elif isinstance(outcome, ExportKeymap):
+            self._save_keymap(outcome.path, "exported")
+        elif isinstance(outcome, RestoreKeymap) and self.s.shipped_keymap is not None:
             try:
                 self._use_keymap(load_keymap(self.s.shipped_keymap), save=True)
                 self.remap._say("restored the shipped keymap")

@@ -1,8 +1,8 @@
 """The learned world as a Gymnasium vector environment: B worlds, one batched forward pass per step.
 
-Not B processes: WorldBatch keeps every world in one KV cache, so a step costs one MaskGIT pass
-over B frames. World i seeded s plays exactly what GenieEnv seeded s plays (tested on the CPU; on a
-GPU, batched kernels may round differently, so a sample can diverge after a few steps). Autoreset is
+Not B processes: WorldBatch steps every world in one batched pass over B frames. World i seeded s
+plays exactly what GenieEnv seeded s plays (tested on the CPU; on a GPU, batched kernels may round
+differently, so a sample can diverge after a few steps). Autoreset is
 Gymnasium's SAME_STEP mode: a truncated world restarts within step(), its last frame and info
 going to info["final_obs"] and info["final_info"], as stable-baselines3 and most trainers expect.
 """
@@ -22,7 +22,6 @@ from genie_play.env.common import EnvConfig, action_labels, env_world, make_conf
 from genie_play.env.genie_env import RewardFn
 from genie_play.env.rewards import scroll_reward
 from genie_play.errors import GenieError
-from genie_play.world.change_world import ChangeBatch, ChangeWorld
 from genie_play.world.world_batch import WorldBatch
 from genie_play.world.world_model import WorldModel
 
@@ -37,7 +36,7 @@ class GenieVectorEnv(VectorEnv):
                  render_mode: str | None = None, **options):
         self.config = make_config(config, options)
         world = env_world(self.config, world, options)
-        self.batch = ChangeBatch(world, num_envs) if isinstance(world, ChangeWorld) else WorldBatch(world, num_envs)
+        self.batch = WorldBatch(world, num_envs)
         self.num_envs = num_envs
         self.prompts = prompt_pool(prompts)
         self.reward_fn = reward_fn or scroll_reward

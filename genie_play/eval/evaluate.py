@@ -1,7 +1,8 @@
 """`genie-play eval`: measure trained weights on held-out clips the way the Genie paper does.
 
-It measures the networks the weights folder holds: all three (a world), or a lone tokenizer or
-LAM (a training stage's output). Tokenizer: reconstruction PSNR/SSIM and codebook usage. LAM
+It measures the networks the weights folder holds: all three (a world), or a lone LAM (a
+training stage's output). Tokenizer: how well its search rebuilds each real frame from the real
+frame before (its ceiling: what a perfect dynamics model would show) and the ids it uses. LAM
 (genie_play.eval.lam_metrics): code usage and, where the data has ground-truth actions (the
 built-in world), NMI and purity of codes vs true actions, the code -> action table that proposes
 a keymap, and beside them the ceilings of what the data reveals. Dynamics: PSNR/SSIM of rollouts driven by
@@ -21,15 +22,12 @@ import torch
 from genie_play.device import select_device
 from genie_play.errors import GenieError, file_error
 from genie_play.eval import metrics as M
-from genie_play.eval.first_round import first_round_accuracy
-from genie_play.eval.lam_metrics import chunks, code_examples, lam_metrics
+from genie_play.eval.lam_metrics import code_examples, lam_metrics
 from genie_play.eval.motion import hold, view_scroll
-from genie_play.eval.reference_codec import token_bytes, webp_available, webp_frames
 from genie_play.eval.survival import survival_metrics
 from genie_play.io import check_can_write, load_network, write_json
-from genie_play.world.change_tokenizer import ChangeTokenizer
-from genie_play.world.lam import build_lam
-from genie_play.world.tokenizer import TokenizerBase, build_tokenizer
+from genie_play.world.lam import LatentActionModel
+from genie_play.world.tokenizer import Tokenizer
 from genie_play.world.world_model import WEIGHT_FILES, WorldModel
 
 ROLLOUTS = 3  # long rollouts per prompt for the stability metrics (a sampled world varies a lot)
@@ -48,8 +46,6 @@ class EvalOptions:
     delta_t: int = 4  # the paper's t for ΔtPSNR
     rollout_steps: int = 200  # length of each stability rollout (ROLLOUTS of them per prompt)
     maskgit_steps: int | None = None  # None: the weights' own setting
-    prompt_carry: float | None = None  # world/anchor.py; None: its default (off)
-    nearby: float | None = None  # dynamics.nearby_prior; None: the weights' own
     seed: int = 0
     report: bool = True
 
@@ -60,7 +56,6 @@ class Rollouts:
 
     real: torch.Tensor
     recon: torch.Tensor | None = None
-    prompts: tuple[torch.Tensor, torch.Tensor] | None = None  # bundled prompts (P, H, W, 3) and their reconstructions
     inferred: torch.Tensor | None = None  # None (and the rest too) without a dynamics model
     random: torch.Tensor | None = None
     long: torch.Tensor | None = None  # (rollout_steps + 1, H, W, 3)
@@ -85,18 +80,15 @@ def evaluate(opts: EvalOptions) -> dict:
     result: dict = {"clips": len(few), "frames_per_clip": frames.shape[1], "image_size": config.image_size,
                     "networks": [n for n, net in (("tokenizer", tokenizer), ("lam", lam), ("dynamics", world)) if net]}
     rollouts = Rollouts(few)
-    if isinstance(tokenizer, ChangeTokenizer):  # the change world shows a prompt as it is: no prompt metrics
-        rollouts.recon = _change_tokenizer_metrics(tokenizer, few, device, result)
-    elif tokenizer is not None:
+    if tokenizer is not None:
         rollouts.recon = _tokenizer_metrics(tokenizer, few, device, result)
-        rollouts.prompts = _prompt_metrics(tokenizer, device, result)
     if lam is not None:
         codes, probe = lam_metrics(lam, frames, true_actions, action_names, clips, result, device,
                             opts.probe_data, opts.probe_steps, opts.seed)
         rollouts.lam_examples = code_examples(frames, codes, lam.config.num_actions)
     if world is not None:
-        result.update(maskgit_steps=world.maskgit_steps, temperature=world.temperature, prompt_carry=world.prompt_carry,
-                      nearby=world.nearby)
+        result.update(maskgit_steps=world.sampler.maskgit_steps, temperature=world.sampler.temperature,
+                      min_p=world.sampler.min_p, carry_bias=world.sampler.carry_bias)
         _dynamics_metrics(world, few, codes[spread], opts, result, rollouts, clips[spread])  # the LAM's codes of those clips
         if probe is not None:
             _probe_reads(world, few, probe, action_names, result)
@@ -111,24 +103,19 @@ def evaluate(opts: EvalOptions) -> dict:
 
 def _load(folder: Path, opts: EvalOptions):
     """(world or None, tokenizer or None, LAM or None, device): a world when the folder holds a
-    dynamics model (then all three are needed), else whichever of the tokenizer and LAM it holds."""
+    dynamics model (then all three are needed), else the LAM it holds."""
     if not folder.is_dir():
         raise file_error(folder, "weights folder not found")
     if (folder / WEIGHT_FILES["dynamics"]).exists():
-        world = WorldModel.load(folder, device=opts.device, maskgit_steps=opts.maskgit_steps, seed=opts.seed,
-                                prompt_carry=opts.prompt_carry, nearby=opts.nearby)
+        world = WorldModel.load(folder, device=opts.device, maskgit_steps=opts.maskgit_steps, seed=opts.seed)
         if world.lam is None:
             raise file_error(folder / WEIGHT_FILES["lam"], "no such file; eval of a world needs all three networks")
         return world, world.tokenizer, world.lam, world.device
     device = select_device(opts.device)
-    tokenizer = lam = None
-    if (folder / WEIGHT_FILES["tokenizer"]).exists():
-        tokenizer = load_network(folder / WEIGHT_FILES["tokenizer"], "tokenizer", build_tokenizer)[0].to(device).eval()
-    if (folder / WEIGHT_FILES["lam"]).exists():
-        lam = load_network(folder / WEIGHT_FILES["lam"], "lam", build_lam)[0].to(device).eval()
-    if tokenizer is None and lam is None:
-        raise file_error(folder, "holds no tokenizer, lam or dynamics weights (*.safetensors) to evaluate")
-    return None, tokenizer, lam, device
+    if not (folder / WEIGHT_FILES["lam"]).exists():
+        raise file_error(folder, "holds no lam or dynamics weights (*.safetensors) to evaluate")
+    lam = load_network(folder / WEIGHT_FILES["lam"], "lam", LatentActionModel)[0].to(device).eval()
+    return None, None, lam, device
 
 
 def held_out_clips(data: Path, config, clips: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, list[dict], list[str]]:
@@ -160,32 +147,8 @@ def _window(clip: dict, start: int, end: int) -> dict:
 
 
 @torch.inference_mode()
-def _tokenizer_metrics(tok: TokenizerBase, frames: torch.Tensor, device, result: dict) -> torch.Tensor:
-    """Frames 2..T of each clip, decoded in order after the real first frame, as play decodes after
-    a prompt (a context-aware decoder carries the frame before over; the others ignore it)."""
-    recons, ids = [], []
-    for part in chunks(len(frames), 8):
-        clip = frames[part].to(device)
-        codes = tok.encode(clip)
-        ids.append(codes.cpu())
-        recons.append((tok.decode(codes[:, 1:], previous=clip[:, 0]) * 255).round().to(torch.uint8).cpu())
-    recon, ids, real = torch.cat(recons), torch.cat(ids), frames[:, 1:]
-    usage = M.code_usage(ids, tok.config.tokenizer.codebook_size)
-    # Blur shows in sharpness before PSNR; no rollout can be sharper than this (the stability bar's ceiling).
-    sharpness_ratio = M.sharpness(recon.flatten(0, 1)).mean() / M.sharpness(real.flatten(0, 1)).mean().clamp_min(1e-8)
-    result.update(tokenizer_psnr=M.psnr(real, recon).mean().item(), tokenizer_ssim=M.ssim(real, recon).mean().item(),
-                  tokenizer_sharpness_ratio=sharpness_ratio.item(),
-                  tokenizer_code_usage=usage["usage"], tokenizer_perplexity=usage["perplexity"],
-                  tokenizer_decode_ms=_decode_ms(tok, ids[:1, 1:2].to(device), frames[:1, 0].to(device)))
-    reference = _reference(tok, real.flatten(0, 1), "tokenizer")
-    if reference:
-        result.update(tokenizer_bytes_per_frame=_token_bytes(tok), **reference)
-    return torch.cat([frames[:, :1], recon], dim=1)
-
-
-@torch.inference_mode()
-def _change_tokenizer_metrics(tok: ChangeTokenizer, frames: torch.Tensor, device, result: dict) -> torch.Tensor:
-    """Frames 2..T of each clip rebuilt by the change tokenizer from the real frame before: its
+def _tokenizer_metrics(tok: Tokenizer, frames: torch.Tensor, device, result: dict) -> torch.Tensor:
+    """Frames 2..T of each clip rebuilt by the tokenizer from the real frame before: its
     ceiling, what a perfect dynamics model would show. Also the share of blocks it carries."""
     prev, nxt = frames[:, :-1].flatten(0, 1).to(device), frames[:, 1:].flatten(0, 1).to(device)
     moves, ids = tok.encode(prev, nxt)
@@ -199,56 +162,6 @@ def _change_tokenizer_metrics(tok: ChangeTokenizer, frames: torch.Tensor, device
                   tokenizer_carry_share=(ids == tok.vocab.carry).float().mean().item(),
                   tokenizer_copy_psnr=M.psnr(nxt, prev.cpu()).mean().item())  # showing the frame before again
     return torch.cat([frames[:, :1], recon.view(frames.shape[0], -1, *frames.shape[2:])], dim=1)
-
-
-def _reference(tok: TokenizerBase, real: torch.Tensor, prefix: str) -> dict:
-    """{prefix}_webp_psnr and _webp_ssim: what WebP makes of the same frames (F, H, W, 3) uint8 in
-    the bytes a frame of tokens holds (eval/reference_codec.py): is the tokenizer short of its
-    training or of its bits? Empty when Pillow was built without libwebp."""
-    if not webp_available():
-        return {}
-    coded = torch.from_numpy(webp_frames(real.numpy(), _token_bytes(tok))[0])
-    return {f"{prefix}_webp_psnr": M.psnr(real, coded).mean().item(), f"{prefix}_webp_ssim": M.ssim(real, coded).mean().item()}
-
-
-def _token_bytes(tok: TokenizerBase) -> float:
-    return token_bytes(tok.config.tokens_per_frame, tok.config.tokenizer.codebook_size)
-
-
-def _decode_ms(tok: TokenizerBase, ids: torch.Tensor, previous: torch.Tensor, repeats: int = 20) -> float:
-    """Median time to decode one frame (B = 1) after `previous`, as play does after every step."""
-    import time
-
-    times = []
-    for i in range(repeats + 3):  # the first calls warm up the kernels
-        if ids.device.type == "cuda":
-            torch.cuda.synchronize(ids.device)
-        start = time.perf_counter()
-        tok.decode(ids, previous=previous)
-        if ids.device.type == "cuda":
-            torch.cuda.synchronize(ids.device)
-        if i >= 3:
-            times.append(1000 * (time.perf_counter() - start))
-    return float(np.median(times))
-
-
-@torch.inference_mode()
-def _prompt_metrics(tok: TokenizerBase, device, result: dict) -> tuple[torch.Tensor, torch.Tensor] | None:
-    """Reconstruction of the bundled prompts (photos, sketches, the world's looks): players bring
-    pictures unlike the training data, and the first frame they see is this reconstruction."""
-    from genie_play.images import fit_frame, load_image
-    from genie_play.paths import prompts_dir
-
-    paths = sorted(prompts_dir().glob("*.png"))
-    if not paths:
-        return None
-    real = torch.from_numpy(np.stack([fit_frame(load_image(p), tok.config.image_size) for p in paths]))
-    recon = (tok.decode(tok.encode(real[:, None].to(device)))[:, 0] * 255).round().to(torch.uint8).cpu()
-    psnr = M.psnr(real, recon)
-    result.update(tokenizer_prompts_psnr=psnr.mean().item(), tokenizer_prompts_ssim=M.ssim(real, recon).mean().item(),
-                  tokenizer_prompt_psnr={p.stem: round(v, 2) for p, v in zip(paths, psnr.tolist())})
-    result.update(_reference(tok, real, "tokenizer_prompts"))
-    return real, recon
 
 
 def _rollout(world: WorldModel, prompt: torch.Tensor, actions: list[int]) -> torch.Tensor:
@@ -337,8 +250,6 @@ def _dynamics_metrics(world: WorldModel, frames: torch.Tensor, inferred: torch.T
                       result: dict, rollouts: Rollouts, windows: list[dict] | None = None) -> None:
     rng = torch.Generator().manual_seed(opts.seed)
     rolled, randomised = controllability(world, frames, inferred, opts.delta_t, rng, result)
-    if not isinstance(world.tokenizer, ChangeTokenizer):  # a token world's first MaskGIT round vs copying
-        result.update(first_round_accuracy(world, frames, inferred))
     # One long rollout is one draw of a sampled world: from a sketch, three sequences of random keys
     # gave sharpness ratios from 0.005 to 0.19. So each prompt plays ROLLOUTS sequences (from the
     # first clips' first frames, and the sketch), and the metrics are their means.

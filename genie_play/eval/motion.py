@@ -1,4 +1,4 @@
-"""What a key does on screen, measured from the pixels: how far the view scrolls.
+"""What a key does on screen, measured from the pixels: how far the view scrolls (phase correlation).
 
 Used by the keymap checks (does "right" scroll the view one way and "left" the other) on the
 shipped weights and any bundled or player's picture, and by `eval`. Pure NumPy.
@@ -8,7 +8,30 @@ from __future__ import annotations
 
 import numpy as np
 
-from genie_play.world.camera import pan
+def _gray(frame: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 -> (H, W) float, zero mean, edges tapered so the frame border is no edge."""
+    g = frame.astype(np.float64).mean(axis=-1)
+    g = g - g.mean()
+    return g * np.outer(np.hanning(g.shape[0]), np.hanning(g.shape[1]))
+
+
+def _surface(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Phase correlation of b against a: (H, W), peaks where b looks like a moved by (row, column)."""
+    cross = np.fft.fft2(_gray(b)) * np.conj(np.fft.fft2(_gray(a)))
+    return np.fft.ifft2(cross / (np.abs(cross) + 1e-9)).real
+
+
+def pan(a: np.ndarray, b: np.ndarray, most: int = 16) -> int:
+    """The strongest sideways motion from a to b (px, + = content moved right), 0 when none stands out.
+
+    The character stays put on screen while the view follows it, and a far backdrop hardly moves,
+    so the still peak (dx = 0) is left out; a moving peak counts from 15% of its height (measured on
+    the built-in world: a 4 px scroll scores 0.2-1.4 of it, a standing view under 0.1)."""
+    surface = _surface(a, b)
+    rows = surface[[-1, 0, 1]].max(axis=0)  # (W,) allow a pixel of vertical jitter
+    moves = [(rows[dx % len(rows)], dx) for dx in range(-most, most + 1) if dx]
+    best, dx = max(moves)
+    return dx if best >= 0.15 * rows[0] else 0
 
 
 def scroll(frames: list[np.ndarray]) -> int:

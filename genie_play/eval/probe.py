@@ -17,8 +17,7 @@ from torch import nn
 
 from genie_play.errors import file_error
 from genie_play.eval import metrics as M
-from genie_play.world.lam import TransitionEncoder
-from genie_play.world.patches import frames_to_float
+from genie_play.world.lam import TransitionEncoder, frames_to_float
 
 
 class InverseDynamicsProbe(nn.Module):

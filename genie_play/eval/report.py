@@ -25,12 +25,7 @@ def write_report(out: Path, result: dict, rollouts, weights: Path) -> Path:
         for c in range(show):
             rows += [list(rollouts.real[c, :frames].numpy()), list(rollouts.recon[c, :frames].numpy())]
         save_grid(out / "reconstructions.png", rows)
-        sections.append(("Reconstructions", "reconstructions.png", "rows in pairs: real frames, then the tokenizer's reconstruction"))
-    if rollouts.prompts is not None:
-        real, recon = rollouts.prompts
-        save_grid(out / "prompt_reconstructions.png", [list(real.numpy()), list(recon.numpy())])
-        sections.append(("Bundled prompts", "prompt_reconstructions.png",
-                         "the bundled prompt pictures (top) and the tokenizer's reconstruction (bottom)"))
+        sections.append(("Reconstructions", "reconstructions.png", "rows in pairs: real frames, then each rebuilt by the tokenizer from the real frame before"))
     if rollouts.lam_examples is not None:
         save_grid(out / "lam_codes.png", rollouts.lam_examples)
         sections.append(("What each latent action means", "lam_codes.png",

@@ -1,1 +1,1 @@
-"""Training: the loop, per-network objectives, distributed setup and checkpoints."""
+"""Training: the LAM's and the dynamics model's loops, the recipe, distributed setup and checkpoints."""

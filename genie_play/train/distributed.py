@@ -53,18 +53,6 @@ def wrap(model: nn.Module, ctx: Dist, device: torch.device) -> nn.Module:
     return nn.parallel.DistributedDataParallel(model, device_ids=ids)
 
 
-def sync_codebooks(model: nn.Module, ctx: Dist) -> None:
-    """Dead-code restarts pick codes from each rank's own batch; rank 0's choice wins everywhere."""
-    if not ctx.enabled:
-        return
-    from genie_play.world.quantizer import VectorQuantizer
-
-    for module in model.modules():
-        if isinstance(module, VectorQuantizer):
-            dist.broadcast(module.codebook.data, 0)
-            dist.broadcast(module.running_usage, 0)
-
-
 def all_mean(value: float, ctx: Dist, device: torch.device) -> float:
     """Average a scalar over ranks (for logs)."""
     if not ctx.enabled:

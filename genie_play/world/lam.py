@@ -7,11 +7,10 @@ predict the next frame is to be told it, and the code is forced to carry "what c
 play only the code ids matter (the player picks one); the encoder labels video for training the
 dynamics model and for evaluation.
 
-Why a CNN over pairs of frames rather than the paper's ST-transformer over patches
-(genie_play.world.lam_st, still loadable): on our world an action moves the camera by 4-8 pixels
-and the player by a few; patches of 16 pixels blur that, and the transformer over whole clips
-costs far more per transition on a CPU. Measured at equal CPU time, the CNN recovered the true
-actions 20x better (README, Training: "The latent action model").
+Why a CNN over pairs of frames rather than the paper's ST-transformer over patches: on our world
+an action moves the camera by 4-8 pixels and the player by a few; patches of 16 pixels blur that,
+and a transformer over whole clips costs far more per transition on a CPU (docs/lab/token-lam.md has
+the comparison).
 """
 
 from __future__ import annotations
@@ -23,8 +22,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from genie_play.config import GenieConfig
-from genie_play.world.patches import frames_to_float
-from genie_play.world.quantizer import CategoricalQuantizer, QuantizerOutput, VectorQuantizer
+from genie_play.world.quantizer import CategoricalQuantizer, QuantizerOutput
+
+
+def frames_to_float(frames: torch.Tensor) -> torch.Tensor:
+    """uint8 frames in [0, 255] or float frames in [0, 1] -> float in [-1, 1], same shape."""
+    if frames.dtype == torch.uint8:
+        frames = frames.float() / 255.0
+    return frames * 2.0 - 1.0
 
 
 @dataclass
@@ -34,33 +39,6 @@ class LAMOutput:
     loss: torch.Tensor  # recon_loss + vq.loss
     recon_loss: torch.Tensor
     vq: QuantizerOutput
-
-
-class LAMBase(nn.Module):
-    """What every LAM offers: forward(frames) -> LAMOutput for training, and infer_actions."""
-
-    vq: nn.Module
-
-    @torch.no_grad()
-    def infer_actions(self, frames: torch.Tensor) -> torch.Tensor:
-        """The latent action of every transition: frames (B, T, H, W, 3) -> codes (B, T-1)."""
-        x = frames_to_float(frames)
-        if x.shape[1] < 2:
-            raise ValueError("the latent action model needs at least two frames")
-        return self.vq(self._transition_latents(x)).ids
-
-    def _transition_latents(self, x: torch.Tensor) -> torch.Tensor:
-        """Frames (B, T, H, W, 3) in [-1, 1] -> one vector per transition (B, T-1, latent_dim)."""
-        raise NotImplementedError
-
-
-def build_lam(config: GenieConfig) -> LAMBase:
-    """The LAM that `config.lam.architecture` names (the argument `io.load_network` wants)."""
-    if config.lam.architecture == "st_transformer":
-        from genie_play.world.lam_st import STTransformerLAM
-
-        return STTransformerLAM(config)
-    return LatentActionModel(config)
 
 
 def _conv(cin: int, cout: int) -> nn.Conv2d:
@@ -117,7 +95,7 @@ class NextFrameDecoder(nn.Module):
     transformer, so the loss has a gradient towards the right shift from the first step. A scroll
     is the largest change in a side-scroller and in most footage, and a plain network learns to
     shift pictures slowly: without this the code's main message was hard to use and the codes
-    collapsed (README, the LAM comparison). Then a small U-Net, modulated at every level by the
+    collapsed. Then a small U-Net, modulated at every level by the
     action (FiLM), paints what the translation leaves: the player's own motion, the new strip at
     the edge, parallax."""
 
@@ -171,7 +149,7 @@ class NextFrameDecoder(nn.Module):
         return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
-class LatentActionModel(LAMBase):
+class LatentActionModel(nn.Module):
     """Frames (B, T, H, W, 3) -> latent actions (B, T-1) in [0, num_actions)."""
 
     def __init__(self, config: GenieConfig):
@@ -179,9 +157,16 @@ class LatentActionModel(LAMBase):
         self.config = config
         c = config.lam
         self.encoder = TransitionEncoder(config.image_size, c.channels, c.latent_dim)
-        quantizer = CategoricalQuantizer if c.quantizer == "categorical" else VectorQuantizer
-        self.vq = quantizer(config.num_actions, c.latent_dim)
+        self.vq = CategoricalQuantizer(config.num_actions, c.latent_dim)
         self.decoder = NextFrameDecoder(c.channels, c.latent_dim, c.max_shift)
+
+    @torch.no_grad()
+    def infer_actions(self, frames: torch.Tensor) -> torch.Tensor:
+        """The latent action of every transition: frames (B, T, H, W, 3) -> codes (B, T-1)."""
+        x = frames_to_float(frames)
+        if x.shape[1] < 2:
+            raise ValueError("the latent action model needs at least two frames")
+        return self.vq(self._transition_latents(x)).ids
 
     def forward(self, frames: torch.Tensor) -> LAMOutput:
         x = frames_to_float(frames)

@@ -4,9 +4,7 @@ Start with every token masked. Each of `steps` rounds: predict all masked tokens
 sample them at `temperature`, then keep the most confident ones and re-mask the rest, so that
 the number still masked follows a cosine schedule and reaches zero at the last round. Tokens,
 once kept, never change. Confidence gets Gumbel noise scaled by `temperature` and annealed to
-zero, as in MaskGIT: ranking by raw confidence alone tends to copy the previous frame. With
-`order="random"` the tokens kept each round are a random choice instead (no confidence at all),
-which spreads each round's tokens over the frame so few-round samples agree with each other.
+zero, as in MaskGIT: ranking by raw confidence alone tends to copy the previous frame.
 Randomness comes from one torch.Generator per world, so world b's result does not depend on
 which other worlds share the batch.
 """
@@ -33,7 +31,6 @@ def maskgit_sample(
     maskgit_steps: int,
     temperature: float,
     generators: list[torch.Generator],
-    order: str = "confidence",
 ) -> torch.Tensor:
     """Fill the `mask_id` positions of ids (B, N); next_logits maps ids (B, N) -> logits (B, N, K)."""
     B, N = ids.shape
@@ -49,9 +46,7 @@ def maskgit_sample(
             sampled = logits.argmax(-1)
         confidence = torch.gather(log_probs, -1, sampled[..., None])[..., 0]  # (B, N)
         progress = (step + 1) / maskgit_steps
-        if order == "random":
-            confidence = _gumbel((N,), generators, ids.device)
-        elif temperature > 0:
+        if temperature > 0:
             confidence = confidence + temperature * (1 - progress) * _gumbel((N,), generators, ids.device)
         confidence = confidence.masked_fill(known, float("inf"))
 

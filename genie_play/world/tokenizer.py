@@ -1,194 +1,201 @@
-"""Video tokenizer: a convolutional autoencoder with a discrete bottleneck, frame -> token ids -> frame.
+"""The tokenizer: a frame coded as the frame before, moved by the camera, plus block tokens.
 
-Each 64x64 frame becomes a grid of (image_size / patch_size)^2 token ids (16x16 at patch 4); the
-dynamics model predicts those ids and the decoder paints them back. The encoder halves the
-picture log2(patch_size) times with residual conv blocks; the decoder mirrors it, wider, because
-painting sharp edges and textures back is the harder half of the job. Frames are coded one at a
-time: the tokens of a frame depend on that frame only, so a decoded frame never waits on the past.
-With `decoder_context` the decoder then carries the frame shown before over into the painted one
-where it still fits (genie_play.world.carry): the tokens say what changed, the old frame keeps the
-detail they cannot hold.
-
-Why not the paper's ST-ViViT (genie_play.world.tokenizer_st, still loadable): its linear patch
-head paints each 8x8 patch from one vector, and its attention costs a CPU far more per pixel than
-convolutions. In 6 minutes of CPU training the conv tokenizer reconstructed held-out frames 6 dB
-more sharply (24.8 vs 18.9 dB; README, "The tokenizer").
-
-Loss: L2 + L1 on pixels in [-1, 1] (L1 keeps flat areas and thin lines crisp where L2 alone
-settles for a blur), plus the quantizer's own loss (zero for FSQ).
+Genie's tokenizer codes every frame from scratch; this one codes only what changed since the
+frame before. A transition x_t -> x_{t+1} becomes
+    move    the camera's whole-pixel move (dy, dx) of the content, one per frame, applied as an
+            exact copy of x_t (no resampling, so no blur);
+    tokens  one id per block of `block` x `block` pixels: where in x_t the block's pixels come
+            from, as an offset from where the move alone would take them. The `carry` id (offset
+            0) keeps the moved frame; the others paint the block with another block of x_t: the
+            character that stays on screen while the view scrolls, its new height in a jump, and
+            the strip that scrolls in, painted with the picture's own tiles.
+Every pixel of a decoded frame is a pixel of the frame before, so a player's picture keeps its
+sharpness however long they play. Encoding is a search (the best-matching source of each block,
+with a small price on moving away from `carry`), so the tokenizer has nothing to learn: what it
+can represent is measured, not trained (`genie-play eval`: tokenizer_psnr).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from genie_play.config import GenieConfig
-from genie_play.world.carry import CarryOver
-from genie_play.world.patches import frames_to_float
-from genie_play.world.quantizer import FiniteScalarQuantizer, QuantizerOutput, VectorQuantizer
-
-
-@dataclass
-class TokenizerOutput:
-    recon: torch.Tensor  # (B, T, H, W, 3) in [-1, 1] (unclamped)
-    ids: torch.Tensor  # (B, T, N)
-    loss: torch.Tensor  # what training minimises
-    recon_loss: torch.Tensor  # pixel MSE in [-1, 1] (the logs turn it into PSNR)
-    vq: QuantizerOutput
+CARRY_PRICE = 4e-3  # mean squared error a non-carry source must save to be chosen: a block the move
+# alone keeps within 24 dB stays carried, so only clear changes (a sprite, the new strip) are coded
+PROBE_BANDS = 8  # bands of rows the camera's move is measured in
+DISTANCE_PRICE = 2e-5  # per pixel of offset: of equally good sources, the nearest (the same row's tile)
 
 
-class TokenizerBase(nn.Module):
-    """What every tokenizer offers: forward(frames) for training, encode(frames) -> ids,
-    decode(ids, cache, append, previous) -> frames in [0, 1], and set_window for play.
-    `previous` (B, H, W, 3) is the frame shown before ids[:, 0]; only context-aware decoders use it."""
+@dataclass(frozen=True)
+class Vocabulary:
+    """The ids a block may take: offsets (dy, dx) in [-reach_y, reach_y] x [-reach_x, reach_x]."""
 
-    def set_window(self, frames: int) -> None:
-        """How many frames the decoder may look back on during play (only temporal decoders care)."""
+    block: int  # the fields of config.TokenizerConfig of the same names
+    reach_y: int
+    reach_x: int
+    move_y: int
+    move_x: int
+    bands: int
+
+    @property
+    def size(self) -> int:
+        return (2 * self.reach_y + 1) * (2 * self.reach_x + 1)
+
+    @property
+    def carry(self) -> int:
+        return self.size // 2
+
+    @property
+    def moves(self) -> int:
+        return (2 * self.move_y + 1) * (2 * self.move_x + 1)
+
+    def offsets(self, device=None) -> torch.Tensor:
+        """(size, 2) long: the (dy, dx) of every id."""
+        dy, dx = torch.meshgrid(torch.arange(-self.reach_y, self.reach_y + 1, device=device),
+                                torch.arange(-self.reach_x, self.reach_x + 1, device=device), indexing="ij")
+        return torch.stack([dy.flatten(), dx.flatten()], dim=1)
+
+    def move_table(self, device=None) -> torch.Tensor:
+        """(moves, 2) long: the (dy, dx) of every camera move class."""
+        dy, dx = torch.meshgrid(torch.arange(-self.move_y, self.move_y + 1, device=device),
+                                torch.arange(-self.move_x, self.move_x + 1, device=device), indexing="ij")
+        return torch.stack([dy.flatten(), dx.flatten()], dim=1)
 
 
-def build_tokenizer(config: GenieConfig) -> TokenizerBase:
-    """The tokenizer that `config.tokenizer.architecture` names (the argument `io.load_network` wants)."""
-    if config.tokenizer.architecture == "st_transformer":
-        from genie_play.world.tokenizer_st import STTokenizer
-
-        return STTokenizer(config)
-    return Tokenizer(config)
-
-
-def build_quantizer(config: GenieConfig) -> nn.Module:
+def vocabulary(config) -> Vocabulary:
+    """The vocabulary a GenieConfig's `tokenizer` section names."""
     c = config.tokenizer
-    if c.quantizer == "fsq":
-        return FiniteScalarQuantizer(c.levels)
-    return VectorQuantizer(c.codebook_size, c.latent_dim)
+    return Vocabulary(c.block, c.reach_y, c.reach_x, c.move_y, c.move_x, c.bands)
 
 
-class ResBlock(nn.Module):
-    """x + conv(act(conv(act(x)))); the second conv starts at zero, so every block starts as the
-    identity and a deep stack trains without normalization layers (which cost time at play)."""
-
-    def __init__(self, channels: int):
-        super().__init__()
-        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
-        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
-        nn.init.zeros_(self.conv2.weight)
-        nn.init.zeros_(self.conv2.bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.conv2(F.silu(self.conv1(F.silu(x))))
+def _unit(frames: torch.Tensor) -> torch.Tensor:
+    """uint8 (B, H, W, 3) -> float (B, 3, H, W) in [0, 1]."""
+    return frames.permute(0, 3, 1, 2).float() / 255.0
 
 
-class ResStack(ResBlock):
-    """`blocks` residual blocks in a row. The first one's tensors keep a lone ResBlock's names and
-    the rest sit in `more`, so a one-block file loads as is, and into a deeper painter (`train
-    --init`) whose new blocks start as the identity: it paints exactly as before, then learns."""
+def estimate_move(prev: torch.Tensor, nxt: torch.Tensor, vocab: Vocabulary) -> torch.Tensor:
+    """The camera's move from prev to nxt: uint8 (B, H, W, 3) each -> move classes (B, bands).
 
-    def __init__(self, channels: int, blocks: int):
-        super().__init__(channels)
-        self.more = nn.Sequential(*[ResBlock(channels) for _ in range(blocks - 1)])
+    Each of PROBE_BANDS bands of rows takes the move under which most of its pixels match exactly
+    (to 2 levels of 255; a flat sky matches any move and takes the smallest). With one band (the
+    shipped world) the frame takes the largest of those moves: the nearest layer, the ground the
+    player stands on, moves fastest, and a parallax backdrop left to the block tokens (or, where
+    a shift of it still looks right, carried) keeps a player's picture from tearing apart."""
+    a, b = _unit(prev), _unit(nxt)
+    B, _, H, W = a.shape
+    bands = vocab.bands if vocab.bands > 1 else min(PROBE_BANDS, H // vocab.block)
+    table = vocab.move_table()
+    costs = []
+    for dy, dx in table.tolist():  # content moves by (dy, dx): b[y, x] ~ a[y - dy, x - dx]
+        moved = _shift(a, dy, dx)  # (B, 3, H, W), NaN where a shows nothing
+        miss = (moved - b).abs().amax(dim=1) > 2.5 / 255  # (B, H, W); NaN compares False: not counted
+        seen = ~moved[:, 0].isnan()
+        miss = miss.view(B, bands, H // bands, W).sum(dim=(2, 3)).float()
+        seen = seen.view(B, bands, H // bands, W).sum(dim=(2, 3)).float().clamp_min(1)
+        costs.append(miss / seen + 1e-4 * (abs(dy) + abs(dx)))  # ties (a flat sky) go to the smallest move
+    best = torch.stack(costs, dim=-1).argmin(dim=-1)  # (B, bands)
+    if vocab.bands > 1:
+        return best
+    size = table.abs().sum(dim=1)[best]  # (B, bands): how far each band moved
+    return torch.gather(best, 1, size.argmax(dim=1, keepdim=True))  # (B, 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.more(super().forward(x))
+
+def _shift(a: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
+    """a (B, C, H, W) with its content moved by (dy, dx); NaN where nothing moved in."""
+    out = torch.full_like(a, float("nan"))
+    H, W = a.shape[-2:]
+    out[..., max(0, dy):H + min(0, dy), max(0, dx):W + min(0, dx)] = a[..., max(0, -dy):H + min(0, -dy), max(0, -dx):W + min(0, -dx)]
+    return out
 
 
-def widths(base: int, levels: int) -> list[int]:
-    """Channels at each resolution, full size first: doubling per halving, at most 4x the base."""
-    return [base * 2 ** min(i, 2) for i in range(levels + 1)]
+def row_moves(moves: torch.Tensor, size: int) -> torch.Tensor:
+    """Band moves (B, bands, 2) -> the move of every row (B, size, 2)."""
+    return moves.repeat_interleave(size // moves.shape[1], dim=1)
 
 
-class Tokenizer(TokenizerBase):
-    """Frames (B, T, H, W, 3) <-> token ids (B, T, N), N = (image_size / patch_size)^2."""
+def moved_from(moves: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Where the camera's move (B, bands, 2) alone takes each pixel's source: rows and columns
+    (B, H, W) in the frame before, unclamped (outside the frame in the strip that scrolls in)."""
+    rows = row_moves(moves, size)[:, :, None]  # (B, H, 1, 2)
+    pixels = torch.arange(size, device=moves.device)
+    y = (pixels[None, :, None] - rows[..., 0]).expand(-1, -1, size)
+    return y, pixels[None, None, :] - rows[..., 1]
 
-    def __init__(self, config: GenieConfig):
+
+def source_grid(moves: torch.Tensor, ids: torch.Tensor, vocab: Vocabulary, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Where each pixel of the next frame comes from in the frame before: (B, H, W) rows and columns.
+
+    moves (B, bands, 2) content moves in px, ids (B, G, G) block ids. Sources outside the frame
+    repeat its edge."""
+    k = vocab.block
+    offset = vocab.offsets(ids.device)[ids]  # (B, G, G, 2)
+    offset = offset.repeat_interleave(k, dim=1).repeat_interleave(k, dim=2)  # (B, H, W, 2)
+    y, x = moved_from(moves, size)
+    return (y + offset[..., 0]).clamp(0, size - 1), (x + offset[..., 1]).clamp(0, size - 1)
+
+
+def decode(prev: torch.Tensor, moves: torch.Tensor, ids: torch.Tensor, vocab: Vocabulary) -> torch.Tensor:
+    """The next frame, uint8 (B, H, W, 3): prev (B, H, W, 3) uint8 copied pixel for pixel as told."""
+    B, H = prev.shape[:2]
+    y, x = source_grid(moves, ids, vocab, H)
+    flat = prev.reshape(B, H * H, 3)
+    index = (y * H + x).reshape(B, H * H, 1).expand(-1, -1, 3)
+    return torch.gather(flat, 1, index).view_as(prev)
+
+
+def valid_ids(moves: torch.Tensor, vocab: Vocabulary, size: int) -> torch.Tensor:
+    """(B, G, G, size) bool: the ids whose whole source block lies inside the frame."""
+    G, k = size // vocab.block, vocab.block
+    offsets = vocab.offsets(moves.device)  # (V, 2)
+    corner = torch.arange(G, device=moves.device) * k  # (G,)
+    rows = row_moves(moves, size)[:, ::k, None, None]  # (B, G, 1, 1, 2): a block's rows share a band
+    y = corner[None, :, None, None] - rows[..., 0] + offsets[None, None, None, :, 0]
+    x = corner[None, None, :, None] - rows[..., 1] + offsets[None, None, None, :, 1]
+    return (y >= 0) & (y <= size - k) & (x >= 0) & (x <= size - k)  # (B, G, G, V)
+
+
+@torch.no_grad()
+def encode(prev: torch.Tensor, nxt: torch.Tensor, moves: torch.Tensor, vocab: Vocabulary) -> torch.Tensor:
+    """The block ids (B, G, G) that rebuild nxt from prev under `moves` (B, bands, 2) best, priced as above."""
+    B, H = prev.shape[:2]
+    G, k = H // vocab.block, vocab.block
+    a, b = _unit(prev), _unit(nxt)  # (B, 3, H, W)
+    flat = a.reshape(B, 3, H * H)
+    base_y, base_x = moved_from(moves, H)  # (B, H, W) each
+    costs = torch.empty(B, vocab.size, G, G, device=prev.device)
+    for v, (dy, dx) in enumerate(vocab.offsets().tolist()):
+        y, x = (base_y + dy).clamp(0, H - 1), (base_x + dx).clamp(0, H - 1)
+        index = (y * H + x).reshape(B, 1, H * H).expand(-1, 3, -1)
+        moved = torch.gather(flat, 2, index).view(B, 3, H, H)
+        costs[:, v] = F.avg_pool2d((moved - b).pow(2).mean(dim=1, keepdim=True), k)[:, 0]
+        costs[:, v] += DISTANCE_PRICE * (abs(dy) + abs(dx)) + (CARRY_PRICE if v != vocab.carry else 0.0)
+    costs = costs.permute(0, 2, 3, 1).masked_fill(~valid_ids(moves, vocab, H), float("inf"))
+    return costs.argmin(dim=-1)  # (B, G, G)
+
+
+def hole(moves: torch.Tensor, size: int) -> torch.Tensor:
+    """(B, H, W) bool: the pixels the camera's move (B, bands, 2) leaves without a source (the new strip)."""
+    y, x = moved_from(moves, size)
+    return (y < 0) | (y >= size) | (x < 0) | (x >= size)
+
+
+class Tokenizer(torch.nn.Module):
+    """The tokenizer as a network file: its vocabulary (offsets and camera moves) and the two directions.
+
+    encode(prev, next) -> (band moves (B, bands), block ids (B, G, G)); decode(prev, moves, ids) -> next."""
+
+    def __init__(self, config):
         super().__init__()
         self.config = config
-        c = config.tokenizer
-        levels = int(math.log2(c.patch_size))
-        self.vq = build_quantizer(config)
-        enc, dec = widths(c.channels, levels), widths(c.decoder_channels, levels)
+        self.vocab = vocabulary(config)
+        self.register_buffer("offsets", self.vocab.offsets())
+        self.register_buffer("moves", self.vocab.move_table())
 
-        # The first halving is a space-to-depth (each 2x2 block of pixels becomes 12 channels) and the
-        # last doubling its inverse: full-resolution convolutions cost most and helped least.
-        encoder = [nn.PixelUnshuffle(2), nn.Conv2d(12, enc[1], 3, padding=1)]
-        for i in range(1, levels):  # resolution 32 -> 16 -> ... -> 64 / patch_size
-            encoder += [ResBlock(enc[i]), nn.Conv2d(enc[i], enc[i + 1], 4, stride=2, padding=1)]
-        encoder += [ResBlock(enc[-1]), nn.SiLU(), nn.Conv2d(enc[-1], self.vq.dim, 1)]
-        self.encoder = nn.Sequential(*encoder)
+    def encode(self, prev: torch.Tensor, nxt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        moves = estimate_move(prev, nxt, self.vocab)
+        return moves, encode(prev, nxt, self.moves[moves], self.vocab)
 
-        decoder = [nn.Conv2d(self.vq.dim, dec[-1], 3, padding=1), ResStack(dec[-1], c.decoder_blocks)]
-        for i in reversed(range(1, levels)):
-            decoder += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(dec[i + 1], dec[i], 3, padding=1),
-                        ResStack(dec[i], c.decoder_blocks)]
-        decoder += [nn.SiLU(), nn.Conv2d(dec[1], 12, 3, padding=1), nn.PixelShuffle(2)]
-        self.decoder = nn.Sequential(*decoder)
-        self.carry = CarryOver(reach=c.context_reach) if c.decoder_context else None
-
-    def train_painter_only(self) -> None:
-        """Train only the painter (decoder and carry-over): encoder and quantizer stay as loaded, so
-        the tokens (and a dynamics model trained on them) keep their meaning."""
-        for name, p in self.named_parameters():
-            p.requires_grad_(name.startswith(("decoder.", "carry.")))
-
-    def forward(self, frames: torch.Tensor) -> TokenizerOutput:
-        """With the carry-over, frames (B, T, ...) are a clip: frame 0 is painted alone, each later one
-        carries over from the one decoded before it, as in play (where frame 0 is the prompt)."""
-        x = frames_to_float(frames)  # (B, T, H, W, 3)
-        vq = self.vq(self._latents(x))
-        recon = self._paint(vq.quantized)
-        loss = F.mse_loss(recon, x) + F.l1_loss(recon, x)
-        if self.carry is not None:
-            recon = self._carry_over(recon, x[:, 0])
-            loss = loss + F.mse_loss(recon[:, 1:], x[:, 1:]) + F.l1_loss(recon[:, 1:], x[:, 1:])
-        return TokenizerOutput(recon, vq.ids.flatten(2), loss + vq.loss, F.mse_loss(recon, x), vq)
-
-    @torch.no_grad()
-    def encode(self, frames: torch.Tensor) -> torch.Tensor:
-        """uint8 or [0, 1] frames (B, T, H, W, 3) -> token ids (B, T, N)."""
-        return self.vq(self._latents(frames_to_float(frames))).ids.flatten(2)
-
-    def decode(self, ids: torch.Tensor, cache=None, append: bool = False, previous: torch.Tensor | None = None) -> torch.Tensor:
-        """Token ids (B, T, N) -> frames (B, T, H, W, 3) in [0, 1]. Frames are painted independently,
-        so a play-time cache (`cache`, `append`) has nothing to keep and is left untouched. With the
-        carry-over, frame t carries over from frame t-1, and frame 0 from `previous` (B or 1, H, W, 3)
-        uint8 or [0, 1], the frame shown before; without it frame 0 is painted alone."""
-        side = self.config.tokens_per_side
-        vectors = self.vq.lookup(ids.unflatten(2, (side, side)))  # (B, T, h, w, dim)
-        painted = self._paint(vectors)
-        if self.carry is not None:
-            before = None if previous is None else frames_to_float(previous).expand(painted.shape[0], -1, -1, -1)
-            painted = self._carry_over(painted, before, to_8_bits=True)
-        return ((painted + 1) / 2).clamp(0, 1)
-
-    def _carry_over(self, painted: torch.Tensor, previous: torch.Tensor | None, to_8_bits: bool = False) -> torch.Tensor:
-        """Painted frames (B, T, H, W, 3) in [-1, 1], each carrying over from the one before; frame 0
-        from `previous` (B, H, W, 3) in [-1, 1] if given. The frame carried from is the one decoded
-        before it, as play shows it (`to_8_bits`: rounded as the screen's uint8), and no gradient
-        flows back through it: training unrolls play without learning through time."""
-        out = [painted[:, 0] if previous is None else self._carry_one(painted[:, 0], previous)]
-        for t in range(1, painted.shape[1]):
-            before = out[-1].detach().clamp(-1, 1)
-            if to_8_bits:
-                before = ((before + 1) * 127.5).round() / 127.5 - 1
-            out.append(self._carry_one(painted[:, t], before))
-        return torch.stack(out, dim=1)
-
-    def _carry_one(self, painted: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
-        """(B, H, W, 3) channels-last in and out, as the rest of this module keeps frames."""
-        as_image = lambda x: x.permute(0, 3, 1, 2)  # noqa: E731
-        return self.carry(as_image(painted), as_image(previous)).permute(0, 2, 3, 1)
-
-    def _latents(self, x: torch.Tensor) -> torch.Tensor:
-        """Pixels (B, T, H, W, 3) in [-1, 1] -> latents (B, T, h, w, dim) before quantization."""
-        B, T = x.shape[:2]
-        z = self.encoder(x.flatten(0, 1).permute(0, 3, 1, 2))  # (B*T, dim, h, w)
-        return z.permute(0, 2, 3, 1).unflatten(0, (B, T))
-
-    def _paint(self, vectors: torch.Tensor) -> torch.Tensor:
-        """Code vectors (B, T, h, w, dim) -> pixels (B, T, H, W, 3), about [-1, 1]."""
-        B, T = vectors.shape[:2]
-        x = self.decoder(vectors.flatten(0, 1).permute(0, 3, 1, 2))  # (B*T, 3, H, W)
-        return x.permute(0, 2, 3, 1).unflatten(0, (B, T))
+    def decode(self, prev: torch.Tensor, moves: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        return decode(prev, self.moves[moves], ids, self.vocab)

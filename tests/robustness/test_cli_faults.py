@@ -90,7 +90,7 @@ def no_traceback_one_line(err: str, last: str) -> None:
 # --- output paths that cannot be written --------------------------------------------------------
 
 def _bench(world, out):
-    return ["bench", "--weights", str(world), "--device", "cpu", "--steps", "1", "--nocache-steps", "0", "--json", str(out / "b.json")]
+    return ["bench", "--weights", str(world), "--device", "cpu", "--steps", "1", "--json", str(out / "b.json")]
 
 
 UNWRITABLE = [  # (case, argv maker (world, data, output path under a regular file), the path named)
@@ -345,13 +345,13 @@ def test_ctrl_c_anywhere_in_headless_play(world, tmp_path, capsys):
       "no report.html, no temp file")
 def test_ctrl_c_while_eval_writes_its_report(world, generated_data, tmp_path, capsys):
     out = tmp_path / "eval"
-    hook = CtrlC(write=7, after=25)  # 25 calls into the 4th file (lam_codes.png): inside Pillow's save
+    hook = CtrlC(write=7, after=25)  # 25 calls into the 4th file (rollouts.png): inside Pillow's save
     code = run_traced(["eval", "--weights", str(world), "--data", str(generated_data), "--out", str(out), "--clips", "1",
                        "--rollout-steps", "2", "--maskgit-steps", "1", "--device", "cpu"], hook)
     check_interrupted(hook, code, capsys)
     assert_only_complete_files(out)
     names = set(files(out))
-    assert names == {"metrics.json", "reconstructions.png", "prompt_reconstructions.png"}  # lam_codes.png was being written
+    assert names == {"metrics.json", "reconstructions.png", "lam_codes.png"}  # rollouts.png was being written
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="process groups and SIGINT are POSIX")

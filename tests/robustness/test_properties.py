@@ -114,3 +114,25 @@ def test_safetensors_header_parser_never_crashes(tmp_path, data):
     path = tmp_path / "dynamics.safetensors"
     path.write_bytes(data)
     _reads_or_refuses(path, read_weights)
+
+
+CASE_CONFIGS = register("weights", "random configs in a file's metadata, as weights format 1 (genie_play 0.1) or 2 "
+                        "(hypothesis, 300 examples)", "each is read, upgraded or refused in one line naming the file; "
+                        "never a crash")
+FIELDS = ["world", "change", "lam", "train", "tokenizer", "dynamics", "sampler", "image_size", "num_actions",
+          "architecture", "quantizer", "block", "bands", "change_steps", "lam_steps", "channels", "maskgit_steps"]
+config_like = st.recursive(json_values, lambda inner: st.dictionaries(st.sampled_from(FIELDS), inner, max_size=5),
+                           max_leaves=16)
+
+
+@EXAMPLES
+@given(config=config_like, version=st.sampled_from(["1", "2"]), kind=st.sampled_from(["tokenizer", "lam", "dynamics"]))
+def test_a_files_config_never_crashes_the_reader(tmp_path, config, version, kind):
+    import torch
+    from safetensors.torch import save_file
+
+    path = tmp_path / f"{kind}.safetensors"
+    save_file({"w": torch.zeros(2)}, str(path), metadata={
+        "genie_play.kind": kind, "genie_play.format_version": version, "genie_play.config": json.dumps(config),
+        "genie_play.summary": "{}", "genie_play.version": "0.1.0"})
+    _reads_or_refuses(path, read_weights)

@@ -31,7 +31,7 @@ import json, os, signal, sys, tempfile, traceback
 
 import torch._dynamo  # noqa: F401  (AdamW imports it on first use: once here rather than in each child)
 from genie_play.cli import main
-from genie_play.train import trainer
+from genie_play.train import lam_training as trainer
 
 SIGNALS = {"sigterm": signal.SIGTERM, "sigint": signal.SIGINT, "sigkill": signal.SIGKILL}
 FILES = ("weights", "state", "pointer")  # what save_checkpoint renames into place, in this order
@@ -145,9 +145,9 @@ def genie(tmp_path_factory):
 
 @pytest.fixture
 def train(genie, generated_data):
-    """train(out, *flags, fault=None): `genie-play train tokenizer` on the tiny preset and tiny data."""
+    """train(out, *flags, fault=None): `genie-play train lam` on the tiny preset and tiny data."""
     def run(out, *flags, fault=None) -> Result:
-        return genie("train", "tokenizer", "--data", generated_data, "--out", out, "--preset", "tiny",
+        return genie("train", "lam", "--data", generated_data, "--out", out, "--preset", "tiny",
                      "--sample-every", "0", "--device", "cpu", *flags, fault=fault)
 
     return run
@@ -184,7 +184,7 @@ def test_sigkill_during_checkpoint_write(train, tmp_path):
     result = train(out, *flags, "--resume")
     assert result.code == 0, result.output
     assert load_checkpoint(ckpts).step == 4
-    assert same_weights(out / "tokenizer.safetensors", tmp_path / "whole" / "tokenizer.safetensors")
+    assert same_weights(out / "lam.safetensors", tmp_path / "whole" / "lam.safetensors")
     assert sorted(p.name for p in ckpts.iterdir()) == [
         "ckpt-00000003.json", "ckpt-00000003.safetensors", "ckpt-00000004.json", "ckpt-00000004.safetensors",
         "latest.json"]
@@ -202,12 +202,13 @@ def test_sigterm_saves_a_checkpoint_and_exits_cleanly(train, tmp_path):
         assert result.lines()[-1] == message
         checkpoint = load_checkpoint(out / "checkpoints")
         assert checkpoint.step == step and finite(checkpoint.model.values())
-        assert not (out / "tokenizer.safetensors").exists()  # not finished: nothing exported
+        assert not (out / "lam.safetensors").exists()  # not finished: nothing exported
 
 
 @case("training", "a learning rate so high (--lr 1000) that training diverges to NaN",
-      "one line: 'tokenizer weights became nan (TENSOR) at step N; stopping (the last good checkpoint (step M) is kept "
-      "in …)', exit code 2; no NaN is ever written to a checkpoint or to exported weights")
+      "one line: 'lam loss became inf at step N; stopping (the last good checkpoint (step M) is kept "
+      "in …)' (or 'lam weights became nan (TENSOR)'), exit code 2; no NaN is ever written to a checkpoint or to "
+      "exported weights")
 def test_divergence_stops_and_keeps_the_last_good_checkpoint(train, tmp_path):
     diverging = ["--lr", "1000", "--set", "train.warmup_steps=1"]
     out = tmp_path / "every-step"
@@ -215,7 +216,7 @@ def test_divergence_stops_and_keeps_the_last_good_checkpoint(train, tmp_path):
     assert result.code == 2, result.output
     errors = [line for line in result.lines() if line.startswith("genie-play:")]
     assert errors == result.lines()[-1:]  # one line of its own, after the progress bar
-    found = re.fullmatch(r"genie-play: error: tokenizer (?:loss|weights) became (?:nan|inf|-inf)\b.* at step (\d+); "
+    found = re.fullmatch(r"genie-play: error: lam (?:loss|weights) became (?:nan|inf|-inf)\b.* at step (\d+); "
                          r"stopping \(the last good checkpoint \(step (\d+)\) is kept in (.+)\)", errors[0])
     assert found, errors[0]
     checkpoint = load_checkpoint(out / "checkpoints")
@@ -223,14 +224,15 @@ def test_divergence_stops_and_keeps_the_last_good_checkpoint(train, tmp_path):
     for path in (out / "checkpoints").glob("ckpt-*.safetensors"):  # every checkpoint on disk, not just latest
         all_finite = finite(load_file(str(path)).values())
         assert all_finite, path
-    assert not (out / "tokenizer.safetensors").exists()
+    assert not (out / "lam.safetensors").exists()
 
-    # Diverging on the very last step: nothing may be exported, and no checkpoint was ever good.
-    out = tmp_path / "last-step"
-    result = train(out, "--steps", "2", "--checkpoint-every", "100", *diverging)
+    # Diverging on the very last step (the same run stopped where it diverged): nothing may be exported,
+    # and no checkpoint was ever good.
+    out, last = tmp_path / "last-step", found[1]
+    result = train(out, "--steps", last, "--checkpoint-every", "100", *diverging)
     assert result.code == 2, result.output
-    assert result.lines()[-1].endswith("at step 2; stopping (no checkpoint was written)")
-    assert load_checkpoint(out / "checkpoints") is None and not (out / "tokenizer.safetensors").exists()
+    assert result.lines()[-1].endswith(f"at step {last}; stopping (no checkpoint was written)")
+    assert load_checkpoint(out / "checkpoints") is None and not (out / "lam.safetensors").exists()
 
 
 @case("training", "resuming (--resume) a run killed during step 5, after its step-3 checkpoint",
@@ -245,10 +247,10 @@ def test_resume_continues_from_the_right_step(train, tmp_path):
 
     result = train(out, *flags, "--resume")
     assert result.code == 0, result.output
-    assert result.lines()[-1] == f"tokenizer: 6 steps done; weights in {out / 'tokenizer.safetensors'}"
+    assert result.lines()[-1] == f"lam: 6 steps done; weights in {out / 'lam.safetensors'}"
     logged = [json.loads(line)["step"] for line in (out / "log.jsonl").read_text().splitlines()]
     assert logged == [1, 4]  # each run logs its first step: the resumed one starts at 4
     checkpoint = load_checkpoint(out / "checkpoints")
     assert checkpoint.step == 6
     assert {int(state["step"]) for state in checkpoint.optimizer["state"].values()} == {6}  # AdamW's own count
-    assert same_weights(out / "tokenizer.safetensors", tmp_path / "whole" / "tokenizer.safetensors")
+    assert same_weights(out / "lam.safetensors", tmp_path / "whole" / "lam.safetensors")

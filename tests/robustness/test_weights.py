@@ -56,8 +56,17 @@ def _truncate(f):
 
 
 def _other_tokenizer(f):
-    config = apply_overrides(PRESETS["tiny"], ["tokenizer.fsq_levels=4,4,4", "tokenizer.codebook_size=64"])
+    config = apply_overrides(PRESETS["tiny"], ["tokenizer.reach_x=3"])
     save_weights(f / DYN, "dynamics", Dynamics(config), config)
+
+
+def _token_world(f):
+    """The dynamics file as genie_play 0.1 wrote a token world's: weights format 1, no change section."""
+    with safe_open(str(f / DYN), "pt") as file:
+        meta = file.metadata()
+    old = {"world": "tokens", "image_size": 16, "tokenizer": {"patch_size": 4, "codebook_size": 32}}
+    meta.update({"genie_play.format_version": "1", "genie_play.config": json.dumps(old), "genie_play.version": "0.1.0"})
+    save_file(dict(read_weights(f / DYN).tensors), str(f / DYN), metadata=meta)
 
 
 def _header(f, length, body=b"{}"):
@@ -69,18 +78,22 @@ CASES = [  # (case, how to damage a copy of a good weights folder, the message a
      _truncate, r"truncated: tensor '.+' ends at byte \d+ of the data, file holds \d+"),
     (register("weights", "the wrong network's file (LAM weights as dynamics.safetensors)", "one line: holds lam weights, but dynamics weights are needed"),
      lambda f: shutil.copy(f / "lam.safetensors", f / DYN), r"holds lam weights, but dynamics weights are needed here"),
-    (register("weights", "a dynamics model trained on another tokenizer", "one line: which sizes differ; use the tokenizer it was trained with"),
-     _other_tokenizer, r"was trained with a different tokenizer than .*tokenizer.safetensors \(fsq_levels 4,4,4 vs 4,4,2, codebook_size 64 vs 32\)"),
+    (register("weights", "a dynamics model trained on another tokenizer", "one line naming the tokenizer file: its blocks "
+              "and moves are not the ones the dynamics model was trained on"),
+     _other_tokenizer, r"^.*/tokenizer.safetensors: its blocks and moves are not the ones the dynamics model was trained on$"),
+    (register("weights", "a token-world file of genie_play 0.1 (weights format 1)", "one line: it is a token-world "
+              "dynamics that genie_play 0.1 plays; `pip install 'genie_play<0.2'` or train a world"),
+     _token_world, r"is a token-world dynamics \(weights format 1\), which genie_play 0.1 plays .*pip install 'genie_play<0.2'"),
     (register("weights", "a missing tensor", "one line: how many and which tensors are missing"),
-     lambda f: _retensor(f / DYN, lambda t: t.pop("action_emb.weight")), r"missing 1 tensor\(s\) the dynamics needs: action_emb.weight"),
+     lambda f: _retensor(f / DYN, lambda t: t.pop("action_embed.weight")), r"missing 1 tensor\(s\) the dynamics needs: action_embed.weight"),
     (register("weights", "an extra tensor", "one line: which tensors the network does not use"),
      lambda f: _retensor(f / DYN, lambda t: t.__setitem__("bogus", torch.zeros(2))), r"has 1 tensor\(s\) the dynamics does not use: bogus"),
     (register("weights", "a tensor of the wrong dtype", "one line: tensor name, its dtype and the expected one"),
-     lambda f: _retensor(f / DYN, lambda t: t.__setitem__("action_emb.weight", t["action_emb.weight"].double())),
-     r"tensor 'action_emb.weight' is torch.float64, the dynamics expects torch.float32"),
+     lambda f: _retensor(f / DYN, lambda t: t.__setitem__("action_embed.weight", t["action_embed.weight"].double())),
+     r"tensor 'action_embed.weight' is torch.float64, the dynamics expects torch.float32"),
     (register("weights", "a tensor of the wrong shape", "one line: tensor name, its shape and the expected one"),
-     lambda f: _retensor(f / DYN, lambda t: t.__setitem__("action_emb.weight", torch.zeros(3, 3))),
-     r"tensor 'action_emb.weight' has shape \(3, 3\), the dynamics expects \(9, 32\)"),
+     lambda f: _retensor(f / DYN, lambda t: t.__setitem__("action_embed.weight", torch.zeros(3, 3))),
+     r"tensor 'action_embed.weight' has shape \(3, 3\), the dynamics expects \(8, 32\)"),
     (register("weights", "NaN or Inf values in a tensor", "one line: which tensor contains NaN or Inf"),
      lambda f: _retensor(f / DYN, _poison(float("nan"))), r"tensor '.+' contains NaN or Inf values"),
     (None, lambda f: _retensor(f / DYN, _poison(float("inf"))), r"tensor '.+' contains NaN or Inf values"),
@@ -108,7 +121,8 @@ def test_bad_weights_are_refused_in_one_line_naming_the_file(good, tmp_path, cas
     with pytest.raises(GenieError) as e:
         WorldModel.load(folder, device="cpu")
     text = str(e.value)
-    assert text.startswith(f"{folder / DYN}: ") and "\n" not in text and re.search(message, text), text
+    named = folder / ("tokenizer.safetensors" if damage is _other_tokenizer else DYN)  # the file that does not fit
+    assert text.startswith(f"{named}: ") and "\n" not in text and re.search(message, text), text
 
 
 CLI_CASE = register("weights", "bad weights given to `genie-play play --weights`", "exit 2 with one line naming the file; no traceback")

@@ -1,8 +1,10 @@
-"""Training recipes: one network, or all three in order (tokenizer -> LAM -> dynamics).
+"""The recipe: data, one network or the whole world (LAM -> dynamics; the tokenizer is a search),
+then evaluation and a proposed keymap. It sits above `train` and `eval`, which know nothing of
+each other.
 
-`all` trains each stage in its own sub-folder of --out, hands the exported tokenizer and LAM to
-the dynamics stage, and copies the three weights files to --out itself, ready for `play` or
-`eval --weights`. With --resume, finished stages are kept and the interrupted one continues.
+`all` trains each stage in its own sub-folder of --out, hands the exported LAM to the dynamics
+stage, and copies the three weights files to --out itself, ready for `play` or `eval --weights`.
+With --resume, finished stages are kept and the interrupted one continues.
 Without --data, `all` is the whole recipe of the shipped weights: it first generates the built-in
 world's data (training clips plus held-out levels and held-out styles) in --out/data, and at the
 end evaluates on both held-out sets and proposes a keymap (--out/keymap.toml) from what each
@@ -17,8 +19,9 @@ from pathlib import Path
 from genie_play.config import GenieConfig
 from genie_play.errors import GenieError
 from genie_play.io import atomic_path, write_text
-from genie_play.train.objectives import NETWORKS
-from genie_play.train.trainer import RunOptions, train
+from genie_play.train.lam_training import RunOptions, train_lam
+
+NETWORKS = ("lam", "dynamics")  # the networks that learn: the tokenizer is a search
 
 
 # The built-in world's data for `train all` without --data: (folder, split, episodes, seed).
@@ -63,34 +66,41 @@ def open_dataset(data: Path, config: GenieConfig):
 
 
 def train_networks(config: GenieConfig, opts: RunOptions) -> list[Path]:
-    """Run `opts.network` (one of NETWORKS, or "all"); returns the exported weights files."""
+    """Run `opts.network` ("lam", "dynamics" or "all"); returns the exported weights files.
+
+    The LAM first (trained, or --lam), then the dynamics model on the transitions the LAM names;
+    the tokenizer is a search and is written with them."""
+    from genie_play.train.dynamics_training import train_dynamics
+
+    if opts.network not in ("all", *NETWORKS):
+        raise GenieError(f"there is no {opts.network} to train: the tokenizer is a search (train lam, dynamics or all)")
     generated = opts.data is None
     if generated:
         if opts.network != "all":
             raise GenieError(f"train {opts.network} needs --data DIR (only `train all` generates its own)")
         opts = dataclasses.replace(opts, data=generate_recipe_data(Path(opts.out) / "data", config))
-    if config.world == "change":
-        return train_change_world(config, opts, generated)
-    dataset = open_dataset(opts.data, config)
-    if opts.network != "all":
-        exported = train(config, opts, dataset)
+    if opts.network == "lam":
+        exported = train_lam(config, opts, open_dataset(opts.data, config))
         return [exported] if exported else []
-    out, exported = Path(opts.out), {}
-    for network in NETWORKS:
-        stage = dataclasses.replace(
-            opts, network=network, out=out / network,
-            resume=opts.resume and (out / network).exists(),
-            tokenizer=exported.get("tokenizer"), lam=exported.get("lam"),
-        )
-        done = stage.out / f"{network}.safetensors"
-        if opts.resume and done.exists():
-            exported[network] = done
-            continue
-        path = train(config, stage, dataset)
-        if path is None:  # stopped by a signal; its checkpoint is saved
-            return list(exported.values())
-        exported[network] = path
-    return ship(list(exported.values()), out, opts, config, generated)
+    out = Path(opts.out)
+    lam = opts.lam
+    if lam is None:
+        if opts.network == "dynamics":
+            raise GenieError("train dynamics needs --lam FILE (a trained LAM)")
+        lam = out / "lam" / "lam.safetensors"
+        if not (opts.resume and lam.exists()):  # a finished stage is kept
+            stage = dataclasses.replace(opts, network="lam", out=out / "lam", resume=opts.resume and (out / "lam").exists())
+            lam = train_lam(config, stage, open_dataset(opts.data, config))
+            if lam is None:  # stopped by a signal; its checkpoint is saved
+                return []
+    exported = out / "dynamics" / "dynamics.safetensors"
+    if not (opts.resume and exported.exists()):
+        exported = train_dynamics(config, Path(opts.data), out / "dynamics", Path(lam), resume=opts.resume,
+                                  init=opts.init, log=print)
+    if exported is None:
+        return []
+    return ship([exported.parent / f"{name}.safetensors" for name in ("tokenizer", "lam", "dynamics")],
+                out, opts, config, generated)
 
 
 def ship(paths: list[Path], out: Path, opts, config: GenieConfig, generated: bool) -> list[Path]:
@@ -103,34 +113,3 @@ def ship(paths: list[Path], out: Path, opts, config: GenieConfig, generated: boo
     if generated:
         evaluate_and_propose_keymap(out, Path(opts.data).parent, opts.device, config.num_actions)
     return shipped
-
-
-def train_change_world(config: GenieConfig, opts, generated: bool) -> list[Path]:
-    """The change world's recipe: the LAM (trained, or --lam), then the dynamics model on the
-    transitions the LAM names; the tokenizer is a search and is written with them."""
-    from genie_play.train.change_training import train_change
-
-    if opts.network not in ("all", "lam", "dynamics"):
-        raise GenieError(f"the change world has no {opts.network} to train: its tokenizer is a search "
-                         "(train lam, dynamics or all)")
-    out = Path(opts.out)
-    lam = opts.lam
-    if lam is None:
-        lam = out / "lam" / "lam.safetensors"
-        if not (opts.resume and lam.exists()):
-            if opts.network == "dynamics":
-                raise GenieError("train dynamics of a change world needs --lam FILE (a trained LAM)")
-            stage = dataclasses.replace(opts, network="lam", out=out / "lam", resume=opts.resume and (out / "lam").exists())
-            lam = train(config, stage, open_dataset(opts.data, config))
-            if lam is None:  # stopped by a signal; its checkpoint is saved
-                return []
-    if opts.network == "lam":
-        return [lam]
-    exported = out / "dynamics" / "dynamics.safetensors"
-    if not (opts.resume and exported.exists()):  # a finished stage is kept
-        exported = train_change(config, Path(opts.data), out / "dynamics", Path(lam), resume=opts.resume,
-                                init=opts.init, log=print)
-    if exported is None:
-        return []
-    return ship([exported.parent / f"{name}.safetensors" for name in ("tokenizer", "lam", "dynamics")],
-                out, opts, config, generated)

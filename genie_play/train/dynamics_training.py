@@ -1,7 +1,7 @@
-"""Training the change world: code the video once, then teach the dynamics model to predict the codes.
+"""Training the dynamics model: code the video once, then teach the dynamics model to predict the codes.
 
-    1. code    every transition of the first `train.change_clips` clips becomes (latent action from
-               the LAM, the camera's move per band, block ids from the change tokenizer's search);
+    1. code    every transition of the first `train.dynamics_clips` clips becomes (latent action from
+               the LAM, the camera's move per band, block ids from the tokenizer's search);
                written once to out/coded.safetensors, so a resumed run skips it
     2. train   the dynamics model: cross entropy of the band moves (given the frame, the action and
                the move before) and of MaskGIT-masked block ids (given the frame moved by the true
@@ -12,7 +12,6 @@ No true action is read: the LAM names every transition.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import signal
@@ -25,12 +24,13 @@ import torch.nn.functional as F
 
 from genie_play.config import GenieConfig
 from genie_play.data.shards import open_folder
-from genie_play.errors import GenieError, file_error
+from genie_play.errors import file_error
 from genie_play.io import atomic_path, save_weights
 from genie_play.train.checkpoint import load_checkpoint, restore, save_checkpoint
-from genie_play.train.trainer import make_optimizer
-from genie_play.world import change_tokenizer as ct
-from genie_play.world.change_dynamics import ChangeDynamics
+from genie_play.train.optimizer import learning_rate, make_optimizer
+from genie_play.world import tokenizer as tk
+from genie_play.world.dynamics import Dynamics
+from genie_play.world.lam import LatentActionModel
 
 CODED = "coded.safetensors"
 LAST_MOVE_DROPPED = 0.2  # share of steps trained without the move before, as play's first step is
@@ -48,7 +48,7 @@ def code_transitions(data: Path, lam, config: GenieConfig, out: Path, log=print)
         return load_file(str(path))
     shards = open_folder(data)
     size = config.image_size
-    frames, wanted = [], config.train.change_clips
+    frames, wanted = [], config.train.dynamics_clips
     for shard in shards:
         if shard.frames.shape[2:4] != (size, size):
             raise file_error(shard.meta_path, f"frames are {shard.frames.shape[2]}x{shard.frames.shape[3]}, the world is {size}x{size}")
@@ -59,7 +59,7 @@ def code_transitions(data: Path, lam, config: GenieConfig, out: Path, log=print)
     frames = torch.cat(frames)  # (C, T, H, W, 3)
     if frames.shape[1] < 3:
         raise file_error(data, "clips need at least 3 frames to learn a move from the move before")
-    vocab = ct.vocabulary(config)
+    vocab = tk.vocabulary(config)
     grid = size // vocab.block
     codes, moves, ids = [], [], []
     start = time.time()
@@ -67,9 +67,9 @@ def code_transitions(data: Path, lam, config: GenieConfig, out: Path, log=print)
         clip = frames[i:i + 16]
         codes.append(lam.infer_actions(clip))
         prev, nxt = clip[:, :-1].flatten(0, 1), clip[:, 1:].flatten(0, 1)
-        band = ct.estimate_move(prev, nxt, vocab)  # (M, bands)
+        band = tk.estimate_move(prev, nxt, vocab)  # (M, bands)
         moves.append(band.view(len(clip), -1, vocab.bands))
-        ids.append(ct.encode(prev, nxt, vocab.move_table()[band], vocab).view(len(clip), -1, grid, grid))
+        ids.append(tk.encode(prev, nxt, vocab.move_table()[band], vocab).view(len(clip), -1, grid, grid))
         done = min(len(frames), i + 16)
         log(f"coding transitions: {done}/{len(frames)} clips, {time.time() - start:.0f} s")
     coded = {"frames": frames, "codes": torch.cat(codes), "moves": torch.cat(moves), "ids": torch.cat(ids).short()}
@@ -80,31 +80,31 @@ def code_transitions(data: Path, lam, config: GenieConfig, out: Path, log=print)
 
 def batch(coded: dict, config: GenieConfig, generator: torch.Generator) -> dict[str, torch.Tensor]:
     """A training batch of random transitions, the moved frames and masked ids made as play makes them."""
-    vocab = ct.vocabulary(config)
+    vocab = tk.vocabulary(config)
     C, T1 = coded["codes"].shape
-    B = config.train.change_batch
+    B = config.train.dynamics_batch
     clip = torch.randint(C, (B,), generator=generator)
     t = torch.randint(T1, (B,), generator=generator)
-    frame = shuffle_blocks(coded["frames"][clip, t], SHUFFLED, config.change.block, generator)
+    frame = shuffle_blocks(coded["frames"][clip, t], SHUFFLED, config.tokenizer.block, generator)
     moves = coded["moves"][clip, t].long()  # (B, bands)
     last = torch.where(t[:, None] > 0, coded["moves"][clip, (t - 1).clamp_min(0)].long(), vocab.moves)
     dropped = torch.rand(B, generator=generator) < LAST_MOVE_DROPPED
     last[dropped] = vocab.moves
     target = coded["ids"][clip, t].long()  # (B, G, G)
     px = vocab.move_table()[moves]
-    moved = ct.decode(frame, px, torch.full_like(target, vocab.carry), vocab)
+    moved = tk.decode(frame, px, torch.full_like(target, vocab.carry), vocab)
     # MaskGIT's schedule: a cosine share of the ids masked, and half the frames fully, as its first round sees them.
     share = torch.cos(math.pi / 2 * torch.rand(B, generator=generator))
     share[torch.rand(B, generator=generator) < 0.5] = 1.0
     masked = torch.rand(target.shape, generator=generator) < share[:, None, None]
     shown = target.clone()
-    valid = ct.valid_ids(px, vocab, config.image_size)
+    valid = tk.valid_ids(px, vocab, config.image_size)
     noise = torch.rand(target.shape, generator=generator) < CORRUPTED
     random_ids = torch.multinomial(valid.flatten(0, 2).float(), 1, generator=generator).view_as(target)
     shown = torch.where(noise, random_ids, shown)
     shown[masked] = vocab.size  # mask_id
     return {"frame": frame, "action": coded["codes"][clip, t].long(), "last": last, "moves": moves, "moved": moved,
-            "hole": ct.hole(px, config.image_size), "shown": shown, "target": target, "masked": masked, "valid": valid}
+            "hole": tk.hole(px, config.image_size), "shown": shown, "target": target, "masked": masked, "valid": valid}
 
 
 def shuffle_blocks(frames: torch.Tensor, share: float, block: int, generator: torch.Generator) -> torch.Tensor:
@@ -119,7 +119,7 @@ def shuffle_blocks(frames: torch.Tensor, share: float, block: int, generator: to
     return grid.view(B, G, G, block, block, 3).transpose(2, 3).reshape(B, H, H, 3)
 
 
-def losses(model: ChangeDynamics, b: dict) -> tuple[torch.Tensor, dict]:
+def losses(model: Dynamics, b: dict) -> tuple[torch.Tensor, dict]:
     move_logits = model.move_logits(b["frame"], b["action"], b["last"])
     move_loss = F.cross_entropy(move_logits.flatten(0, 1), b["moves"].flatten())
     context = model.token_context(b["frame"], b["moved"], b["hole"], b["action"], b["moves"])
@@ -133,31 +133,20 @@ def losses(model: ChangeDynamics, b: dict) -> tuple[torch.Tensor, dict]:
     return move_loss + token_loss, {"move_loss": move_loss.item(), "token_loss": token_loss.item(), **stats}
 
 
-def learning_rate(step: int, config: GenieConfig) -> float:
-    t = config.train
-    if step < t.warmup_steps:
-        return t.lr * (step + 1) / t.warmup_steps
-    progress = min(1.0, (step - t.warmup_steps) / max(1, t.change_steps - t.warmup_steps))
-    return t.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
-
-
-def train_change(config: GenieConfig, data: Path, out: Path, lam_path: Path, resume: bool = True,
+def train_dynamics(config: GenieConfig, data: Path, out: Path, lam_path: Path, resume: bool = True,
                  init: Path | None = None, log=print, checkpoint_every: int = 250, log_every: int = 50) -> Path | None:
-    """Train the change world's dynamics on `data`, labelled by the LAM at `lam_path`; returns the
+    """Train the dynamics model on `data`, labelled by the LAM at `lam_path`; returns the
     exported dynamics file, or None when stopped by a signal (its checkpoint is saved)."""
     from genie_play.io import load_network, read_weights, load_state
-    from genie_play.world.lam import build_lam
 
-    if config.world != "change":
-        raise GenieError(f"config: the change world's training needs world=change, got '{config.world}'")
     out.mkdir(parents=True, exist_ok=True)
-    lam = load_network(lam_path, "lam", build_lam)[0].eval()
+    lam = load_network(lam_path, "lam", LatentActionModel)[0].eval()
     if lam.config.image_size != config.image_size or lam.config.num_actions != config.num_actions:
         raise file_error(lam_path, f"the LAM is for {lam.config.image_size} px and {lam.config.num_actions} actions, "
                                    f"the world for {config.image_size} px and {config.num_actions}")
     coded = code_transitions(Path(data), lam, config, out, log)
     torch.manual_seed(config.train.seed)
-    model = ChangeDynamics(config)
+    model = Dynamics(config)
     if init is not None:
         load_state(model, read_weights(init, "dynamics"))
     optimizer = make_optimizer(model, config)
@@ -175,9 +164,9 @@ def train_change(config: GenieConfig, data: Path, out: Path, lam_path: Path, res
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     start, history = time.time(), []
     try:
-        while step < config.train.change_steps:
+        while step < config.train.dynamics_steps:
             for group in optimizer.param_groups:
-                group["lr"] = learning_rate(step, config)
+                group["lr"] = learning_rate(step, config.train.dynamics_steps, config)
             loss, stats = losses(model, batch(coded, config, generator))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -185,14 +174,14 @@ def train_change(config: GenieConfig, data: Path, out: Path, lam_path: Path, res
             optimizer.step()
             step += 1
             history.append(stats)
-            if step % log_every == 0 or step == config.train.change_steps:
+            if step % log_every == 0 or step == config.train.dynamics_steps:
                 mean = {k: float(np.mean([h[k] for h in history])) for k in history[0]}
                 history = []
                 rate = (time.time() - start) / max(1, step - (checkpoint.step if checkpoint else 0))
-                left = (config.train.change_steps - step) * rate / 60
+                left = (config.train.dynamics_steps - step) * rate / 60
                 log(json.dumps({"step": step, **{k: round(v, 4) for k, v in mean.items()}, "s_per_step": round(rate, 3),
                                 "minutes_left": round(left, 1)}))
-            if step % checkpoint_every == 0 or stop["now"] or step == config.train.change_steps:
+            if step % checkpoint_every == 0 or stop["now"] or step == config.train.dynamics_steps:
                 save_checkpoint(out / "checkpoints", step, model, optimizer, config)
             if stop["now"]:
                 return None
@@ -203,10 +192,9 @@ def train_change(config: GenieConfig, data: Path, out: Path, lam_path: Path, res
                                              "cpu_minutes": round((time.time() - start) / 60, 1)})
 
 
-def export(model: ChangeDynamics, lam, config: GenieConfig, out: Path, summary: dict) -> Path:
+def export(model: Dynamics, lam, config: GenieConfig, out: Path, summary: dict) -> Path:
     """Write the world's three weights files into `out`."""
-    save_weights(out / "tokenizer.safetensors", "tokenizer", ct.ChangeTokenizer(config), config,
-                 {"kind": "change tokenizer: camera move + block sources, found by search"})
-    lam_config = dataclasses.replace(lam.config, world=config.world)  # its own network section, this world's name
-    save_weights(out / "lam.safetensors", "lam", lam, lam_config, {"labelled": "the dynamics model's training transitions"})
+    save_weights(out / "tokenizer.safetensors", "tokenizer", tk.Tokenizer(config), config,
+                 {"kind": "tokenizer: camera move + block sources, found by search"})
+    save_weights(out / "lam.safetensors", "lam", lam, lam.config, {"labelled": "the dynamics model's training transitions"})
     return save_weights(out / "dynamics.safetensors", "dynamics", model, config, summary)

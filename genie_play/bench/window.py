@@ -335,8 +335,7 @@ def measure_mode(x: XClient, proc: subprocess.Popen, opts: WindowBenchOptions, k
 
 def run_window_bench(opts: WindowBenchOptions) -> dict:
     """Both modes, each in a fresh game process; flat results ready for JSON."""
-    from genie_play.app.main import shipped_keymap
-    from genie_play.keymap import load_keymap
+    from genie_play.keymap import load_keymap, weights_keymap
     from genie_play.paths import models_dir
 
     if not sys.platform.startswith("linux"):
@@ -344,7 +343,7 @@ def run_window_bench(opts: WindowBenchOptions) -> dict:
     if opts.presses < 1:
         raise GenieError("bench --window needs --steps of at least 1 (keypresses per mode)")
     weights = Path(opts.weights) if opts.weights else models_dir()
-    keymap_path = Path(opts.keymap) if opts.keymap else shipped_keymap(weights)
+    keymap_path = Path(opts.keymap) if opts.keymap else weights_keymap(weights)
     opts.keymap = keymap_path
     keys = press_keys(load_keymap(keymap_path))
     result: dict = {"cpu_cores": os.cpu_count(), "presses": opts.presses, "keys": " ".join(keys),

@@ -1,10 +1,10 @@
 """`genie-play bench`: how fast play is, measured the way the player meets it.
 
-Loads the weights, resets on a prompt, steps until the context is full, then times `steps`
-keypresses of random latent actions through the world model's own step() -- the call the app
-makes. Also: the time split inside a step, a held key's FPS, predictive rendering (all actions
-previewed in one pass, then a keypress), load/reset time, peak memory, the same run without the
-KV cache, and optionally a quality/speed curve over MaskGIT steps (latency and ΔtPSNR).
+Loads the weights, resets on a prompt, takes a few warm-up steps, then times `steps` keypresses
+of random latent actions through the world model's own step() -- the call the app makes. Also:
+the time split inside a step, a held key's FPS, predictive rendering (all actions previewed in
+one pass, then a keypress), load/reset time, peak memory, and optionally a quality/speed curve
+over MaskGIT steps (latency and ΔtPSNR).
 """
 
 from __future__ import annotations
@@ -29,8 +29,7 @@ from genie_play.world.world_model import WorldModel
 class BenchOptions:
     weights: Path | None = None  # None: the shipped models/
     device: str = "auto"
-    steps: int = 200  # timed keypresses with the KV cache
-    nocache_steps: int = 30  # timed keypresses without it (each recomputes the whole context)
+    steps: int = 200  # timed keypresses
     prompt: Path | None = None  # None: the bundled default prompt
     maskgit_steps: int | None = None  # None: the weights' own
     threads: int | None = None  # torch CPU threads; None: torch's own, which the window gives a keypress too
@@ -61,28 +60,29 @@ def _sync(world: WorldModel) -> None:
 
 
 def time_steps(world: WorldModel, actions: list[int]) -> tuple[list[float], dict[str, list[float]], float]:
-    """Per-keypress latency (ms) until the frame is decoded, the phases of each step (the context
-    update comes after the frame), and the wall time of the whole run (s)."""
+    """Per-keypress latency (ms) until the frame is decoded, the phases of each step, and the wall
+    time of the whole run (s)."""
     latencies, phases = [], {}
     start = time.perf_counter()
     for a in actions:
         world.timings = {}
         t = time.perf_counter()
-        world.step(a, settle=False)  # as the app steps: the frame is shown before the context update
+        world.step(a)
         _sync(world)
         latencies.append(1000 * (time.perf_counter() - t))
-        world.settle()  # what the app does once the frame is on screen; counted in the wall time (FPS)
-        _sync(world)
         for name, ms in world.timings.items():
             phases.setdefault(name, []).append(ms)
     world.timings = None
     return latencies, phases, time.perf_counter() - start
 
 
-def fill_context(world: WorldModel, prompt, rng: np.random.Generator) -> None:
-    """Reset and step until the context window is full, so every timed step pays full price."""
+WARM_UP = 16  # untimed steps after a reset: the first calls warm up the kernels and the allocator
+
+
+def warm_up(world: WorldModel, prompt, rng: np.random.Generator) -> None:
+    """Reset and take a few untimed steps, so every timed step is a steady one."""
     world.reset(prompt)
-    for a in rng.integers(world.num_actions, size=world.max_context):
+    for a in rng.integers(world.num_actions, size=WARM_UP):
         world.step(int(a))
 
 
@@ -98,8 +98,6 @@ def run_bench(opts: BenchOptions) -> dict:
     """Run every measurement; returns flat results (ms, s, MB, ratios) ready for JSON."""
     if opts.steps < 1:
         raise GenieError("bench needs --steps of at least 1")
-    if opts.nocache_steps < 0:
-        raise GenieError("bench needs --nocache-steps of at least 0")
     device, weights, prompt = resolve(opts)
     log = opts.log
 
@@ -118,15 +116,15 @@ def run_bench(opts: BenchOptions) -> dict:
     r: dict = {
         "device": describe_device(device), "threads": torch.get_num_threads(), "torch": torch.__version__,
         "python": platform.python_version(), "machine": platform.machine(), "processor": platform.processor() or None,
-        "weights": str(weights), "image_size": config.image_size, "context_frames": world.max_context,
-        "tokens_per_frame": config.tokens_per_frame, "maskgit_steps": world.maskgit_steps,
+        "weights": str(weights), "image_size": config.image_size,
+        "tokens_per_frame": (config.image_size // config.tokenizer.block) ** 2, "maskgit_steps": world.sampler.maskgit_steps,
         "parameters_m": round(sum(p.numel() for net in (world.tokenizer, world.dynamics) for p in net.parameters()) / 1e6, 2),
         "load_s": load_s, "reset_ms": reset_ms, "first_frame_s": load_s + (reset_ms + first_step_ms) / 1000,
     }
 
     rng = np.random.default_rng(opts.seed)
-    log(f"bench: filling the {world.max_context}-frame context, then {opts.steps} timed keypresses")
-    fill_context(world, prompt, rng)
+    log(f"bench: {WARM_UP} warm-up steps, then {opts.steps} timed keypresses")
+    warm_up(world, prompt, rng)
     latencies, phases, wall = time_steps(world, [int(a) for a in rng.integers(world.num_actions, size=opts.steps)])
     lat = percentiles(latencies)
     r.update({f"latency_ms_{k}": v for k, v in lat.items()})
@@ -155,15 +153,6 @@ def run_bench(opts: BenchOptions) -> dict:
     if device.type == "cuda":
         r["peak_gpu_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
 
-    if opts.nocache_steps:
-        log(f"bench: {opts.nocache_steps} keypresses without the KV cache")
-        world.kv_cache = False
-        fill_context(world, prompt, rng)
-        slow, _, _ = time_steps(world, [int(a) for a in rng.integers(world.num_actions, size=opts.nocache_steps)])
-        world.kv_cache = True
-        r["nocache_latency_ms_p50"] = float(np.median(slow))
-        r["kv_cache_speedup"] = r["nocache_latency_ms_p50"] / r["latency_ms_p50"]
-
     if opts.curve:
         r.update(quality_speed_curve(world, prompt, opts))
     return r
@@ -181,11 +170,11 @@ def quality_speed_curve(world: WorldModel, prompt: Path, opts: BenchOptions) -> 
         with torch.inference_mode():
             inferred = world.lam.infer_actions(clips.to(world.device)).cpu()
     out, rng = {}, np.random.default_rng(opts.seed)
-    default_steps = world.maskgit_steps
+    default_steps = world.sampler.maskgit_steps
     for steps in opts.curve:
-        world.maskgit_steps = steps
+        world.sampler.maskgit_steps = steps
         opts.log(f"bench: quality/speed curve, maskgit_steps={steps}")
-        fill_context(world, prompt, rng)
+        warm_up(world, prompt, rng)
         latencies, _, _ = time_steps(world, [int(a) for a in rng.integers(world.num_actions, size=min(opts.steps, 50))])
         out[f"curve_steps{steps}_latency_ms_p50"] = float(np.median(latencies))
         if clips is not None:
@@ -193,33 +182,32 @@ def quality_speed_curve(world: WorldModel, prompt: Path, opts: BenchOptions) -> 
             controllability(world, clips, inferred, 4, torch.Generator().manual_seed(opts.seed), metrics)
             out[f"curve_steps{steps}_delta_psnr"] = metrics["dynamics_delta_psnr"]
             out[f"curve_steps{steps}_dynamics_psnr"] = metrics["dynamics_psnr"]
-    world.maskgit_steps = default_steps
+    world.sampler.maskgit_steps = default_steps
     return out
 
 
 TABLE = [  # (label, key, unit)
     ("keypress latency p50", "latency_ms_p50", "ms"), ("keypress latency p95", "latency_ms_p95", "ms"),
     ("keypress latency max", "latency_ms_max", "ms"), ("held key", "fps", "FPS"),
-    ("  MaskGIT rounds", "maskgit_ms_p50", "ms"), ("  context update, after the frame", "context_ms_p50", "ms"),
-    ("  decode", "decode_ms_p50", "ms"),
+    ("  camera move and context", "move_ms_p50", "ms"), ("  MaskGIT rounds", "maskgit_ms_p50", "ms"),
+    ("  decode (copy the pixels)", "decode_ms_p50", "ms"),
     ("preview all actions (one batch)", "preview_all_ms_p50", "ms"),
     ("preview two actions (one batch)", "preview_two_ms_p50", "ms"),
     ("keypress after a preview p50", "precomputed_latency_ms_p50", "ms"),
-    ("without KV cache p50", "nocache_latency_ms_p50", "ms"), ("KV cache speed-up", "kv_cache_speedup", "x"),
-    ("model load", "load_s", "s"), ("reset (encode prompt)", "reset_ms", "ms"),
+    ("model load", "load_s", "s"), ("reset (the prompt)", "reset_ms", "ms"),
     ("load + first frame", "first_frame_s", "s"), ("peak memory (RSS)", "peak_rss_mb", "MB"),
     ("peak GPU memory", "peak_gpu_mb", "MB"),
 ]
 
 
 def format_table(r: dict) -> str:
-    """The results as an aligned text table (also pasted into the README)."""
-    lines = [f"{r['device']}, torch {r['torch']}, {r['image_size']}x{r['image_size']}, context {r['context_frames']}, "
-             f"{r['tokens_per_frame']} tokens/frame, {r['maskgit_steps']} MaskGIT steps"]
+    """The results as an aligned text table (as docs/performance.md shows them)."""
+    lines = [f"{r['device']}, torch {r['torch']}, {r['image_size']}x{r['image_size']}, "
+             f"{r['tokens_per_frame']} block tokens/frame, {r['maskgit_steps']} MaskGIT steps"]
     for label, key, unit in TABLE:
         if key in r:
             value = r[key]
-            lines.append(f"{label:36s} {value:10.2f} {unit}" if unit != "x" else f"{label:36s} {value:10.1f}x")
+            lines.append(f"{label:36s} {value:10.2f} {unit}")
     curve = sorted({int(k.split("_")[1][5:]) for k in r if k.startswith("curve_steps")})
     if curve:
         lines.append(f"{'maskgit_steps':>14s} {'latency p50':>12s} {'ΔtPSNR':>8s} {'rollout PSNR':>13s}")

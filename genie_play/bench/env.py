@@ -1,6 +1,6 @@
 """`genie-play bench --env`: environment steps per second of the batched Gymnasium environment.
 
-For each batch size B: B worlds start from the prompt, step until the context is full, then
+For each batch size B: B worlds start from the prompt, take a few warm-up steps, then
 `env_steps` batched steps of random latent actions are timed, reward included -- what an RL
 trainer pays per sample.
 """
@@ -8,12 +8,13 @@ trainer pays per sample.
 from __future__ import annotations
 
 import time
+
 import numpy as np
 import torch
 
 from genie_play.device import describe_device
 from genie_play.errors import GenieError
-from genie_play.eval.bench import BenchOptions, peak_rss_mb, resolve
+from genie_play.bench.latency import WARM_UP, BenchOptions, peak_rss_mb, resolve
 from genie_play.world.world_model import WorldModel
 
 
@@ -28,14 +29,14 @@ def run_env_bench(opts: BenchOptions) -> dict:
     device, weights, prompt = resolve(opts)
     world = WorldModel.load(weights, device=device, maskgit_steps=opts.maskgit_steps)
     r: dict = {"device": describe_device(device), "threads": torch.get_num_threads(), "torch": torch.__version__,
-               "weights": str(weights), "image_size": world.config.image_size, "context_frames": world.max_context,
-               "maskgit_steps": world.maskgit_steps, "env_steps": opts.env_steps}
+               "weights": str(weights), "image_size": world.config.image_size,
+               "maskgit_steps": world.sampler.maskgit_steps, "env_steps": opts.env_steps}
     rng = np.random.default_rng(opts.seed)
     for B in opts.env_batches:
-        opts.log(f"bench --env: {B} worlds, {world.max_context} steps to fill the context, {opts.env_steps} timed")
+        opts.log(f"bench --env: {B} worlds, {WARM_UP} warm-up steps, {opts.env_steps} timed")
         env = GenieVectorEnv(B, world=world, prompts=[prompt], max_episode_steps=10**9)
         env.reset(seed=opts.seed)
-        for _ in range(world.max_context):
+        for _ in range(WARM_UP):
             env.step(rng.integers(world.num_actions, size=B))
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
@@ -55,7 +56,7 @@ def run_env_bench(opts: BenchOptions) -> dict:
 
 
 def format_env_table(r: dict) -> str:
-    lines = [f"{r['device']}, torch {r['torch']}, {r['image_size']}x{r['image_size']}, context {r['context_frames']}, "
+    lines = [f"{r['device']}, torch {r['torch']}, {r['image_size']}x{r['image_size']}, "
              f"{r['maskgit_steps']} MaskGIT steps, reward included",
              f"{'worlds B':>9s} {'env steps/s':>12s} {'ms per batched step':>20s}"]
     for key in sorted((k for k in r if k.endswith("_steps_per_s")), key=lambda k: int(k.split("_")[1][1:])):

@@ -1,0 +1,59 @@
+"""What the player asks for, as small typed values: of the world (step, undo, reset), queued for the
+worker, and of a panel (the gallery, the sketch canvas, the remap panel) when it hands back control."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from genie_play.keymap import Keymap
+
+
+# --- of the world: queued, run one at a time on the worker --------------------------------------
+
+@dataclass(frozen=True)
+class Step:
+    code: int  # the latent action
+    key: str  # what was pressed ("right", "click")
+    asked: float  # time.monotonic() of the press: key-to-screen latency counts from here
+
+
+@dataclass(frozen=True)
+class Undo:
+    pass
+
+
+@dataclass(frozen=True)
+class Reset:
+    prompt: Path | np.ndarray  # a picture file, or the sketch's pixels
+    name: str  # shown in the window's title
+
+
+# --- of a panel: what the mode it returns to should do -----------------------------------------
+
+@dataclass(frozen=True)
+class Play:
+    prompt: Path | np.ndarray
+    name: str
+
+
+@dataclass(frozen=True)
+class Close:
+    pass
+
+
+@dataclass(frozen=True)
+class ApplyKeymap:
+    keymap: Keymap
+
+
+@dataclass(frozen=True)
+class ExportKeymap:
+    path: Path
+
+
+@dataclass(frozen=True)
+class RestoreKeymap:
+    pass

@@ -1,0 +1,1 @@
+"""Benchmarks: keypress latency (the model and the real window), soak, and RL environment throughput."""

@@ -39,7 +39,7 @@ def test_it_watches_the_middle_of_the_game_picture():
     for explorer in (False, True):
         view = layout(bw.WINDOW_SIZE, explorer)["view"]
         bands = bw.watch_bands(bw.WINDOW_SIZE, explorer)
-        assert len(bands) == 3
+        assert len(bands) == 4
         for x, y, w, h in bands:
             assert view.contains((x, y, w, h)) and w > view.width // 3 and h == 8
             assert y > view.y + 60 and y + h < view.bottom - 40  # clear of the chip and of the first-run hint

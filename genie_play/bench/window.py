@@ -73,16 +73,17 @@ def press_keys(keymap) -> list[str]:
 
 
 def watch_bands(size: tuple[int, int], explorer: bool) -> list[tuple[int, int, int, int]]:
-    """Three thin horizontal bands (x, y, w, h) across the middle of the game picture.
+    """Four thin horizontal bands (x, y, w, h) across the game picture, from the middle down to
+    the ground: a scroll shows there even where the sky is flat.
 
-    The middle only: the "thinking" chip sits in the picture's top-left corner and the first-run
-    hint under it, and neither is a new frame."""
+    Not the top or the very bottom: the "thinking" chip sits in the picture's top-left corner and
+    the first-run hint under it, and neither is a new frame."""
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     from genie_play.app.view import layout
 
     view = layout(size, explorer)["view"]
     half = max(8, min(view.width, view.height) // 2 - 40)
-    return [(view.centerx - half, view.centery + dy - 4, 2 * half, 8) for dy in (-half // 2, 0, half // 2)]
+    return [(view.centerx - half, view.centery + dy - 4, 2 * half, 8) for dy in (-half // 2, 0, half // 2, half - 12)]
 
 
 def percentiles(ms: list[float]) -> dict[str, float]:

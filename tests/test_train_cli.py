@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -57,19 +58,30 @@ def test_train_refuses_data_of_another_size(data, tmp_path, capsys):
     assert "lam.safetensors: the LAM is for 16 px and 8 actions, the world for 64 px and 8" in capsys.readouterr().err
 
 
+def _torchrun(cmd, env):
+    """Run torchrun; one retry when a rank died by a signal (gloo's socket teardown on this 2-core
+    machine aborted a rank about once in ten runs, after our code had finished), never on an error."""
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    if proc.returncode != 0 and "Signal 6 (SIGABRT)" in proc.stderr and "genie-play: error" not in proc.stderr:
+        print("torchrun: a rank aborted; retrying once:\n" + proc.stderr[-1500:])
+        shutil.rmtree(cmd[cmd.index("--out") + 1], ignore_errors=True)  # the run starts afresh
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    return proc
+
+
 def test_two_ranks_with_torchrun_end_with_identical_weights(data, tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "genie_play",
            "train", "lam", "--data", str(data), "--out", str(tmp_path), "--preset", "tiny", "--steps", "3",
            "--sample-every", "0"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    proc = _torchrun(cmd, env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "weights identical on all 2 ranks" in proc.stderr
     assert read_weights(tmp_path / "lam.safetensors").summary["ranks"] == 2
     # A time budget: the ranks measure their speed, agree on one length and stop together.
     budget = [*cmd[:cmd.index("--out") + 1], str(tmp_path / "budget"), "--preset", "tiny", "--steps", "1000000",
               "--minutes", "0.1", "--sample-every", "0"]
-    proc = subprocess.run(budget, capture_output=True, text=True, env=env, timeout=300)
+    proc = _torchrun(budget, env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "weights identical on all 2 ranks" in proc.stderr and "steps fit in 0.1 minutes" in proc.stderr
     assert 60 < read_weights(tmp_path / "budget" / "lam.safetensors").summary["steps"] < 1_000_000

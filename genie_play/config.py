@@ -81,12 +81,6 @@ class TrainConfig:
     seed: int = 0
     bf16: bool = True  # CUDA only: bf16 autocast (CPUs train in fp32, where bf16 matmuls are far slower)
 
-    def steps(self, network: str) -> int:
-        return getattr(self, f"{network}_steps")
-
-    def batch(self, network: str) -> int:
-        return getattr(self, f"{network}_batch")
-
 
 @dataclass(frozen=True)
 class GenieConfig:

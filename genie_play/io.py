@@ -259,6 +259,7 @@ _V1_SECTIONS = {
     "sampler": ("change", ("maskgit_steps", "temperature", "min_p", "carry_bias")),
     "lam": ("lam", ("channels", "latent_dim", "max_shift")),
 }
+# Explicit, not "keep what still exists": 0.1's own dynamics_* fields were the token world's.
 _V1_TRAIN = {"lam_steps": "lam_steps", "lam_batch": "lam_batch", "change_steps": "dynamics_steps",
              "change_batch": "dynamics_batch", "change_clips": "dynamics_clips", "lr": "lr",
              "weight_decay": "weight_decay", "warmup_steps": "warmup_steps", "grad_clip": "grad_clip",

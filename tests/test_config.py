@@ -106,9 +106,3 @@ def test_bad_overrides_say_what_is_wrong(item, message):
 def test_fields_that_must_change_together_can_be_set_together():
     config = apply_overrides(PRESETS["default"], ["dynamics.d_model=256", "dynamics.num_heads=8"])
     assert (config.dynamics.d_model, config.dynamics.num_heads) == (256, 8)
-
-
-def test_train_steps_and_batch_name_the_trained_networks():
-    train = PRESETS["tiny"].train
-    assert (train.steps("lam"), train.batch("lam")) == (train.lam_steps, train.lam_batch)
-    assert (train.steps("dynamics"), train.batch("dynamics")) == (train.dynamics_steps, train.dynamics_batch)

@@ -29,7 +29,7 @@ def test_train_all_exports_three_networks_that_play(data, tmp_path):
     assert main(argv) == 0
     for network, path in (("lam", out / "lam" / "lam.safetensors"), ("dynamics", out / "dynamics.safetensors")):
         weights = read_weights(path, network)
-        assert weights.summary["steps"] == 3 and weights.config.train.batch(network) == 2
+        assert weights.summary["steps"] == 3 and getattr(weights.config.train, f"{network}_batch") == 2
     assert read_weights(out / "tokenizer.safetensors", "tokenizer").config == weights.config
     assert (out / "lam" / "samples" / "lam-00000003.png").exists()
     shipped = read_weights(out / "lam.safetensors").tensors  # the LAM the dynamics model was trained on

@@ -10,7 +10,7 @@ import numpy as np
 import pygame
 
 from genie_play.app import theme
-from genie_play.app.intents import Undo
+from genie_play.app.intents import Reset, Undo
 from genie_play.app.recorder import Recording, capture_name, write_png
 
 STEP_CHOICES = (1, 2, 3, 4, 6, 8, 12, 16, 20, 25, 32, 50)  # MaskGIT steps offered by [ and ]
@@ -32,7 +32,7 @@ class Controls:
         self._ask(Undo())
 
     def do_reset(self):
-        self._reset_to(self.prompt, self.prompt_name)
+        self._reset_to(Reset(self.prompt, self.prompt_name))
         self.toast("back to the prompt", theme.INFO)
 
     def do_pause(self):

@@ -12,7 +12,7 @@ import numpy as np
 import pygame
 
 from genie_play.app import theme
-from genie_play.app.intents import Close, Play
+from genie_play.app.intents import Close, Reset
 from genie_play.errors import GenieError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"}
@@ -31,7 +31,7 @@ def title(path: Path) -> str:
 
 
 class Gallery:
-    """Selection and layout of the prompt grid; `handle` returns Play, Close or None."""
+    """Selection and layout of the prompt grid; `handle` returns Reset (the chosen picture), Close or None."""
 
     def __init__(self, folder: Path | None):
         self.paths = list_prompts(folder)
@@ -56,7 +56,7 @@ class Gallery:
             if event.key in (pygame.K_ESCAPE, pygame.K_g):
                 return Close()
             if event.key in (pygame.K_RETURN, pygame.K_KP_ENTER) and n:
-                return Play(self.paths[self.selected], self.paths[self.selected].name)
+                return Reset(self.paths[self.selected], self.paths[self.selected].name)
             moves = {pygame.K_LEFT: -1, pygame.K_RIGHT: 1, pygame.K_UP: -self.columns, pygame.K_DOWN: self.columns}
             if event.key in moves and n:
                 self.selected = min(n - 1, max(0, self.selected + moves[event.key]))
@@ -67,7 +67,7 @@ class Gallery:
         elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
             hit = self._hit(event.pos)
             if hit is not None:
-                return Play(self.paths[hit], self.paths[hit].name)
+                return Reset(self.paths[hit], self.paths[hit].name)
         return None
 
     def _hit(self, pos) -> int | None:

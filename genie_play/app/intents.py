@@ -1,5 +1,6 @@
 """What the player asks for, as small typed values: of the world (step, undo, reset), queued for the
-worker, and of a panel (the gallery, the sketch canvas, the remap panel) when it hands back control."""
+worker, and of a panel (the gallery, the sketch canvas, the remap panel) when it hands back control;
+a panel that chose a picture hands back the Reset it asks for."""
 
 from __future__ import annotations
 
@@ -32,12 +33,6 @@ class Reset:
 
 
 # --- of a panel: what the mode it returns to should do -----------------------------------------
-
-@dataclass(frozen=True)
-class Play:
-    prompt: Path | np.ndarray
-    name: str
-
 
 @dataclass(frozen=True)
 class Close:

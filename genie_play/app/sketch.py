@@ -12,7 +12,7 @@ import numpy as np
 import pygame
 
 from genie_play.app import theme
-from genie_play.app.intents import Close, Play
+from genie_play.app.intents import Close, Reset
 
 PALETTE = [(32, 32, 40), (250, 248, 240), (222, 64, 60), (246, 152, 40), (250, 214, 60),
            (72, 172, 84), (124, 192, 240), (52, 92, 204), (144, 84, 192), (132, 92, 56)]
@@ -31,7 +31,7 @@ class Op:
 
 
 class Sketch:
-    """The canvas, its tools, and the toolbar buttons; `handle` returns Play (the drawing) or Close when done."""
+    """The canvas, its tools, and the toolbar buttons; `handle` returns Reset (the drawing) or Close when done."""
 
     def __init__(self):
         self.ops: list[Op] = []
@@ -99,7 +99,7 @@ class Sketch:
             self._drawing = None
         return None
 
-    def _key(self, event) -> Play | Close | None:
+    def _key(self, event) -> Reset | Close | None:
         key = event.key
         if key in (pygame.K_RETURN, pygame.K_KP_ENTER):
             return self._button("play")
@@ -117,7 +117,7 @@ class Sketch:
             self.color, self.eraser = PALETTE[index], False
         return None
 
-    def _button(self, name: str) -> Play | Close | None:
+    def _button(self, name: str) -> Reset | Close | None:
         if name.startswith("color"):
             self.color, self.eraser = PALETTE[int(name[5:])], False
         elif name.startswith("size"):
@@ -133,7 +133,7 @@ class Sketch:
         elif name == "undo" and self.ops:
             self.ops.pop()
         elif name == "play":
-            return Play(self.to_array(), "your sketch")
+            return Reset(self.to_array(), "your sketch")
         elif name == "close":
             return Close()
         self._refresh()

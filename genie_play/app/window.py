@@ -36,8 +36,7 @@ from genie_play.app import theme, view  # noqa: E402
 from genie_play.app.controls import CONTROLS, Controls  # noqa: E402
 from genie_play.app.explorer import Explorer  # noqa: E402
 from genie_play.app.gallery import Gallery  # noqa: E402
-from genie_play.app.intents import (ApplyKeymap, Close, ExportKeymap, Play, Reset, RestoreKeymap, Step,  # noqa: E402
-                                     Undo)
+from genie_play.app.intents import ApplyKeymap, Close, ExportKeymap, Reset, RestoreKeymap, Step, Undo  # noqa: E402
 from genie_play.app.jobs import WorldJobs  # noqa: E402
 from genie_play.app.recorder import Recording  # noqa: E402
 from genie_play.keymap import NUM_ACTIONS, Keymap, load_keymap, normalize_key, save_keymap  # noqa: E402
@@ -215,10 +214,10 @@ class App(Controls, WorldJobs):
                 self.help = False
         elif self.mode in ("sketch", "gallery"):
             outcome = (self.sketch if self.mode == "sketch" else self.gallery).handle(event)
-            if outcome is not None:  # Play or Close: back to the game
+            if outcome is not None:  # Reset or Close: back to the game
                 self.mode = "play"
-            if isinstance(outcome, Play):
-                self._reset_to(outcome.prompt, outcome.name)
+            if isinstance(outcome, Reset):
+                self._reset_to(outcome)
         elif self.mode == "remap":
             self._remapped(self.remap.handle(event, self.keymap))
         elif event.type == pygame.KEYDOWN:
@@ -270,9 +269,9 @@ class App(Controls, WorldJobs):
                 n = n + 1 if isinstance(intent, Step) else max(1, n - 1) if isinstance(intent, Undo) else 1
         return n
 
-    def _reset_to(self, image, name: str) -> None:
+    def _reset_to(self, reset: Reset) -> None:
         self.intents.clear()
-        self._ask(Reset(image, name))
+        self._ask(reset)
 
     def _dropped(self, path: Path) -> None:
         if path.suffix.lower() == ".toml":
@@ -284,7 +283,7 @@ class App(Controls, WorldJobs):
             return
         if self.mode != "play":
             self.mode, self.help = "play", False
-        self._reset_to(path, path.name)
+        self._reset_to(Reset(path, path.name))
         self.toast(f"playing {path.name}", theme.INFO)
 
     def _remapped(self, outcome) -> None:

@@ -1,8 +1,8 @@
 """The latent action model's training loop, on one CPU, one GPU or many ranks.
 
 Per step: draw a batch (a pure function of seed, step and rank; batches.py loads the next ones while
-this one computes), take one random transition of each clip, forward under bf16 autocast on CUDA only, backward, clip gradients, AdamW step
-with linear warmup then cosine decay (over a length `--minutes` may set: budget.py). Rank 0
+this one computes), take one random transition of each clip, forward under bf16 autocast on CUDA
+only, backward, clip gradients, AdamW step with linear warmup then cosine decay (over a length `--minutes` may set: budget.py). Rank 0
 logs JSON lines, shows progress, writes samples and atomic checkpoints; SIGTERM or Ctrl-C saves
 a checkpoint and exits cleanly; a non-finite loss stops the run and keeps the last good
 checkpoint. At the end the shippable weights are exported with their config and a summary.

@@ -9,6 +9,7 @@ the most confident, so MaskGIT settles them first and paints the new strip besid
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Callable
 
@@ -38,13 +39,13 @@ class Sampler:
     @classmethod
     def from_config(cls, config: SamplerConfig, **overrides) -> Sampler:
         """The config's knobs, with those of `overrides` that are not None in their place."""
-        knobs = {name: getattr(config, name) for name in ("maskgit_steps", "temperature", "min_p", "carry_bias")}
+        knobs = dataclasses.asdict(config)
         knobs.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**knobs)
 
     def knobs(self) -> tuple:
         """What a sample depends on besides the networks and the random stream."""
-        return (self.maskgit_steps, self.temperature, self.min_p, self.carry_bias)
+        return dataclasses.astuple(self)
 
     def block_ids(self, token_logits: Callable[[torch.Tensor], torch.Tensor], new: torch.Tensor, valid: torch.Tensor,
                   carry: int, mask_id: int, generators: list[torch.Generator]) -> torch.Tensor:

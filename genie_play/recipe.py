@@ -45,17 +45,19 @@ def generate_recipe_data(folder: Path, config: GenieConfig, workers: int = 2) ->
 
 
 def evaluate_and_propose_keymap(out: Path, data: Path, device: str, num_actions: int) -> None:
-    """Evaluate the run's weights on both held-out sets; write out/keymap.toml from the levels' code table."""
+    """Propose out/keymap.toml from the LAM's code -> true action table on held-out levels, then
+    evaluate the run's weights on both held-out sets with that keymap (the survival measures hold
+    the key it labels right)."""
     from genie_play.keymap import propose_keymap
-    from genie_play.eval.evaluate import EvalOptions, evaluate
+    from genie_play.eval.evaluate import EvalOptions, code_table, evaluate
 
-    results = {name: evaluate(EvalOptions(out, data / folder, out / "eval" / name, device=device, probe_data=data / "train"))
-               for name, folder in EVAL_SPLITS.items()}
-    levels = results["levels"]
+    levels = code_table(out / "lam.safetensors", data / EVAL_SPLITS["levels"], device)
     counts = [levels.get(f"lam_code{c}_counts") or [] for c in range(num_actions)]
-    header = ("# Proposed by `genie-play train all` from the evaluation's code -> true action table\n"
-              "# (eval/levels/metrics.json); check it in the action explorer (Tab) and fix labels by hand.\n")
+    header = ("# Proposed by `genie-play train all` from the LAM's code -> true action table on held-out\n"
+              "# levels (eval/levels/metrics.json); check it in the action explorer (Tab) and fix labels by hand.\n")
     write_text(out / "keymap.toml", header + propose_keymap(counts, levels.get("lam_actions") or []).to_toml())
+    for name, folder in EVAL_SPLITS.items():
+        evaluate(EvalOptions(out, data / folder, out / "eval" / name, device=device, probe_data=data / "train"))
 
 
 def open_dataset(data: Path, config: GenieConfig):

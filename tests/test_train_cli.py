@@ -90,9 +90,13 @@ def test_two_ranks_with_torchrun_end_with_identical_weights(data, tmp_path):
 def test_train_all_without_data_is_the_whole_recipe_data_training_eval_and_keymap(tmp_path, monkeypatch):
     from genie_play.keymap import load_keymap
     from genie_play import recipe
+    from genie_play.eval import evaluate as evaluation
 
     monkeypatch.setattr(recipe, "RECIPE_DATA", tuple((n, s, 6, seed) for n, s, _, seed in recipe.RECIPE_DATA))
     out = tmp_path / "run"
+    keymap_before_eval, evaluate = [], evaluation.evaluate
+    monkeypatch.setattr(evaluation, "evaluate", lambda opts: keymap_before_eval.append((out / "keymap.toml").exists())
+                        or evaluate(opts))
     argv = ["train", "all", "--out", str(out), "--preset", "tiny", "--steps", "2", "--sample-every", "0", "--device", "cpu"]
     assert main(argv) == 0
     for name in ("train", "heldout_levels", "heldout_styles"):
@@ -102,6 +106,7 @@ def test_train_all_without_data_is_the_whole_recipe_data_training_eval_and_keyma
         assert "lam_nmi" in metrics and "dynamics_delta_psnr" in metrics
     keymap = load_keymap(out / "keymap.toml")
     assert len(keymap.bindings) == 8 and (out / "keymap.toml").read_text().startswith("# Proposed by")
+    assert keymap_before_eval == [True, True]  # so the survival measures hold the key it labels right
     assert main(argv + ["--resume"]) == 0  # everything done: resuming only re-evaluates
 
 

@@ -101,6 +101,17 @@ def evaluate(opts: EvalOptions) -> dict:
     return result
 
 
+def code_table(lam_path: Path, data: Path, device: str = "auto", clips: int = 256, seed: int = 0) -> dict:
+    """The LAM's numbers alone (no world, no probe): its code -> true action table on `data`, what a
+    keymap is proposed from before the world is evaluated with that keymap."""
+    device = select_device(device)
+    lam = load_network(Path(lam_path), "lam", LatentActionModel)[0].to(device).eval()
+    frames, true_actions, windows, names = held_out_clips(data, lam.config, clips, seed)
+    result: dict = {}
+    lam_metrics(lam, frames, true_actions, names, windows, result, device, None, 0, seed)
+    return result
+
+
 def _load(folder: Path, opts: EvalOptions):
     """(world or None, tokenizer or None, LAM or None, device): a world when the folder holds a
     dynamics model (then all three are needed), else the LAM it holds."""

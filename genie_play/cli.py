@@ -70,8 +70,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         network=args.network, data=args.data and Path(args.data), out=Path(args.out), device=args.device, resume=args.resume,
         lam=args.lam and Path(args.lam),
         checkpoint_every=args.checkpoint_every, sample_every=args.sample_every, compile=args.compile,
-        minutes=args.minutes, init=args.init and Path(args.init),
+        minutes=args.minutes, init=args.init and Path(args.init), videos=tuple(map(Path, args.videos or ())),
     )
+    if opts.videos and (opts.data or opts.network != "all"):
+        raise GenieError("--videos is for `train all` without --data: it imports the footage into --out/data itself")
     train_networks(config, opts)
     return 0
 
@@ -283,6 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("network", choices=("lam", "dynamics", "all"), help="what to train")
     p.add_argument("--data", metavar="DIR", help="training shards (from `data generate` or `data import`); "
                    "`all` without it generates the built-in world's data, and evaluates and proposes a keymap at the end")
+    p.add_argument("--videos", nargs="+", metavar="PATH", help="`all` from your own footage: videos, GIFs or frame "
+                   "folders, imported into --out/data (the end of each held out), then the world, its evaluation, "
+                   "a keymap named from what each code does on screen, and a model card")
     p.add_argument("--out", metavar="DIR", required=True, help="run folder: checkpoints, logs, exported weights")
     p.add_argument("--preset", default="default", choices=sorted(PRESETS), help="config preset (default: default)")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",

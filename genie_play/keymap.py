@@ -66,6 +66,7 @@ class Binding:
     code: int
     label: str
     keys: tuple[str, ...] = ()
+    note: str = ""  # how a proposed label was chosen; written as a comment, not read back
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ class Keymap:
                  "# Key names as pygame spells them: left, right, up, down, space, a..z, 0..9, f1..f12, left shift..."]
         for b in self.bindings:
             keys = ", ".join(_toml_string(k) for k in b.keys)
-            lines += ["", "[[action]]", f"code = {b.code}", f"label = {_toml_string(b.label)}", f"keys = [{keys}]"]
+            lines += ["", "[[action]]"] + ([f"# {b.note}"] if b.note else []) + [f"code = {b.code}", f"label = {_toml_string(b.label)}", f"keys = [{keys}]"]
         return "\n".join(lines) + "\n"
 
 

@@ -8,17 +8,22 @@ With --resume, finished stages are kept and the interrupted one continues.
 Without --data, `all` is the whole recipe of the shipped weights: it first generates the built-in
 world's data (training clips plus held-out levels and held-out styles) in --out/data, and at the
 end evaluates on both held-out sets and proposes a keymap (--out/keymap.toml) from what each
-latent code turned out to mean.
+latent code turned out to mean. With --videos, `all` imports your footage instead and ends with
+genie_play.footage: a keymap named from the pixels, the evaluation and a model card.
+Each stage's wall time goes to --out/stages.json.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from genie_play.config import GenieConfig
 from genie_play.errors import GenieError
-from genie_play.io import atomic_path, write_text
+from genie_play.io import atomic_path, write_json, write_text
 from genie_play.train.lam_training import RunOptions, train_lam
 
 NETWORKS = ("lam", "dynamics")  # the networks that learn: the tokenizer is a search
@@ -60,6 +65,17 @@ def evaluate_and_propose_keymap(out: Path, data: Path, device: str, num_actions:
         evaluate(EvalOptions(out, data / folder, out / "eval" / name, device=device, probe_data=data / "train"))
 
 
+@contextmanager
+def timed(out: Path, stage: str):
+    """Adds the stage's wall seconds to out/stages.json when it ends (a resumed stage adds its rest)."""
+    start = time.monotonic()
+    yield
+    path = out / "stages.json"
+    times = json.loads(path.read_text()) if path.exists() else {}
+    times[stage] = round(times.get(stage, 0.0) + time.monotonic() - start, 1)
+    write_json(path, times)
+
+
 def open_dataset(data: Path, config: GenieConfig):
     """Training clips of `context_frames` frames from a data folder (any image size is checked later)."""
     from genie_play.data.dataset import ClipDataset
@@ -76,11 +92,16 @@ def train_networks(config: GenieConfig, opts: RunOptions) -> list[Path]:
 
     if opts.network not in ("all", *NETWORKS):
         raise GenieError(f"there is no {opts.network} to train: the tokenizer is a search (train lam, dynamics or all)")
-    generated = opts.data is None
-    if generated:
-        if opts.network != "all":
-            raise GenieError(f"train {opts.network} needs --data DIR (only `train all` generates its own)")
-        opts = dataclasses.replace(opts, data=generate_recipe_data(Path(opts.out) / "data", config))
+    generated = opts.data is None and not opts.videos
+    if opts.data is None and opts.network != "all":
+        raise GenieError(f"train {opts.network} needs --data DIR (only `train all` generates its own)")
+    if opts.data is None:
+        from genie_play.footage import import_footage
+
+        with timed(Path(opts.out), "data"):
+            data = Path(opts.out) / "data"
+            train = import_footage(data, opts.videos, config) if opts.videos else generate_recipe_data(data, config)
+        opts = dataclasses.replace(opts, data=train)
     if opts.network == "lam":
         exported = train_lam(config, opts, open_dataset(opts.data, config))
         return [exported] if exported else []
@@ -92,13 +113,15 @@ def train_networks(config: GenieConfig, opts: RunOptions) -> list[Path]:
         lam = out / "lam" / "lam.safetensors"
         if not (opts.resume and lam.exists()):  # a finished stage is kept
             stage = dataclasses.replace(opts, network="lam", out=out / "lam", resume=opts.resume and (out / "lam").exists())
-            lam = train_lam(config, stage, open_dataset(opts.data, config))
+            with timed(out, "lam"):
+                lam = train_lam(config, stage, open_dataset(opts.data, config))
             if lam is None:  # stopped by a signal; its checkpoint is saved
                 return []
     exported = out / "dynamics" / "dynamics.safetensors"
     if not (opts.resume and exported.exists()):
-        exported = train_dynamics(config, Path(opts.data), out / "dynamics", Path(lam), resume=opts.resume,
-                                  init=opts.init, log=print)
+        with timed(out, "dynamics"):
+            exported = train_dynamics(config, Path(opts.data), out / "dynamics", Path(lam), resume=opts.resume,
+                                      init=opts.init, log=print)
     if exported is None:
         return []
     return ship([exported.parent / f"{name}.safetensors" for name in ("tokenizer", "lam", "dynamics")],
@@ -113,5 +136,12 @@ def ship(paths: list[Path], out: Path, opts, config: GenieConfig, generated: boo
             tmp.write_bytes(path.read_bytes())
         shipped.append(out / path.name)
     if generated:
-        evaluate_and_propose_keymap(out, Path(opts.data).parent, opts.device, config.num_actions)
+        with timed(out, "eval"):
+            evaluate_and_propose_keymap(out, Path(opts.data).parent, opts.device, config.num_actions)
+    elif opts.videos:
+        from genie_play.footage import evaluate_footage, write_model_card
+
+        with timed(out, "eval"):
+            result, effects = evaluate_footage(out, Path(opts.data).parent, opts.device)
+        write_model_card(out, Path(opts.data).parent, result, effects)
     return shipped

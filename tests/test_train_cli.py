@@ -138,3 +138,65 @@ def test_a_dynamics_run_fine_tunes_from_weights_and_refuses_bad_ones(data, tmp_p
     with pytest.raises(SystemExit):
         main([*base, "--out", str(tmp_path / "z"), "--minutes", "0"])
     assert "--minutes: must be a positive number, got '0'" in capsys.readouterr().err
+
+
+def _footage(folder, clips_frames=80, seed=0):
+    """A GIF of a camera panning a blocky world, with a bobbing sprite: footage without labels."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    world = np.kron(rng.integers(0, 255, (8, 100, 3)), np.ones((4, 4, 1))).astype(np.uint8)
+    frames, x, step = [], 0, 2
+    for t in range(clips_frames):
+        if t % 10 == 0:
+            step = int(rng.choice([-2, 0, 2]))
+        x = int(np.clip(x + step, 0, 360))
+        frame = world[:, x:x + 32].copy()
+        frame[12 + t % 8:18 + t % 8, 14:18] = 255
+        frames.append(Image.fromarray(frame))
+    path = folder / f"game{seed}.gif"
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=66, loop=0)
+    return path
+
+
+def test_train_all_from_videos_names_the_keys_evaluates_and_writes_a_card(tmp_path, capsys):
+    footage = tmp_path / "footage"
+    footage.mkdir()
+    _footage(footage, seed=0), _footage(footage, seed=1)
+    (footage / "broken.mp4").write_bytes(b"\0" * 100)
+    out = tmp_path / "world"
+    argv = ["train", "all", "--videos", str(footage), "--out", str(out), "--preset", "tiny", "--steps", "2",
+            "--sample-every", "0", "--device", "cpu"]
+    assert main(argv) == 0
+    printed = capsys.readouterr()
+    assert "broken.mp4: cannot decode video" in printed.err and f"Play it: genie-play play --weights {out}" in printed.out
+    imported = json.loads((out / "data" / "imported.json").read_text())
+    assert imported["clips"] == 36 and imported["heldout_clips"] == 4  # the end of each GIF is held out
+    keymap = (out / "keymap.toml").read_text()
+    assert keymap.startswith("# Proposed by `genie-play train all --videos`") and "held-out transitions: view" in keymap
+    metrics = json.loads((out / "eval" / "metrics.json").read_text())
+    assert "kept_8_heldout" in metrics and "lam_code0_effect" in metrics and "dynamics_delta_psnr" in metrics
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "| lam |" in card and "| dynamics |" in card and "| eval |" in card and "| code | label | keys |" in card
+    assert set(json.loads((out / "stages.json").read_text())) == {"data", "lam", "dynamics", "eval"}
+
+
+def test_footage_that_cannot_make_a_world_is_refused_in_one_line(tmp_path, capsys):
+    short = tmp_path / "short"
+    short.mkdir()
+    _footage(short, clips_frames=40)
+    argv = ["train", "all", "--preset", "tiny", "--steps", "1", "--device", "cpu", "--sample-every", "0"]
+    assert main([*argv, "--videos", str(short), "--out", str(tmp_path / "a")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "too little footage for a world: 9 training clips" in err
+    from PIL import Image
+
+    still = tmp_path / "still"  # a folder of frames (a GIF would merge identical frames into one)
+    still.mkdir()
+    frame = Image.fromarray(np.random.default_rng(0).integers(0, 255, (32, 32, 3), dtype=np.uint8))
+    for t in range(200):
+        frame.save(still / f"frame{t}.png")
+    assert main([*argv, "--videos", str(still), "--out", str(tmp_path / "b")]) == 2
+    assert "every frame of the footage is the same picture" in capsys.readouterr().err
+    assert main([*argv, "--videos", str(still), "--data", str(still), "--out", str(tmp_path / "c")]) == 2
+    assert "--videos is for `train all` without --data" in capsys.readouterr().err

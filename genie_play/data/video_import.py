@@ -33,6 +33,7 @@ DEFAULT_FPS = 15.0  # frame folders carry no timing; assume the built-in world's
 # The same limit as pictures (8K video is 33 Mpx): a few-KB file can declare 16000x12000 frames,
 # 576 MB each once decoded, so the size in the header is checked before decoding anything.
 MAX_VIDEO_PIXELS = MAX_IMAGE_PIXELS
+HELDOUT_SHARE = 0.1  # of each source's clips, its end, when a world is trained from footage
 
 
 @dataclass
@@ -164,13 +165,19 @@ def read_frames(source: Source, size: int, skip) -> tuple[list[np.ndarray], floa
 
 def import_paths(paths: list[str | Path], out: str | Path, size: int = GenieConfig().image_size,
                  frames: int = GenieConfig().context_frames, fps: float = DEFAULT_FPS,
-                 report: Callable[[str], None] | None = None) -> dict:
-    """Import every readable source under `paths` into new shards in `out`; returns a summary."""
+                 report: Callable[[str], None] | None = None, heldout: str | Path | None = None,
+                 heldout_share: float = HELDOUT_SHARE) -> dict:
+    """Import every readable source under `paths` into new shards in `out`; returns a summary.
+
+    With `heldout`, the last `heldout_share` of each source's clips (its end, never trained on, not
+    clips interleaved with training ones) go there instead, for evaluating a world of that footage."""
     if frames < 2:
         raise GenieError(f"--frames must be at least 2, got {frames}")
     if not 16 <= size <= 512:
         raise GenieError(f"--size must be between 16 and 512 pixels, got {size}")
-    check_can_write(out, folder=True)  # a bad --out is refused before decoding anything
+    for folder in (out, heldout):  # a bad --out is refused before decoding anything
+        if folder is not None:
+            check_can_write(folder, folder=True)
     report = report or (lambda msg: print(f"genie-play: skipped {msg}", file=sys.stderr))
     skipped: list[str] = []
 
@@ -179,6 +186,7 @@ def import_paths(paths: list[str | Path], out: str | Path, size: int = GenieConf
         report(str(err))
 
     writer = _Writer(Path(out), size, frames)
+    held = _Writer(Path(heldout), size, frames) if heldout is not None else None
     imported = 0
     for src in find_sources(paths, skip):
         try:
@@ -195,17 +203,24 @@ def import_paths(paths: list[str | Path], out: str | Path, size: int = GenieConf
             what = "no frames" if not data else f"too short: {len(data)} frames, a clip needs {frames}"
             skip(file_error(src.path, f"{what} (try a smaller --frames)" if data else what))
             continue
-        for start in range(0, len(data) - frames + 1, frames):
-            writer.add(np.stack(data[start:start + frames]), {"source": str(src.path), "start": start, "fps": round(rate, 3),
-                                                             "style": None, "actions": None, "resets": []})
+        starts = range(0, len(data) - frames + 1, frames)
+        kept_back = int(len(starts) * heldout_share) if held is not None else 0
+        for i, start in enumerate(starts):
+            into = held if i >= len(starts) - kept_back else writer
+            into.add(np.stack(data[start:start + frames]), {"source": str(src.path), "start": start, "fps": round(rate, 3),
+                                                           "style": None, "actions": None, "resets": []})
         imported += 1
     writer.flush()
+    if held is not None:
+        held.flush()
     if writer.clips == 0:
         raise GenieError(f"nothing imported: no readable video, GIF or frame folder among {len(paths)} path(s)"
                          + (f" ({len(skipped)} skipped)" if skipped else ""))
     print(f"{out}: imported {writer.clips} clips ({writer.clips * frames} frames) from {imported} source(s) "
-          f"into {writer.shards} shard(s)" + (f"; skipped {len(skipped)}" if skipped else ""))
-    return {"clips": writer.clips, "sources": imported, "shards": writer.shards, "skipped": skipped}
+          f"into {writer.shards} shard(s)" + (f"; {held.clips} held out in {heldout}" if held else "")
+          + (f"; skipped {len(skipped)}" if skipped else ""))
+    return {"clips": writer.clips, "sources": imported, "shards": writer.shards, "skipped": skipped,
+            "heldout_clips": held.clips if held else 0}
 
 
 class _Writer:

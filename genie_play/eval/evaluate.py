@@ -30,6 +30,7 @@ from genie_play.world.lam import LatentActionModel
 from genie_play.world.tokenizer import Tokenizer
 from genie_play.world.world_model import WEIGHT_FILES, WorldModel
 
+EFFECT_CLIPS = 64  # held-out clips whose transitions say what each code does on screen (about 20 s)
 ROLLOUTS = 3  # long rollouts per prompt for the stability metrics (a sampled world varies a lot)
 
 
@@ -86,6 +87,8 @@ def evaluate(opts: EvalOptions) -> dict:
         codes, probe = lam_metrics(lam, frames, true_actions, action_names, clips, result, device,
                             opts.probe_data, opts.probe_steps, opts.seed)
         rollouts.lam_examples = code_examples(frames, codes, lam.config.num_actions)
+        every = slice(None, None, max(1, len(frames) // EFFECT_CLIPS))  # spread over the folder, like the clips
+        effect_table(frames[every], codes[every], lam.config.num_actions, result)
     if world is not None:
         result.update(maskgit_steps=world.sampler.maskgit_steps, temperature=world.sampler.temperature,
                       min_p=world.sampler.min_p, carry_bias=world.sampler.carry_bias)
@@ -99,6 +102,19 @@ def evaluate(opts: EvalOptions) -> dict:
 
         write_report(out, result, rollouts, Path(opts.weights))
     return result
+
+
+def effect_table(frames: torch.Tensor, codes: torch.Tensor, num_codes: int, result: dict) -> list:
+    """Adds what each code does on screen (eval/code_effects.py, no labels) and the names it gives;
+    returns the effects."""
+    from genie_play.eval import code_effects as fx
+
+    effects = fx.measure(frames.numpy(), codes.numpy(), num_codes)
+    rest = effects[fx.resting_code(effects)]
+    for e in effects:
+        result[f"lam_code{e.code}_effect"] = {"name": fx.name(e, rest), "transitions": e.transitions,
+                                              "view_px": list(e.view), "sprite_px": list(e.sprite), "changed": e.changed}
+    return effects
 
 
 def code_table(lam_path: Path, data: Path, device: str = "auto", clips: int = 256, seed: int = 0) -> dict:
@@ -218,6 +234,12 @@ def stability(world: WorldModel, prompt: torch.Tensor, actions: list[int],
     return long, (M.sharpness(tail).mean() / real_sharpness.clamp_min(1e-8)).item(), frozen
 
 
+def _moves_nothing(effect: dict | None) -> bool:
+    from genie_play.eval.code_effects import MOVES
+
+    return effect is not None and max(map(abs, effect["view_px"] + effect["sprite_px"])) < MOVES
+
+
 def _sketch_prompt(size: int) -> torch.Tensor | None:
     """The first bundled sketch prompt at the model's size, or None when none is bundled."""
     from genie_play.images import fit_frame, load_image
@@ -267,8 +289,11 @@ def _dynamics_metrics(world: WorldModel, frames: torch.Tensor, inferred: torch.T
     sequences = [torch.randint(world.num_actions, (opts.rollout_steps,), generator=rng).tolist() for _ in range(ROLLOUTS)]
     prompts = [frames[i % len(frames), 0] for i in range(ROLLOUTS)]
     real_sharpness = M.sharpness(frames.flatten(0, 1)).mean()
-    # Standing still may leave a frame as it was; every other key must change it.
+    # Standing still may leave a frame as it was; every other key must change it. Still: the true
+    # action idle where the data has true actions, else a code that moves nothing on screen.
     still = frozenset(c for c in range(world.num_actions) if result.get(f"lam_code{c}_action") == "idle")
+    if not any(result.get(f"lam_code{c}_action") for c in range(world.num_actions)):
+        still = frozenset(c for c in range(world.num_actions) if _moves_nothing(result.get(f"lam_code{c}_effect")))
     result["rollout_still_codes"] = sorted(still)
     runs = [stability(world, prompt, keys, real_sharpness, still) for prompt, keys in zip(prompts, sequences)]
     long = runs[0][0]

@@ -18,7 +18,10 @@ import numpy as np
 import torch
 
 from genie_play.eval import metrics as M
+from genie_play.eval.code_effects import opposite_keys
 from genie_play.eval.motion import hold, scroll, view_scroll
+
+HELDOUT_PROMPTS = 8  # held-out first frames of own footage played as pictures
 
 
 def _grey(frame: np.ndarray) -> np.ndarray:
@@ -133,19 +136,29 @@ def player_box_psnr(real, rolled, views, box: int = 12) -> list[float]:
     return out
 
 
-def right_code(world, prompt: np.ndarray) -> int:
-    """The code the weights' keymap labels (or keys) right; without one, the code whose 8-step hold
-    moves the view right the most."""
+def world_keymap(world):
+    """The keymap beside the world's weights, or each code on its digit key when there is none (or it is broken)."""
     from genie_play.errors import GenieError
-    from genie_play.keymap import KEYMAP_FILE, load_keymap
+    from genie_play.keymap import KEYMAP_FILE, Binding, Keymap, load_keymap
 
     source = getattr(world, "source", None)
     if source is not None and (Path(source) / KEYMAP_FILE).exists():
         try:
-            return load_keymap(Path(source) / KEYMAP_FILE, world.num_actions).resolve("right")
+            return load_keymap(Path(source) / KEYMAP_FILE, world.num_actions)
         except GenieError:
             pass
-    return int(np.argmax(view_scroll(world, prompt)))
+    return Keymap(tuple(Binding(c, f"code {c}", (str(c + 1),)) for c in range(world.num_actions)))
+
+
+def right_code(world, prompt: np.ndarray) -> int:
+    """The code the weights' keymap labels (or keys) right; without one, the code whose 8-step hold
+    moves the view right the most."""
+    from genie_play.errors import GenieError
+
+    try:
+        return world_keymap(world).resolve("right")
+    except GenieError:  # no code labelled or keyed right
+        return int(np.argmax(view_scroll(world, prompt)))
 
 
 def _mean(runs: dict, key: str) -> float | None:
@@ -172,6 +185,10 @@ def survival_metrics(world, frames, rolled, windows, result: dict) -> None:
         "prompts": {p.stem: fit_frame(load_image(p), size) for p in sorted(prompts_dir().glob("*.png"))},
         "own": {name: fit_frame(own_picture(name), size) for name in PICTURES},
     }
+    if not any(v is not None for v in views):  # own footage: its held-out first frames are the pictures
+        picks = np.unique(np.linspace(0, len(frames) - 1, min(HELDOUT_PROMPTS, len(frames))).round().astype(int))
+        pictures["heldout"] = {f"clip{i}": np.asarray(frames[i, 0]) for i in picks}
+        result.update(opposite_keys(world, world_keymap(world), list(pictures["heldout"].values())))
     code = right_code(world, next(iter(pictures["own"].values())))
     result["survival_right_code"] = code
     for group, pics in pictures.items():

@@ -50,6 +50,7 @@ class RunOptions:
     quiet: bool = False
     minutes: float | None = None  # a wall-clock budget: the run's length is set from its measured speed
     init: Path | None = None  # start from these weights (same network), e.g. to fine-tune on your own video
+    videos: tuple[Path, ...] = ()  # `train all --videos`: footage imported into out/data first
 
 
 class _StopFlag:

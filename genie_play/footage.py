@@ -1,0 +1,139 @@
+"""`train all --videos`: a world from your own footage, which carries no action labels.
+
+Before training: import the footage into DIR/data (the end of each source held out) and refuse
+footage that cannot make a world. After: name the 8 codes from what they do on screen in the
+held-out clips (eval/code_effects.py), write the keymap, evaluate the world on the held-out clips
+with it, and write the world's model card with every stage's time.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from genie_play.config import GenieConfig
+from genie_play.errors import GenieError
+from genie_play.io import write_json, write_text
+
+MIN_CLIPS = 32  # training clips below which a world learns nothing worth playing (~35 s of 15 fps video)
+IMPORTED = "imported.json"  # written when the import is complete: --resume keeps it
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def import_footage(folder: Path, videos: tuple[Path, ...], config: GenieConfig) -> Path:
+    """Import `videos` into folder/train and folder/heldout (once; an unfinished import starts over)
+    and check they can make a world; returns the training folder."""
+    from genie_play.data.video_import import import_paths
+
+    if not (folder / IMPORTED).exists():
+        for part in ("train", "heldout"):  # shards of an interrupted import would be imported twice
+            shutil.rmtree(folder / part, ignore_errors=True)
+        summary = import_paths(list(videos), folder / "train", size=config.image_size, frames=config.context_frames,
+                               heldout=folder / "heldout")
+        check_footage(folder, summary, config)
+        write_json(folder / IMPORTED, {**summary, "videos": [str(v) for v in videos]})
+    return folder / "train"
+
+
+def check_footage(folder: Path, summary: dict, config: GenieConfig) -> None:
+    """One line saying why imported footage cannot make a world: too little of it, or no motion."""
+    from genie_play.data.dataset import ClipDataset
+
+    seconds = MIN_CLIPS * config.context_frames / 15
+    if summary["clips"] < MIN_CLIPS or not summary["heldout_clips"]:
+        raise GenieError(f"{folder}: too little footage for a world: {summary['clips']} training clips of "
+                         f"{config.context_frames} frames, it needs at least {MIN_CLIPS} (about {seconds:.0f} s of video) "
+                         "and enough per video to hold its end out")
+    data = ClipDataset(folder / "train", clip_frames=config.context_frames, seed=0)
+    picks = np.linspace(0, len(data) - 1, min(64, len(data))).round().astype(int)
+    frames = np.stack([data[int(i)]["frames"].numpy() for i in picks]).astype(np.int16)
+    if np.abs(np.diff(frames, axis=1)).max() <= 2:  # codec noise at most
+        raise GenieError(f"{folder}: every frame of the footage is the same picture: a world learns from what moves")
+
+
+def name_codes(out: Path, data: Path, device: str) -> list:
+    """What each code of out/lam.safetensors does in the held-out clips; writes out/keymap.toml from it."""
+    import torch
+
+    from genie_play.device import select_device
+    from genie_play.eval import code_effects as fx
+    from genie_play.eval.evaluate import held_out_clips
+    from genie_play.eval.lam_metrics import infer_codes
+    from genie_play.io import load_network
+    from genie_play.world.lam import LatentActionModel
+
+    device = select_device(device)
+    lam = load_network(out / "lam.safetensors", "lam", LatentActionModel)[0].to(device).eval()
+    frames, _, _, _ = held_out_clips(data, lam.config, 256, 0)
+    with torch.inference_mode():
+        codes = infer_codes(lam, frames, device)
+    effects = fx.measure(frames.numpy(), codes.numpy(), lam.config.num_actions)
+    header = ("# Proposed by `genie-play train all --videos` from what each code does on screen in the held-out\n"
+              "# clips (view and sprite moves in px a step, beyond the resting code's); check it in the action\n"
+              "# explorer (Tab) and rename or remap (M).\n")
+    write_text(out / "keymap.toml", header + fx.propose_keymap(effects).to_toml())
+    return effects
+
+
+def evaluate_footage(out: Path, data: Path, device: str) -> tuple[dict, list]:
+    """Name the codes (out/keymap.toml), then evaluate the world on data/heldout with that keymap."""
+    from genie_play.eval.evaluate import EvalOptions, evaluate
+
+    effects = name_codes(out, data / "heldout", device)
+    return evaluate(EvalOptions(out, data / "heldout", out / "eval", device=device)), effects
+
+
+def write_model_card(out: Path, data: Path, result: dict, effects: list) -> None:
+    """out/MODEL_CARD.md, once every stage's time is in out/stages.json; says how to play the world."""
+    from genie_play.keymap import load_keymap
+
+    write_text(out / "MODEL_CARD.md", model_card(out, result, effects, load_keymap(out / "keymap.toml"),
+                                                read_json(data / IMPORTED)))
+    print(f"{out}: your world is ready (MODEL_CARD.md). Play it: genie-play play --weights {out}")
+
+
+ROWS = (  # (metric, what it says), in the card's order
+    ("tokenizer_psnr", "tokenizer PSNR: the real frame rebuilt from the one before (dB)"),
+    ("dynamics_psnr_8", "rollout PSNR over 8 steps, the LAM's codes (dB)"),
+    ("dynamics_delta_psnr", "ΔtPSNR: the LAM's codes against random ones (dB)"),
+    ("kept_1_heldout", "kept_1: held-out first frames' structure after 1 press of right"),
+    ("kept_8_heldout", "kept_8: ... after 8 presses"),
+    ("px_per_step_heldout", "the view's move while right is held (px a step)"),
+    ("new_strip_sharpness_heldout", "sharpness of what scrolls in, over the picture's"),
+    ("rollout_sharpness_ratio", "200 random keys: sharpness of the last quarter, over real frames'"),
+    ("rollout_frozen_fraction", "200 random keys: share of moving keys that left the frame unchanged"),
+    ("opposite_right_left", "right and left travel opposite ways (share of held-out first frames)"),
+    ("opposite_down_up", "down and up travel opposite ways (share of held-out first frames)"),
+    ("lam_perplexity", "codes in use (perplexity of 8)"),
+)
+
+
+def model_card(out: Path, result: dict, effects: list, keymap, imported: dict) -> str:
+    """The model card of a world trained from footage: its data, stage times, numbers and keys."""
+    from genie_play.eval.code_effects import note
+
+    times = read_json(out / "stages.json") if (out / "stages.json").exists() else {}
+    lines = [f"# A world from your footage: {out.name}", "",
+             f"Trained by `genie-play train all --videos` on {imported['clips']} clips of "
+             f"{result.get('frames_per_clip', '?')} frames from {imported['sources']} source(s); "
+             f"{imported['heldout_clips']} clips (the end of each source) held out for the numbers below.", "",
+             "| stage | minutes |", "|---|---|"]
+    lines += [f"| {stage} | {times[stage] / 60:.1f} |" for stage in ("data", "lam", "dynamics", "eval") if stage in times]
+    lines.append(f"| **all** | **{sum(times.values()) / 60:.1f}** |")
+    lines += ["", "| measure | value |", "|---|---|"]
+    for key, what in ROWS:
+        if result.get(key) is not None:
+            lines.append(f"| {what} | {result[key]:.3f} |")
+    lines += ["", "What each code does in the held-out clips (no labels: read from the pixels):", "",
+              "| code | label | keys | measured |", "|---|---|---|---|"]
+    for e in effects:
+        b = keymap.bindings[e.code]
+        lines.append(f"| {e.code} | {b.label} | {', '.join(b.keys) or '-'} | {note(e)} |")
+    lines += ["", f"Play it: `genie-play play --weights {out}`. The full numbers: `eval/metrics.json` and `eval/report.html`.", ""]
+    return "\n".join(lines)

@@ -1,0 +1,88 @@
+"""Naming the latent actions without labels: moves read from pixels, a keymap by convention, and on
+the built-in world the names agree with the true actions."""
+
+import numpy as np
+
+from genie_play.eval import code_effects as fx
+
+
+def _texture(seed=0, h=48, w=96):
+    rng = np.random.default_rng(seed)
+    return np.kron(rng.integers(0, 255, (h // 4, w // 4, 3)), np.ones((4, 4, 1))).astype(np.uint8)
+
+
+def test_a_scroll_is_the_views_move_and_a_sprite_its_own():
+    world = _texture()
+    a, b = world[:, 10:58], world[:, 13:61]  # the camera moved 3 px right: the content 3 px left
+    assert fx.view_move(a, b) == (3, 0)
+    assert fx.view_move(a, a) == (0, 0)
+    still = world[:, :48]
+    a, b = still.copy(), still.copy()
+    a[20:28, 20:26] = 250  # a sprite rises 4 px on a still backdrop
+    b[16:24, 20:26] = 250
+    move, changed = fx.sprite_move(a, b, fx.view_move(a, b))
+    assert move == (0, -4) and 0 < changed < 0.1
+
+
+def _effect(code, view, sprite, n=100, changed=0.1):
+    return fx.CodeEffect(code, n, view, sprite, changed)
+
+
+def test_keys_go_to_the_usual_code_of_each_direction_and_space_lifts():
+    effects = [_effect(0, (0, 0), (0, 0), changed=0.02), _effect(1, (4, 0), (0, 0), n=300), _effect(2, (8, 0), (0, 0)),
+               _effect(3, (-4, 0), (0, 0)), _effect(4, (0, 0), (0, -3)), _effect(5, (4, 0), (0, -3)),
+               _effect(6, (0, 0), (0, 0), n=0), _effect(7, (0.2, 0), (0, 0.3), changed=0.3)]
+    keymap = fx.propose_keymap(effects)
+    labels = [b.label for b in keymap.bindings]
+    assert labels == ["idle", "scroll right 4px", "scroll right 8px", "scroll left", "sprite up", "right + sprite up",
+                      "code 6 (unused)", "other"]
+    assert keymap.code_for_key("right") == 1  # the most used right, not the run
+    assert keymap.code_for_key("left") == 3 and keymap.code_for_key("up") == 4 and keymap.code_for_key("space") == 4
+    assert keymap.code_for_key("down") is None and keymap.code_for_key("8") == 7
+    assert "300 held-out transitions: view +4,+0 px" in keymap.to_toml()  # how each was named, as a comment
+
+
+def test_a_view_that_always_scrolls_names_the_codes_by_what_they_add():
+    # River Raid: the river scrolls even when no key is pressed; the keys steer the plane or speed up.
+    effects = [_effect(c, (0, -2), (0, 0)) for c in range(8)]
+    effects[1] = _effect(1, (0, -2), (3, 0))
+    effects[2] = _effect(2, (0, -2), (-3, 0))
+    effects[3] = _effect(3, (0, -5), (0, 0))
+    keymap = fx.propose_keymap(effects)
+    assert keymap.bindings[0].label == "idle"
+    assert (keymap.code_for_key("right"), keymap.code_for_key("left"), keymap.code_for_key("up")) == (1, 2, 3)
+    assert keymap.bindings[1].label == "sprite right" and keymap.bindings[3].label == "scroll up"
+
+
+# What each true action of the built-in world should read as: (the view's way, does a sprite rise).
+EXPECTED = {"idle": (None, False), "left": ("left", False), "right": ("right", False), "run_right": ("right", False),
+            "jump": (None, True), "jump_left": ("left", True), "jump_right": ("right", True), "down": (None, False)}
+
+
+def test_names_from_pixels_agree_with_the_true_actions_on_six_of_eight_codes(tmp_path):
+    """The shipped LAM on fresh held-out levels: a code agrees when its view goes the true action's
+    way and a sprite rises exactly when the action jumps (a fall happens under any action)."""
+    import torch
+
+    from genie_play.cli import main
+    from genie_play.eval.evaluate import held_out_clips
+    from genie_play.eval.lam_metrics import infer_codes
+    from genie_play.io import load_network
+    from genie_play.paths import models_dir
+    from genie_play.world.lam import LatentActionModel
+
+    assert main(["data", "generate", "--out", str(tmp_path), "--episodes", "64", "--seed", "777"]) == 0
+    lam = load_network(models_dir() / "lam.safetensors", "lam", LatentActionModel)[0].eval()
+    frames, true, _, names = held_out_clips(tmp_path, lam.config, 64, 0)
+    with torch.inference_mode():
+        codes = infer_codes(lam, frames, "cpu")
+    effects = fx.measure(frames.numpy(), codes.numpy(), 8)
+    rest = effects[fx.resting_code(effects)]
+    agree = 0
+    for e in effects:
+        actions = true[codes == e.code]
+        actions = actions[actions >= 0]  # -1: no action across a new level
+        top = names[int(np.bincount(actions.numpy(), minlength=len(names)).argmax())]
+        view, sprite = (fx._direction(v) for v in fx.relative(e, rest))
+        agree += (view if view in ("left", "right") else None, sprite == "up") == EXPECTED[top]
+    assert agree >= 6

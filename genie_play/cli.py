@@ -97,7 +97,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
              # picture survival (eval/survival.py): the real ceiling, then the bundled and own pictures
              "player_box_psnr_8", "kept_real_1", "kept_real_8", "kept_1_prompts", "kept_8_prompts", "kept_1_own",
              "kept_8_own", "px_per_step_prompts", "px_per_step_own", "new_strip_sharpness_prompts",
-             "new_strip_sharpness_own"]
+             "new_strip_sharpness_own", "kept_1_heldout", "kept_8_heldout", "px_per_step_heldout",
+             "new_strip_sharpness_heldout", "opposite_right_left", "opposite_down_up"]
     for key in shown:
         if result.get(key) is not None:  # kept_k is None where no patch can stay in view (small frames)
             print(f"{key:28s} {result[key]:.4f}")
@@ -105,6 +106,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if result.get(f"lam_code{c}_action") is not None:
             print(f"lam code {c}: {result[f'lam_code{c}_action']:12s} share {result[f'lam_code{c}_share']:.3f}  "
                   f"purity {result[f'lam_code{c}_purity']:.3f}")
+    for c in range(result.get("lam_codes", 0)):  # what each code does in the held-out clips, read from the pixels
+        effect = result.get(f"lam_code{c}_effect")
+        if effect:
+            print(f"lam code {c} on screen: {effect['name']:22s} view {effect['view_px'][0]:+.1f},{effect['view_px'][1]:+.1f} px  "
+                  f"sprite {effect['sprite_px'][0]:+.1f},{effect['sprite_px'][1]:+.1f} px  ({effect['transitions']} transitions)")
     for c in range(result.get("lam_codes", 0)):  # what holding each latent action does on screen, in pixels
         if f"action{c}_scroll_px" in result:
             reads = result.get(f"dynamics_code{c}_reads")

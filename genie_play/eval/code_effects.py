@@ -149,7 +149,7 @@ def name(effect: CodeEffect, rest: CodeEffect) -> str:
         return f"scroll {view}"
     if sprite:
         return f"sprite {sprite}"
-    return f"code {effect.code} (unused)" if not effect.transitions else "other"
+    return f"code {effect.code} (unused)" if not effect.transitions else "other"  # its note says what changes
 
 
 def directions(effect: CodeEffect, rest: CodeEffect) -> set[str]:
@@ -181,8 +181,8 @@ def propose_keymap(effects: list[CodeEffect]) -> Keymap:
         keys[max(lift, key=lift.get)].append("space")
     names = [name(e, rest) for e in effects]
     labels = list(names)
-    for e in effects:  # the same name twice: tell them apart by how far they move
-        if names.count(names[e.code]) > 1:
+    for e in effects:  # the same move twice: tell them apart by how far they go
+        if names.count(names[e.code]) > 1 and names[e.code] != "other":
             px = float(np.hypot(*sum(relative(e, rest))))
             labels[e.code] = f"{labels[e.code]} {px:.0f}px"[:MAX_LABEL] if len(labels[e.code]) + 5 <= MAX_LABEL \
                 else f"{labels[e.code][:MAX_LABEL - 3]} {e.code + 1}"

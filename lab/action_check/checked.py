@@ -26,9 +26,9 @@ def _candidates(spec: str):
 
 
 CANDIDATES = _candidates(os.environ.get("CANDIDATES", "argmax:3,pooled:1,pooled:0"))
-KEEP = os.environ.get("KEEP", "first")
+KEEP = os.environ.get("KEEP", "first")  # when no candidate is read right: the first sample or the last
 # IDLE=c: check only that a key other than c is not read as c ("nothing happened"), not the code itself
-IDLE = int(os.environ["IDLE"]) if os.environ.get("IDLE") else None  # when no candidate is read right: the first sample or the last
+IDLE = int(os.environ["IDLE"]) if os.environ.get("IDLE") else None
 STATS = {"steps": 0, "resampled": 0, "accepted_by": [0] * len(CANDIDATES), "none_right": 0}
 _shipped = WorldModel.sample_next
 
@@ -58,8 +58,8 @@ def sample_next(self, frames, last_moves, actions, generators, cancelled=None):
             else:  # a key that moves must change the picture, and not be read as "nothing happened"
                 changed = (nxt != frames[todo]).flatten(1).any(dim=1)
                 right = ((reads != IDLE) & changed) | (action[todo] == IDLE)
-            take = todo[right] if KEEP == "first" or k < len(CANDIDATES) - 1 else todo
-            pick = right if KEEP == "first" or k < len(CANDIDATES) - 1 else torch.ones_like(right)
+            pick = torch.ones_like(right) if KEEP == "last" and k == len(CANDIDATES) - 1 else right
+            take = todo[pick]
             out[take], out_moves[take] = nxt[pick], moves[pick]
             done[todo[right]] = True
             STATS["accepted_by"][k] += int(right.sum())

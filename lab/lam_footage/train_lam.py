@@ -1,12 +1,16 @@
-"""Lab: `genie-play train lam` with the balanced loss (weighted.py) when WEIGHTED=1, else as shipped.
-usage: WEIGHTED=1 python lab/lam_footage/train_lam.py --data DIR --out DIR --steps N"""
+"""Lab: `genie-play ARGS...` with a LAM loss of the lab: LOSS=balanced (weighted.py), LOSS=move
+(move_named.py), LOSS=confident (confident.py), unset: as shipped. usage: LOSS=move python lab/lam_footage/train_lam.py train lam --data DIR --out DIR"""
 import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-if os.environ.get("WEIGHTED") == "1":
+if os.environ.get("LOSS") == "balanced":
     import weighted  # noqa: F401  (patches the LAM)
+elif os.environ.get("LOSS") == "move":
+    import move_named  # noqa: F401  (patches the LAM)
+elif os.environ.get("LOSS") == "confident":
+    import confident  # noqa: F401  (patches the LAM's quantizer)
 from genie_play.cli import main
 
-sys.exit(main(["train", "lam", *sys.argv[1:]]))
+sys.exit(main(sys.argv[1:]))

@@ -224,9 +224,12 @@ def read_weights(path: str | os.PathLike, kind: str | None = None) -> Weights:
 
 def load_state(module: torch.nn.Module, weights: Weights, may_lack: Callable[[str], bool] | None = None) -> torch.nn.Module:
     """Copy checked tensors into `module`; names, shapes and dtypes must match exactly, except that
-    tensors for whose names `may_lack` is true may be missing (they keep the module's own values)."""
+    tensors for whose names `may_lack` is true, or that the module uses only in training (its
+    TRAINING_ONLY name prefixes), may be missing (they keep the module's own values)."""
     expected = module.state_dict()
-    missing = [n for n in expected if n not in weights.tensors and not (may_lack and may_lack(n))]
+    training_only = getattr(module, "TRAINING_ONLY", ())
+    missing = [n for n in expected if n not in weights.tensors and not (may_lack and may_lack(n))
+               and not n.startswith(training_only)]
     extra = [n for n in weights.tensors if n not in expected]
     if missing:
         raise file_error(weights.path, f"missing {len(missing)} tensor(s) the {weights.kind} needs: {_names(missing)}")
@@ -240,7 +243,7 @@ def load_state(module: torch.nn.Module, weights: Weights, may_lack: Callable[[st
             raise file_error(weights.path, f"tensor '{name}' has shape {tuple(got.shape)}, the {weights.kind} expects {tuple(want.shape)}")
         if got.dtype != want.dtype:
             raise file_error(weights.path, f"tensor '{name}' is {got.dtype}, the {weights.kind} expects {want.dtype}")
-    module.load_state_dict(weights.tensors, strict=may_lack is None)
+    module.load_state_dict(weights.tensors, strict=all(n in weights.tensors for n in expected))
     return module
 
 

@@ -7,8 +7,10 @@ import torch
 
 from conftest import moving_squares
 from genie_play.presets import PRESETS
-from genie_play.io import load_network
-from genie_play.world.lam import LatentActionModel, NextFrameDecoder, cost_volume, frames_to_float
+from genie_play.io import load_network, load_state, read_weights, save_weights
+from genie_play.train.lam_training import camera_moves
+from genie_play.world.lam import MOVE_WEIGHT, LatentActionModel, NextFrameDecoder, cost_volume, frames_to_float
+from genie_play.world.tokenizer import vocabulary
 from genie_play.world.quantizer import CategoricalQuantizer
 
 TINY = PRESETS["tiny"]
@@ -118,3 +120,49 @@ def test_the_shipped_lam_loads_as_the_latent_action_model():
     clip = torch.zeros(1, 2, weights.config.image_size, weights.config.image_size, 3, dtype=torch.uint8)
     codes = lam.eval().infer_actions(clip)
     assert codes.shape == (1, 1) and 0 <= codes.item() < 8
+
+
+def _camera_clips() -> tuple[torch.Tensor, torch.Tensor]:
+    """Pairs of 16 px frames cut from wider random pictures, the second moved by dx in {0, 2, -2} px."""
+    g = torch.Generator().manual_seed(0)
+    wide = (torch.rand(12, 16, 24, 3, generator=g) * 255).to(torch.uint8)
+    dx = torch.tensor([0, 2, -2] * 4)
+    pairs = torch.stack([torch.stack([wide[i, :, 4:20], wide[i, :, 4 - d:20 - d]]) for i, d in enumerate(dx.tolist())])
+    return pairs, dx
+
+
+def test_training_measures_the_camera_move_and_the_code_learns_to_name_it():
+    """The training's move (the tokenizer's search, no labels) is the true one; trained on it, each
+    code's head names its transitions' move."""
+    torch.manual_seed(0)
+    pairs, dx = _camera_clips()
+    moves = camera_moves(pairs, vocabulary(TINY))
+    assert moves.shape == (12, 1)
+    assert vocabulary(TINY).move_table()[moves[:, 0]].tolist() == [[0, d] for d in dx.tolist()]
+    lam = LatentActionModel(TINY)
+    out = lam(pairs, moves)
+    assert torch.allclose(out.loss, out.recon_loss + out.vq.loss + MOVE_WEIGHT * out.move_loss)
+    assert lam(pairs).move_loss == 0  # no moves given: reconstruction only
+    opt = torch.optim.AdamW(lam.parameters(), lr=3e-3)
+    first = out.move_loss.item()
+    for _ in range(150):
+        out = lam(pairs, moves)
+        opt.zero_grad()
+        out.loss.backward()
+        opt.step()
+    assert out.move_loss.item() < 0.5 * first, (first, out.move_loss.item())
+    codes = [set(out.actions[dx == d, 0].tolist()) for d in (0, 2, -2)]
+    assert not (codes[0] & codes[1] or codes[0] & codes[2] or codes[1] & codes[2]), codes
+    named = lam.move_head(lam.vq.lookup(out.actions)).argmax(-1)  # (12, 1): the move each code names
+    assert (named == moves).float().mean() >= 0.8
+
+
+def test_exported_weights_leave_the_training_heads_out_and_load(tmp_path):
+    torch.manual_seed(0)
+    lam = LatentActionModel(TINY).eval()
+    path = save_weights(tmp_path / "lam.safetensors", "lam", lam.exported_state(), TINY)
+    weights = read_weights(path, "lam")
+    assert weights.tensors and not [n for n in weights.tensors if n.startswith(LatentActionModel.TRAINING_ONLY)]
+    again = load_state(LatentActionModel(TINY), weights).eval()
+    pairs, _ = _camera_clips()
+    assert torch.equal(again.infer_actions(pairs), lam.infer_actions(pairs))

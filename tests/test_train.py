@@ -108,6 +108,7 @@ def test_export_carries_config_and_summary_and_dynamics_trains_on_the_frozen_lam
     assert weights.config == config(2)
     assert weights.summary["network"] == "lam" and weights.summary["steps"] == 2 and weights.summary["batch_size"] == 4
     assert weights.summary["final_loss"] > 0
+    assert not [n for n in weights.tensors if n.startswith(LatentActionModel.TRAINING_ONLY)]  # play needs no heads
     dyn = train_dynamics(config(2), generated_data, tmp_path / "dyn", lam, log=lambda line: None)
     weights = read_weights(dyn, "dynamics")
     assert weights.summary["steps"] == 2 and weights.config == config(2)
@@ -115,6 +116,7 @@ def test_export_carries_config_and_summary_and_dynamics_trains_on_the_frozen_lam
                                                                   "dynamics.safetensors"}
     frozen, trained = read_weights(lam).tensors, read_weights(dyn.parent / "lam.safetensors", "lam").tensors
     assert all(torch.equal(frozen[k], trained[k]) for k in frozen)  # the LAM only labels: it is not trained
+    assert frozen.keys() == trained.keys()
     with pytest.raises(GenieError, match="train dynamics needs --lam FILE"):
         train_networks(config(2), RunOptions("dynamics", generated_data, tmp_path / "dyn2", device="cpu"))
     with pytest.raises(GenieError, match="there is no tokenizer to train"):
@@ -130,8 +132,8 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch
     real = LatentActionModel.forward
     calls = []
 
-    def poisoned(self, frames):
-        out = real(self, frames)
+    def poisoned(self, frames, moves=None):
+        out = real(self, frames, moves)
         calls.append(1)
         if len(calls) > 3:
             out.loss = out.loss * float("nan")

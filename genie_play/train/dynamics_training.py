@@ -196,5 +196,5 @@ def export(model: Dynamics, lam, config: GenieConfig, out: Path, summary: dict) 
     """Write the world's three weights files into `out`."""
     save_weights(out / "tokenizer.safetensors", "tokenizer", tk.Tokenizer(config), config,
                  {"kind": "tokenizer: camera move + block sources, found by search"})
-    save_weights(out / "lam.safetensors", "lam", lam, lam.config, {"labelled": "the dynamics model's training transitions"})
+    save_weights(out / "lam.safetensors", "lam", lam.exported_state(), lam.config, {"labelled": "the dynamics model's training transitions"})
     return save_weights(out / "dynamics.safetensors", "dynamics", model, config, summary)

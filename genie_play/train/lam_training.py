@@ -1,8 +1,9 @@
 """The latent action model's training loop, on one CPU, one GPU or many ranks.
 
 Per step: draw a batch (a pure function of seed, step and rank; batches.py loads the next ones while
-this one computes), take one random transition of each clip, forward under bf16 autocast on CUDA
-only, backward, clip gradients, AdamW step with linear warmup then cosine decay (over a length `--minutes` may set: budget.py). Rank 0
+this one computes), take one random transition of each clip, measure its camera move (the code must
+name it: world/lam.py), forward under bf16 autocast on CUDA only, backward, clip gradients, AdamW
+step with linear warmup then cosine decay (over a length `--minutes` may set: budget.py). Rank 0
 logs JSON lines, shows progress, writes samples and atomic checkpoints; SIGTERM or Ctrl-C saves
 a checkpoint and exits cleanly; a non-finite loss stops the run and keeps the last good
 checkpoint. At the end the shippable weights are exported with their config and a summary.
@@ -31,6 +32,7 @@ from genie_play.train.budget import Budget
 from genie_play.train.checkpoint import load_checkpoint, restore, save_checkpoint
 from genie_play.train.optimizer import learning_rate, make_optimizer
 from genie_play.world.lam import LatentActionModel
+from genie_play.world.tokenizer import estimate_move, vocabulary
 
 
 @dataclass
@@ -106,6 +108,7 @@ def train_lam(config: GenieConfig, opts: RunOptions, dataset) -> Path | None:
         restore(checkpoint, lam, optimizer)
         start = checkpoint.step
     model = distributed.wrap(lam, ctx, device)
+    vocab = vocabulary(config)
     if opts.compile:
         model = torch.compile(model)
     per_rank = max(1, config.train.lam_batch // ctx.world_size)
@@ -123,8 +126,10 @@ def train_lam(config: GenieConfig, opts: RunOptions, dataset) -> Path | None:
             for group in optimizer.param_groups:
                 group["lr"] = lr
             model.train()
+            pairs = random_pairs(frames)
+            moves = camera_moves(pairs, vocab)
             with autocast(device, config.train.bf16):
-                result = model(random_pairs(frames))
+                result = model(pairs, moves)
             loss = result.loss
             if not torch.isfinite(loss):
                 raise _diverged(f"lam loss became {loss.item()} at step {step + 1}", ckpt_dir, log)  # as the log counts
@@ -134,8 +139,8 @@ def train_lam(config: GenieConfig, opts: RunOptions, dataset) -> Path | None:
             optimizer.step()
             step += 1
             losses.append(loss.item())
-            metrics = {"loss": loss, "recon_mse": result.recon_loss, "perplexity": result.vq.perplexity,
-                       "code_usage": result.vq.usage}
+            metrics = {"loss": loss, "recon_mse": result.recon_loss, "move_ce": result.move_loss,
+                       "perplexity": result.vq.perplexity, "code_usage": result.vq.usage}
             log.step(step, lr, grad_norm, metrics, frames.shape[0] * ctx.world_size, device)
 
             if ctx.is_main and opts.sample_every and step % opts.sample_every == 0:
@@ -156,7 +161,7 @@ def train_lam(config: GenieConfig, opts: RunOptions, dataset) -> Path | None:
     exported = None
     if ctx.is_main:
         exported = out / "lam.safetensors"
-        save_weights(exported, "lam", lam, config, _summary(opts, config, losses, ctx, init))
+        save_weights(exported, "lam", lam.exported_state(), config, _summary(opts, config, losses, ctx, init))
         if not opts.quiet:
             ranks = f" (weights identical on all {ctx.world_size} ranks)" if ctx.enabled else ""
             print(f"lam: {step} steps done; weights in {exported}{ranks}", file=sys.stderr)
@@ -172,6 +177,15 @@ def random_pairs(frames: torch.Tensor) -> torch.Tensor:
     start = torch.randint(frames.shape[1] - 1, (frames.shape[0],), device=frames.device)
     rows = torch.arange(frames.shape[0], device=frames.device)
     return torch.stack([frames[rows, start], frames[rows, start + 1]], dim=1)
+
+
+@torch.no_grad()
+def camera_moves(pairs: torch.Tensor, vocab) -> torch.Tensor:
+    """The camera's move class of each pair (B, 2, H, W, 3), as the tokenizer's search measures it
+    for the whole frame (one band: its largest move): (B, 1)."""
+    if pairs.dtype != torch.uint8:  # frames in [0, 1]
+        pairs = (pairs * 255).round().to(torch.uint8)
+    return estimate_move(pairs[:, 0], pairs[:, 1], replace(vocab, bands=1))
 
 
 def psnr_from_mse(mse_pm1: float) -> float:

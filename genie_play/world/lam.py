@@ -23,6 +23,9 @@ from torch import nn
 
 from genie_play.config import GenieConfig
 from genie_play.world.quantizer import CategoricalQuantizer, QuantizerOutput
+from genie_play.world.tokenizer import vocabulary
+
+MOVE_WEIGHT = 0.01  # the move-naming loss beside the reconstruction's (0.1 collapsed the codes to 2 of 8)
 
 
 def frames_to_float(frames: torch.Tensor) -> torch.Tensor:
@@ -39,6 +42,7 @@ class LAMOutput:
     loss: torch.Tensor  # recon_loss + vq.loss
     recon_loss: torch.Tensor
     vq: QuantizerOutput
+    move_loss: torch.Tensor  # naming the camera's move, from the code and from the encoder's vector (0 without moves)
 
 
 def _conv(cin: int, cout: int) -> nn.Conv2d:
@@ -150,7 +154,15 @@ class NextFrameDecoder(nn.Module):
 
 
 class LatentActionModel(nn.Module):
-    """Frames (B, T, H, W, 3) -> latent actions (B, T-1) in [0, num_actions)."""
+    """Frames (B, T, H, W, 3) -> latent actions (B, T-1) in [0, num_actions).
+
+    In training the code must also name the camera's move that the tokenizer's search measures in
+    the same pixels (no labels). In footage the view often moves 1-2 px in a thin strip of a still
+    frame, too little of the reconstruction loss for the codes to carry, yet it is what the player's
+    keys must do; the dynamics model learns its move head from these codes. Two linear heads, used
+    only in training, so the exported weights leave them out (TRAINING_ONLY)."""
+
+    TRAINING_ONLY = ("move_head.", "move_probe.")
 
     def __init__(self, config: GenieConfig):
         super().__init__()
@@ -159,6 +171,11 @@ class LatentActionModel(nn.Module):
         self.encoder = TransitionEncoder(config.image_size, c.channels, c.latent_dim)
         self.vq = CategoricalQuantizer(config.num_actions, c.latent_dim)
         self.decoder = NextFrameDecoder(c.channels, c.latent_dim, c.max_shift)
+        moves = vocabulary(config).moves
+        self.move_head = nn.Linear(c.latent_dim, moves)  # the code -> the camera's move class
+        # The encoder's vector must carry the move too, or the codes have no move to split by: with
+        # the code's head alone the codes ignored it on footage.
+        self.move_probe = nn.Linear(c.latent_dim, moves)
 
     @torch.no_grad()
     def infer_actions(self, frames: torch.Tensor) -> torch.Tensor:
@@ -168,16 +185,27 @@ class LatentActionModel(nn.Module):
             raise ValueError("the latent action model needs at least two frames")
         return self.vq(self._transition_latents(x)).ids
 
-    def forward(self, frames: torch.Tensor) -> LAMOutput:
+    def forward(self, frames: torch.Tensor, moves: torch.Tensor | None = None) -> LAMOutput:
+        """frames (B, T, H, W, 3); moves (B, T-1): the camera's move class of each transition
+        (tokenizer.estimate_move), which the code must then name too."""
         x = frames_to_float(frames)
         B, T = x.shape[:2]
         if T < 2:
             raise ValueError("the latent action model needs at least two frames")
-        vq = self.vq(self._transition_latents(x))  # ids (B, T-1)
+        z = self._transition_latents(x)  # (B, T-1, latent_dim)
+        vq = self.vq(z)  # ids (B, T-1)
         before = x[:, :-1].flatten(0, 1)  # (B*(T-1), H, W, 3)
         prediction = self.decoder(before, vq.quantized.flatten(0, 1)).view(B, T - 1, *x.shape[2:])
         recon_loss = F.mse_loss(prediction, x[:, 1:])
-        return LAMOutput(prediction, vq.ids, recon_loss + vq.loss, recon_loss, vq)
+        move_loss = recon_loss.new_zeros(())
+        if moves is not None:
+            move_loss = (F.cross_entropy(self.move_head(vq.quantized).flatten(0, 1), moves.flatten())
+                         + F.cross_entropy(self.move_probe(z).flatten(0, 1), moves.flatten()))
+        return LAMOutput(prediction, vq.ids, recon_loss + vq.loss + MOVE_WEIGHT * move_loss, recon_loss, vq, move_loss)
+
+    def exported_state(self) -> dict[str, torch.Tensor]:
+        """The tensors play and evaluation use: the state without the training-only heads."""
+        return {k: v for k, v in self.state_dict().items() if not k.startswith(self.TRAINING_ONLY)}
 
     def _transition_latents(self, x: torch.Tensor) -> torch.Tensor:
         B, T = x.shape[:2]

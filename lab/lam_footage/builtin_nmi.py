@@ -1,15 +1,11 @@
 """Lab: a LAM's NMI with the true actions on built-in clips (e.g. held-out levels), the shipped
-measure (genie_play.eval.metrics), for LAMs trained with a lab loss. LOSS as in train_lam.py.
-usage: LOSS=move python lab/lam_footage/builtin_nmi.py LAM.safetensors SHARDS_DIR"""
-import os
+measure (genie_play.eval.metrics), for LAMs trained with a lab loss.
+usage: python lab/lam_footage/builtin_nmi.py LAM.safetensors SHARDS_DIR"""
 import sys
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-if os.environ.get("LOSS") == "move":
-    import move_named  # noqa: F401  (the LAM class with its move head)
 from genie_play.data.dataset import ClipDataset
 from genie_play.eval import metrics as M
 from genie_play.eval.lam_metrics import infer_codes

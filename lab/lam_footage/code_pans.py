@@ -3,16 +3,12 @@ usage: python lab/lam_footage/code_pans.py LAM.safetensors SHARDS_DIR
 Prints, per game, the code x pan-sign table (pan from phase correlation, genie_play.eval.motion),
 the normalized mutual information of code and pan sign, and the codes' perplexity."""
 import collections
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-if os.environ.get("LOSS") == "move":
-    import move_named  # noqa: F401  (the LAM class with its move head)
 from genie_play.data.shards import open_folder
 from genie_play.eval.metrics import nmi
 from genie_play.eval.motion import pan

@@ -1,5 +1,5 @@
-"""Lab: `genie-play ARGS...` with a LAM loss of the lab: LOSS=balanced (weighted.py), LOSS=move
-(move_named.py), LOSS=confident (confident.py), unset: as shipped. usage: LOSS=move python lab/lam_footage/train_lam.py train lam --data DIR --out DIR"""
+"""Lab: `genie-play ARGS...` with a LAM loss of the lab: LOSS=balanced (weighted.py), LOSS=confident
+(confident.py), unset: as shipped. usage: LOSS=balanced python lab/lam_footage/train_lam.py train lam --data DIR --out DIR"""
 import os
 import sys
 from pathlib import Path
@@ -7,8 +7,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 if os.environ.get("LOSS") == "balanced":
     import weighted  # noqa: F401  (patches the LAM)
-elif os.environ.get("LOSS") == "move":
-    import move_named  # noqa: F401  (patches the LAM)
 elif os.environ.get("LOSS") == "confident":
     import confident  # noqa: F401  (patches the LAM's quantizer)
 from genie_play.cli import main

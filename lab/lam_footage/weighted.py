@@ -1,11 +1,13 @@
 """Lab: the LAM's reconstruction loss split evenly between the pixels that change and those that
 do not, so a scroll that moves only a thin strip of a mostly still frame (Atari footage) counts as
-much as it does in a side-scroller. Importing this module patches LatentActionModel.forward."""
+much as it does in a side-scroller. Importing this module patches LatentActionModel.forward (the
+rest of the package's loss is kept)."""
 import torch
 
 from genie_play.world import lam as lam_module
-from genie_play.world.lam import LAMOutput, frames_to_float
+from genie_play.world.lam import frames_to_float
 
+_forward = lam_module.LatentActionModel.forward
 THRESHOLD = 8 / 127.5  # a change of 8 levels of 255, in [-1, 1] units
 
 
@@ -18,14 +20,13 @@ def balanced_mse(prediction: torch.Tensor, before: torch.Tensor, after: torch.Te
     return (weight * (prediction - after) ** 2).mean()
 
 
-def forward(self, frames):
+def forward(self, frames, moves=None):
+    out = _forward(self, frames, moves)
     x = frames_to_float(frames)
-    B, T = x.shape[:2]
-    vq = self.vq(self._transition_latents(x))
-    before = x[:, :-1].flatten(0, 1)
-    prediction = self.decoder(before, vq.quantized.flatten(0, 1)).view(B, T - 1, *x.shape[2:])
-    recon = balanced_mse(prediction.flatten(0, 1), before, x[:, 1:].flatten(0, 1))
-    return LAMOutput(prediction, vq.ids, recon + vq.loss, recon, vq)
+    recon = balanced_mse(out.prediction.flatten(0, 1), x[:, :-1].flatten(0, 1), x[:, 1:].flatten(0, 1))
+    out.loss = out.loss - out.recon_loss + recon
+    out.recon_loss = recon
+    return out
 
 
 lam_module.LatentActionModel.forward = forward

@@ -108,10 +108,10 @@ def train_lam(config: GenieConfig, opts: RunOptions, dataset) -> Path | None:
         restore(checkpoint, lam, optimizer)
         start = checkpoint.step
     model = distributed.wrap(lam, ctx, device)
-    vocab = vocabulary(config)
     if opts.compile:
         model = torch.compile(model)
     per_rank = max(1, config.train.lam_batch // ctx.world_size)
+    vocab = vocabulary(config)  # the camera moves the code must name
 
     log = _Log(out, ctx, opts, config, start)
     budget = Budget(opts.minutes, "lam", start, ctx, device, opts.quiet)

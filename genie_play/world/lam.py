@@ -39,7 +39,7 @@ def frames_to_float(frames: torch.Tensor) -> torch.Tensor:
 class LAMOutput:
     prediction: torch.Tensor  # (B, T-1, H, W, 3) predicted x_2..x_T in [-1, 1]
     actions: torch.Tensor  # (B, T-1): actions[:, t] took frame t to frame t+1
-    loss: torch.Tensor  # recon_loss + vq.loss
+    loss: torch.Tensor  # recon_loss + vq.loss + MOVE_WEIGHT * move_loss
     recon_loss: torch.Tensor
     vq: QuantizerOutput
     move_loss: torch.Tensor  # naming the camera's move, from the code and from the encoder's vector (0 without moves)

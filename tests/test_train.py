@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -91,6 +92,19 @@ def test_resume_after_a_kill_continues_exactly(tmp_path, monkeypatch):
     assert losses(tmp_path / "cut")[4] == losses(tmp_path / "whole")[4]  # identical next-step loss
     a, b = read_weights(whole).tensors, read_weights(resumed).tensors
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_checkpoint_of_an_older_lam_without_move_heads_is_refused_in_one_line(tmp_path, monkeypatch):
+    run(tmp_path, steps=2, checkpoint_every=1)
+    real = lam_training.load_checkpoint
+
+    def older(folder):
+        c = real(folder)
+        return replace(c, model={k: v for k, v in c.model.items() if not k.startswith(LatentActionModel.TRAINING_ONLY)})
+
+    monkeypatch.setattr(lam_training, "load_checkpoint", older)
+    with pytest.raises(GenieError, match=r"ckpt-00000002.* older genie_play \(its LAM has no 'move_head.weight'\)"):
+        run(tmp_path, steps=4, resume=True)
 
 
 def test_a_second_run_into_the_same_folder_needs_resume(tmp_path):

@@ -105,6 +105,7 @@ def train_lam(config: GenieConfig, opts: RunOptions, dataset) -> Path | None:
     optimizer = make_optimizer(lam, config)
     start = 0
     if checkpoint is not None:
+        _check_resumable(checkpoint, lam)
         restore(checkpoint, lam, optimizer)
         start = checkpoint.step
     model = distributed.wrap(lam, ctx, device)
@@ -195,6 +196,14 @@ def psnr_from_mse(mse_pm1: float) -> float:
 
 def _sha256(path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _check_resumable(checkpoint, lam: LatentActionModel) -> None:
+    """A run begun by an older genie_play, whose LAM had no move heads, cannot continue exactly."""
+    lacking = [n for n in lam.state_dict() if n not in checkpoint.model]
+    if lacking:
+        raise file_error(checkpoint.path, f"was written by an older genie_play (its LAM has no '{lacking[0]}'); "
+                         "train the LAM again into a new --out")
 
 
 def _check_finite(model: torch.nn.Module, optimizer, step: int, ckpt_dir: Path, log) -> None:

@@ -3,6 +3,7 @@ facing) set it? Plays each game with record_atari's policy, thins to 15 fps, squ
 `data import` does, and compares the camera's move (code_effects.view_move) with the held action.
 usage: python lab/lam_footage/scroll_source.py GAME [GAME ...] [--seconds 60]"""
 import argparse
+import random
 import sys
 from pathlib import Path
 
@@ -12,7 +13,6 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from record_atari import LEFTISH, RIGHTISH, HoldPolicy  # noqa: E402
-import random  # noqa: E402
 
 from genie_play.data.video_import import to_square  # noqa: E402
 from genie_play.eval.code_effects import view_move  # noqa: E402
@@ -21,10 +21,16 @@ STEP = 4  # 60 fps -> 15 fps, as `data import` thins
 
 
 def sign_of(action) -> int:
+    """-1 for the stick pushed left, +1 right, 0 neither."""
     return -1 if action in LEFTISH else 1 if action in RIGHTISH else 0
 
 
+def share(x) -> float | None:
+    return round(float(np.mean(x)), 2) if len(x) else None
+
+
 def probe(game: str, seconds: float, seed: int = 0) -> dict:
+    """The view's sideways moves in `seconds` of play, against the stick and the move before."""
     ale = ALEInterface()
     ale.setInt("random_seed", seed)
     ale.setFloat("repeat_action_probability", 0.0)
@@ -47,13 +53,11 @@ def probe(game: str, seconds: float, seed: int = 0) -> dict:
     moving = moves != 0
     held = moving & (push != 0)
     prev = moving[1:] & moving[:-1]
-    return {"game": game, "transitions": len(moves), "view_moves": round(moving.mean(), 2),
-            "mean_abs_px": round(np.abs(moves[moving]).mean(), 2) if moving.any() else 0,
-            "right_share": round((moves[moving] > 0).mean(), 2) if moving.any() else 0,
-            # + = the view moves the way the stick pushes (the camera follows the player's move)
-            "agrees_with_stick": round((np.sign(moves[held]) == push[held]).mean(), 2) if held.any() else None,
-            "same_as_last": round((np.sign(moves[1:][prev]) == np.sign(moves[:-1][prev])).mean(), 2) if prev.any() else None}
-
+    return {"game": game, "transitions": len(moves), "view_moves": share(moving),
+            "mean_abs_px": share(np.abs(moves[moving])), "right_share": share(moves[moving] > 0),
+            # the view moves the way the stick pushes (the camera follows the player's move)
+            "agrees_with_stick": share(np.sign(moves[held]) == push[held]),
+            "same_as_last": share(np.sign(moves[1:][prev]) == np.sign(moves[:-1][prev]))}
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()

@@ -59,6 +59,7 @@ def probe(game: str, seconds: float, seed: int = 0) -> dict:
             "agrees_with_stick": share(np.sign(moves[held]) == push[held]),
             "same_as_last": share(np.sign(moves[1:][prev]) == np.sign(moves[:-1][prev]))}
 
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("games", nargs="+")

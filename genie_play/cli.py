@@ -92,7 +92,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
              "lam_code_usage", "lam_nmi", "lam_purity",
              "action_ceiling_nmi", "action_probe_nmi", "action_probe_accuracy", "lam_nmi_vs_probe",
              "dynamics_psnr", "dynamics_psnr_8", "dynamics_psnr_8_stderr", "dynamics_delta_psnr", "rollout_sharpness_ratio",
-             "rollout_frozen_fraction", "rollout_sketch_sharpness_ratio", "rollout_sketch_frozen_fraction",
+             "rollout_found_sharpness_ratio", "rollout_found_share", "rollout_frozen_fraction",
+             "rollout_sketch_sharpness_ratio", "rollout_sketch_found_sharpness_ratio", "rollout_sketch_frozen_fraction",
              "dynamics_probe_agreement",
              # picture survival (eval/survival.py): the real ceiling, then the bundled and own pictures
              "player_box_psnr_8", "kept_real_1", "kept_real_8", "kept_1_prompts", "kept_8_prompts", "kept_1_own",

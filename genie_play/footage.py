@@ -107,6 +107,8 @@ ROWS = (  # (metric, what it says), in the card's order
     ("px_per_step_heldout", "the view's move while right is held (px a step)"),
     ("new_strip_sharpness_heldout", "sharpness of what scrolls in, over the picture's"),
     ("rollout_sharpness_ratio", "200 random keys: sharpness of the last quarter, over real frames'"),
+    ("rollout_found_sharpness_ratio", "... counting only detail real frames also show (a torn frame's seams count as flat)"),
+    ("rollout_found_share", "... share of its 8x8 patches found in real frames"),
     ("rollout_frozen_fraction", "200 random keys: share of moving keys that left the frame unchanged"),
     ("opposite_right_left", "right and left travel opposite ways (share of held-out first frames)"),
     ("opposite_down_up", "down and up travel opposite ways (share of held-out first frames)"),

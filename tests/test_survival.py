@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from genie_play.eval.survival import (kept, new_strip_sharpness, player_box_psnr, real_ceiling, right_code,
-                                      structured_patches, survival, survival_metrics, view_move)
+from genie_play.eval.survival import (found, found_sharpness, kept, new_strip_sharpness, player_box_psnr, real_ceiling,
+                                      right_code, structured_patches, survival, survival_metrics, view_move)
 
 SIZE = 64
 
@@ -162,3 +162,24 @@ def test_survival_metrics_adds_every_key():
     assert result["survival_right_code"] == 1 and len(result["survival_own"]) == 6
     assert result["kept_1_own"] >= 0.95 and result["px_per_step_own"] == pytest.approx(4.0, abs=0.5)
     assert not math.isnan(result["player_box_psnr_8"])
+
+
+def _torn(picture: np.ndarray) -> np.ndarray:
+    """A picture torn into horizontal streaks, as a world that repeats the edge column makes it."""
+    return np.repeat(picture[:, :1], picture.shape[1], axis=1)
+
+
+def test_found_detail_counts_a_scrolled_picture_and_not_a_torn_one():
+    from genie_play.eval import metrics as M
+    import torch
+
+    bank = WIDE[None]  # the real frames: the wide picture
+    views = np.stack([_view(5), _torn(_view(5)), FLAT])
+    hit = found(views, bank)
+    assert hit[0].all()  # every patch of a scrolled view is somewhere in the picture
+    assert hit[1].mean() < 0.3  # streaks are found nowhere (but in a flat corner)
+    plain = M.sharpness(torch.from_numpy(views)).numpy()
+    detail, share = found_sharpness(views, bank)
+    assert detail[0] == pytest.approx(plain[0], rel=0.05) and share[0] == 1.0
+    assert plain[1] > 0.3 * plain[0] and detail[1] < 0.1 * detail[0]  # sharp streaks, little found detail
+    assert detail[2] == 0

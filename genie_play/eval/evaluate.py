@@ -24,13 +24,14 @@ from genie_play.errors import GenieError, file_error
 from genie_play.eval import metrics as M
 from genie_play.eval.lam_metrics import code_examples, lam_metrics
 from genie_play.eval.motion import hold, view_scroll
-from genie_play.eval.survival import survival_metrics
+from genie_play.eval.survival import found_sharpness, survival_metrics
 from genie_play.io import check_can_write, load_network, write_json
 from genie_play.world.lam import LatentActionModel
 from genie_play.world.tokenizer import Tokenizer
 from genie_play.world.world_model import WEIGHT_FILES, WorldModel
 
 EFFECT_CLIPS = 64  # held-out clips whose transitions say what each code does on screen (about 20 s)
+BANK_FRAMES = 48  # real frames whose 8x8 patches count as found in a long rollout (~1.5 s a rollout)
 ROLLOUTS = 3  # long rollouts per prompt for the stability metrics (a sampled world varies a lot)
 
 
@@ -223,15 +224,38 @@ def _probe_reads(world: WorldModel, frames: torch.Tensor, probe, names: list[str
         result["dynamics_probe_agreement"] = agree / total
 
 
-def stability(world: WorldModel, prompt: torch.Tensor, actions: list[int],
-               real_sharpness: torch.Tensor, still: frozenset = frozenset()) -> tuple[torch.Tensor, float, float]:
-    """A long rollout: its frames, the sharpness of its last quarter relative to real frames, and
-    the share of presses of a key that moves (a code not in `still`) that left the frame unchanged (frozen)."""
+@dataclass
+class LongRollout:
+    """One long rollout of random keys and what it kept."""
+
+    frames: torch.Tensor  # (steps + 1, H, W, 3) uint8
+    sharpness: float  # of its last quarter, over real frames'
+    found_sharpness: float  # the same, counting only the detail real frames or the prompt also show
+    found_share: float  # share of the last quarter's 8x8 patches found there
+    frozen: float  # share of presses of a key that moves that left the frame unchanged
+
+
+def stability(world: WorldModel, prompt: torch.Tensor, actions: list[int], real_sharpness: torch.Tensor,
+              bank: np.ndarray, still: frozenset = frozenset()) -> LongRollout:
+    """A long rollout from `prompt` under `actions`; `bank` (N, H, W, 3) holds real frames whose
+    patches count as found (with the prompt's), `still` the codes allowed to leave the frame as it was."""
     long = _rollout(world, prompt, actions)
     tail = long[-max(1, len(long) // 4):]
     moving = [i for i in range(len(actions)) if actions[i] not in still]
     frozen = sum(torch.equal(long[i], long[i + 1]) for i in moving) / max(1, len(moving))
-    return long, (M.sharpness(tail).mean() / real_sharpness.clamp_min(1e-8)).item(), frozen
+    found, share = found_sharpness(tail[::5].numpy(), np.concatenate([bank, prompt.numpy()[None]]))
+    scale = real_sharpness.clamp_min(1e-8).item()
+    return LongRollout(long, (M.sharpness(tail).mean() / scale).item(), float(found.mean()) / scale,
+                       float(share.mean()), frozen)
+
+
+def _long_rollout_means(prefix: str, runs: list[LongRollout]) -> dict:
+    """The means over `runs` (and each run's sharpness ratio) under `prefix`_... keys."""
+    return {f"{prefix}_sharpness_ratio": float(np.mean([r.sharpness for r in runs])),
+            f"{prefix}_sharpness_ratios": [r.sharpness for r in runs],
+            f"{prefix}_found_sharpness_ratio": float(np.mean([r.found_sharpness for r in runs])),
+            f"{prefix}_found_share": float(np.mean([r.found_share for r in runs])),
+            f"{prefix}_frozen_fraction": float(np.mean([r.frozen for r in runs]))}
 
 
 def _moves_nothing(effect: dict | None) -> bool:
@@ -295,22 +319,19 @@ def _dynamics_metrics(world: WorldModel, frames: torch.Tensor, inferred: torch.T
     if not any(result.get(f"lam_code{c}_action") for c in range(world.num_actions)):
         still = frozenset(c for c in range(world.num_actions) if _moves_nothing(result.get(f"lam_code{c}_effect")))
     result["rollout_still_codes"] = sorted(still)
-    runs = [stability(world, prompt, keys, real_sharpness, still) for prompt, keys in zip(prompts, sequences)]
-    long = runs[0][0]
-    tails = [run[0][-max(1, len(run[0]) // 4):] for run in runs]
+    bank = frames[:, ::5].flatten(0, 1)[:BANK_FRAMES].numpy()  # real frames: what a kept patch may look like
+    runs = [stability(world, prompt, keys, real_sharpness, bank, still) for prompt, keys in zip(prompts, sequences)]
+    long = runs[0].frames
+    tails = [run.frames[-max(1, len(run.frames) // 4):] for run in runs]
     result.update(
-        rollout_steps=opts.rollout_steps, rollout_count=len(runs),
-        rollout_sharpness_ratio=float(np.mean([r[1] for r in runs])), rollout_sharpness_ratios=[r[1] for r in runs],
-        rollout_frozen_fraction=float(np.mean([r[2] for r in runs])),
+        rollout_steps=opts.rollout_steps, rollout_count=len(runs), **_long_rollout_means("rollout", runs),
         rollout_tail_psnr_vs_prompt=float(np.mean([M.psnr(t, p.expand_as(t)).mean().item() for t, p in zip(tails, prompts)])),
     )
     sketch = _sketch_prompt(world.config.image_size)
     if sketch is not None:  # players draw: the same random keys from a bundled sketch
         sketch_sharpness = M.sharpness(sketch[None]).mean()
-        runs = [stability(world, sketch, keys, sketch_sharpness, still) for keys in sequences]
-        result.update(rollout_sketch_sharpness_ratio=float(np.mean([r[1] for r in runs])),
-                      rollout_sketch_sharpness_ratios=[r[1] for r in runs],
-                      rollout_sketch_frozen_fraction=float(np.mean([r[2] for r in runs])))
+        runs = [stability(world, sketch, keys, sketch_sharpness, bank[:0], still) for keys in sequences]
+        result.update(_long_rollout_means("rollout_sketch", runs))
     for code, px in enumerate(view_scroll(world, frames[0, 0].numpy())):
         result[f"action{code}_scroll_px"] = px  # what holding the code 8 steps does to the view
     panel = []

@@ -41,11 +41,16 @@ def ssim(a: torch.Tensor, b: torch.Tensor, window: int = 11, sigma: float = 1.5)
     return s.mean(dim=(1, 2, 3)).reshape(lead)
 
 
-def sharpness(frames: torch.Tensor) -> torch.Tensor:
-    """Variance of the Laplacian of the grey image, per frame: blur drives it towards zero."""
+def laplacian(frames: torch.Tensor) -> torch.Tensor:
+    """The Laplacian of the grey image, (..., H-2, W-2): the frame's detail."""
     grey = _unit(frames).mean(dim=-1).reshape(-1, 1, *frames.shape[-3:-1])
     lap = torch.tensor([[0.0, 1, 0], [1, -4, 1], [0, 1, 0]], device=grey.device).view(1, 1, 3, 3)
-    return F.conv2d(grey, lap).var(dim=(1, 2, 3)).reshape(frames.shape[:-3])
+    return F.conv2d(grey, lap).reshape(*frames.shape[:-3], frames.shape[-3] - 2, frames.shape[-2] - 2)
+
+
+def sharpness(frames: torch.Tensor) -> torch.Tensor:
+    """Variance of the Laplacian of the grey image, per frame: blur drives it towards zero."""
+    return laplacian(frames).flatten(-2).var(dim=-1)
 
 
 def code_usage(codes: torch.Tensor, num_codes: int) -> dict[str, float]:

@@ -92,6 +92,37 @@ def survival(world, prompt: np.ndarray, right_code: int, steps=(1, 4, 8, 32)) ->
     return out
 
 
+def found(frames: np.ndarray, bank: np.ndarray, patch: int = 8, threshold_db: float = 24.0) -> np.ndarray:
+    """(F, rows, columns): whether each non-overlapping patch of `frames` matches, at `threshold_db`
+    or better, some patch-sized window anywhere in `bank` (frames the world's pictures come from)."""
+    def unit(x):  # (N, 3, H, W) in [0, 1]
+        return torch.tensor(np.asarray(x)).permute(0, 3, 1, 2).float() / 255
+
+    queries = torch.nn.functional.unfold(unit(frames), patch, stride=patch)  # (F, 3*p*p, rows*columns)
+    f, d, n = queries.shape
+    queries = queries.transpose(1, 2).reshape(-1, d)  # (F*rows*columns, D)
+    best = torch.full((len(queries),), float("inf"))
+    q2 = (queries**2).sum(1)
+    for start in range(0, len(bank), 8):  # 8 bank frames (~26k windows) at a time
+        windows = torch.nn.functional.unfold(unit(bank[start:start + 8]), patch).transpose(1, 2).reshape(-1, d)
+        distance = q2[:, None] - 2 * queries @ windows.T + (windows**2).sum(1)[None]  # (Q, W)
+        best = torch.minimum(best, distance.min(1).values)
+    rows, cols = frames.shape[1] // patch, frames.shape[2] // patch
+    return (best / d <= 10 ** (-threshold_db / 10)).reshape(f, rows, cols).numpy()
+
+
+def found_sharpness(frames: np.ndarray, bank: np.ndarray, patch: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame, the sharpness of its detail that real frames (`bank`) also show, and the share of
+    its patches found: a frame torn into stripes has sharp seams no real frame has, so they count
+    as flat here, while the plain sharpness counts them as detail."""
+    hit = found(frames, bank, patch)  # (F, rows, columns)
+    mask = torch.from_numpy(hit).float().repeat_interleave(patch, 1).repeat_interleave(patch, 2)
+    detail = M.laplacian(torch.tensor(np.asarray(frames)))  # (F, H-2, W-2)
+    h, w = min(detail.shape[1], mask.shape[1] - 2), min(detail.shape[2], mask.shape[2] - 2)
+    detail = detail[:, :h, :w] * mask[:, 1:h + 1, 1:w + 1]  # the Laplacian at pixel (y, x) sits at (y-1, x-1)
+    return detail.flatten(1).var(1).numpy(), hit.reshape(len(hit), -1).mean(1)
+
+
 def real_ceiling(clips_frames, views, steps=(1, 4, 8), per_step: int = 4, resets=None) -> dict:
     """kept_k of real frames k steps apart where the camera moved right by 1..per_step*k px: what a
     perfect world would score. kept_real_k (None without such pairs) and kept_real_pairs_k.

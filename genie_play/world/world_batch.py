@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from genie_play.errors import GenieError
+from genie_play.world.memory import Memory
 from genie_play.world.world_model import WorldModel
 
 
@@ -47,6 +48,8 @@ class WorldBatch:
         self.generators = [torch.Generator(device=self.device) for _ in range(num_worlds)]
         self.frames: np.ndarray | None = None  # (B, H, W, 3) uint8
         self._moves: torch.Tensor | None = None  # (B, bands)
+        self.memories = [Memory() for _ in range(num_worlds)]  # each world's pixels by place (memory.py)
+        self.cameras = [(0, 0)] * num_worlds  # each world's camera position in its world
 
     @torch.inference_mode()
     def reset(self, prompts: Sequence, seeds: Sequence[int], rows=None) -> np.ndarray:
@@ -64,6 +67,8 @@ class WorldBatch:
         self._moves[torch.from_numpy(restart).to(self.device)] = self.world.dynamics.no_move
         for i, b in enumerate(np.flatnonzero(restart)):
             self.generators[b].manual_seed(int(seeds[i]))
+            self.memories[b], self.cameras[b] = Memory(), (0, 0)
+            self.memories[b].write(0, 0, first[i])
         return self.frames
 
     @torch.inference_mode()
@@ -75,6 +80,10 @@ class WorldBatch:
         if len(acts) != self.num_worlds:
             raise GenieError(f"expected {self.num_worlds} actions, got {len(acts)}")
         frames = torch.from_numpy(self.frames).to(self.device)
-        nxt, self._moves = self.world.sample_next(frames, self._moves, acts, self.generators)
+        nxt, self._moves = self.world.sample_next(frames, self._moves, acts, self.generators, None,
+                                                  self.memories, self.cameras)
         self.frames = nxt.cpu().numpy()
+        for b in range(self.num_worlds):
+            self.cameras[b] = self.world.camera_after(self.cameras[b], self._moves[b])
+            self.memories[b].write(*self.cameras[b], self.frames[b])
         return self.frames

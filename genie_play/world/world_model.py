@@ -6,11 +6,13 @@
                    of the moved frame (which blocks are new and where each copies from) -> the
                    tokenizer copies the pixels: every pixel is one of the frame before
     undo()         back one frame
+    memory         every pixel shown, at its place in the world (memory.py): where the view
+                   moves back over a place it has shown, that place comes back as it was
     preview(acts)  the next frame for several actions at once, state untouched; step(a) then shows
                    exactly the previewed frame without running a network
 The app, headless play, evaluation, benchmarks and the RL environment drive this object (and
-WorldBatch, world_batch.py, for many worlds at once). Its state is the frame on screen and the
-move that made it, so there is no cache to keep or rebuild.
+WorldBatch, world_batch.py, for many worlds at once). Its state is the frame on screen, the move
+that made it, the camera's place in the world and the memory, so there is no cache to rebuild.
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ from genie_play.io import load_state, read_weights
 from genie_play.world import tokenizer as tk
 from genie_play.world.dynamics import Dynamics
 from genie_play.world.lam import LatentActionModel
+from genie_play.world.memory import Memory, Region
 from genie_play.world.sampler import Sampler
+from genie_play.world.strip import fill_new
 
 WEIGHT_FILES = {"tokenizer": "tokenizer.safetensors", "lam": "lam.safetensors", "dynamics": "dynamics.safetensors"}
 MAX_UNDO = 256  # frames of history kept for undo
@@ -40,11 +44,14 @@ MAX_UNDO = 256  # frames of history kept for undo
 
 @dataclass
 class FrameRecord:
-    """One frame of play: its pixels, the latent action that made it and the camera's move then."""
+    """One frame of play: its pixels, the latent action that made it, the camera's move then and
+    its place in the world."""
 
     frame: np.ndarray  # (H, W, 3) uint8
     action: int  # -1 for the prompt
     moves: torch.Tensor  # (bands,) move classes; the dynamics' `no_move` for the prompt
+    camera: tuple[int, int] = (0, 0)  # world position (y, x) of the frame's top-left pixel
+    overwritten: Region | None = None  # what the memory held where this frame was written (for undo)
     generator_state: torch.Tensor | None = None  # the random stream after sampling it (previews only)
 
 
@@ -70,6 +77,7 @@ class WorldModel:
         self.source: Path | None = None  # the weights folder, when loaded from one (its keymap lives there)
         self._generator = torch.Generator(device=self.device)
         self._history: collections.deque[FrameRecord] = collections.deque(maxlen=MAX_UNDO)
+        self.memory = Memory()
         self._previews: dict[int, FrameRecord] = {}
         self._previews_made_with: tuple = ()
 
@@ -111,6 +119,11 @@ class WorldModel:
         return self._history[-1].frame
 
     @property
+    def camera(self) -> tuple[int, int]:
+        """The frame on screen's place in the world (y, x): the camera's moves added up since the prompt."""
+        return self._history[-1].camera
+
+    @property
     def num_frames(self) -> int:
         return len(self._history)
 
@@ -121,6 +134,8 @@ class WorldModel:
         self._generator.manual_seed(self.seed)
         self._history.clear()
         no_move = torch.full((self.vocab.bands,), self.dynamics.no_move, dtype=torch.long, device=self.device)
+        self.memory = Memory()
+        self.memory.write(0, 0, frame)
         self._history.append(FrameRecord(frame, -1, no_move))
         self._previews = {}
         return frame
@@ -133,13 +148,14 @@ class WorldModel:
         self.last_step_precomputed = previewed is not None
         if previewed is not None:
             self._generator.set_state(previewed.generator_state)
-            record = FrameRecord(previewed.frame, action, previewed.moves)
+            frame, moves = previewed.frame, previewed.moves
         else:
             frames, moves = self._sample([action], [self._generator])
-            record = FrameRecord(frames[0], action, moves[0])
-        self._history.append(record)
+            frame, moves = frames[0], moves[0]
+        camera = self.camera_after(self._history[-1].camera, moves)
+        self._history.append(FrameRecord(frame, action, moves, camera, self.memory.write(*camera, frame)))
         self._previews = {}
-        return record.frame
+        return frame
 
     @torch.inference_mode()
     def preview(self, actions: Sequence[int], cancelled=None) -> list[np.ndarray] | None:
@@ -157,7 +173,7 @@ class WorldModel:
             return None
         if self._previews_made_with != self.sampler.knobs():
             self._previews = {}
-        self._previews.update({a: FrameRecord(frames[i], a, moves[i], generators[i].get_state())
+        self._previews.update({a: FrameRecord(frames[i], a, moves[i], generator_state=generators[i].get_state())
                                for i, a in enumerate(actions)})
         self._previews_made_with = self.sampler.knobs()
         return frames
@@ -166,7 +182,7 @@ class WorldModel:
     def undo(self) -> np.ndarray:
         """Go back one frame (never past the prompt); returns the frame now on screen."""
         if len(self._history) > 1:
-            self._history.pop()
+            self.memory.restore(self._history.pop().overwritten)
             self._previews = {}
         return self.frame
 
@@ -176,13 +192,38 @@ class WorldModel:
         """Next frames for each action from the frame on screen: (list of (H, W, 3) uint8, moves (B, bands))."""
         B, last = len(actions), self._history[-1]
         frames = torch.from_numpy(last.frame).to(self.device)[None].expand(B, -1, -1, -1)
-        nxt, moves = self.sample_next(frames, last.moves[None].expand(B, -1), actions, generators, cancelled)
+        nxt, moves = self.sample_next(frames, last.moves[None].expand(B, -1), actions, generators, cancelled,
+                                      [self.memory] * B, [last.camera] * B)
         return list(nxt.cpu().numpy()), moves
 
+    def camera_after(self, camera: tuple[int, int], moves: torch.Tensor) -> tuple[int, int]:
+        """The camera's world position after `moves` (bands,): it moves against the content."""
+        dy, dx = self.tokenizer.moves[moves[0]].tolist()
+        return camera[0] - dy, camera[1] - dx
+
+    def _fill_strips(self, moved: torch.Tensor, hole: torch.Tensor, memories: Sequence[Memory],
+                     cameras: Sequence[tuple[int, int]], moves: torch.Tensor, generators: list[torch.Generator]):
+        """The moved frames (B, H, W, 3) with the strip each move uncovers (hole, (B, H, W)) filled:
+        from memory where the world was shown before, else with a piece of the world nearby whose
+        edge fits (strip.py). Returns the frames and the filled pixels (B, H, W)."""
+        size = self.config.image_size
+        out, filled = moved.cpu().numpy().copy(), hole.cpu().numpy().copy()
+        for b, (memory, camera) in enumerate(zip(memories, cameras)):
+            if not filled[b].any():
+                continue
+            at = self.camera_after(camera, moves[b])
+            pixels, known = memory.read(*at, size, size)
+            recalled = filled[b] & known
+            out[b][recalled] = pixels[recalled]
+            filled[b] = recalled | fill_new(out[b], filled[b] & ~known, memory, at, generators[b])
+        return torch.from_numpy(out).to(self.device), torch.from_numpy(filled).to(self.device)
+
     def sample_next(self, frames: torch.Tensor, last_moves: torch.Tensor, actions: Sequence[int],
-                    generators: list[torch.Generator], cancelled=None) -> tuple[torch.Tensor, torch.Tensor]:
+                    generators: list[torch.Generator], cancelled=None, memories: Sequence[Memory] | None = None,
+                    cameras: Sequence[tuple[int, int]] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """The one place frames are sampled: frames (B, H, W, 3) uint8 on screen, the moves that made
-        them (B, bands) and a latent action each -> next frames (B, H, W, 3) uint8 and their moves."""
+        them (B, bands) and a latent action each -> next frames (B, H, W, 3) uint8 and their moves.
+        With each world's memory and camera position, places shown before come back as they were."""
         B, G, size = len(actions), self.config.image_size // self.vocab.block, self.config.image_size
         action = torch.tensor(list(actions), device=self.device)
         with self._phase("move_ms"):
@@ -190,8 +231,13 @@ class WorldModel:
             px = self.tokenizer.moves[moves]
             moved = tk.decode(frames, px, torch.full((B, G, G), self.vocab.carry, device=self.device), self.vocab)
             hole, valid = tk.hole(px, size), tk.valid_ids(px, self.vocab, size)
+            filled = None
+            if memories is not None and self.vocab.bands == 1:  # one camera: the world has one place per pixel
+                moved, filled = self._fill_strips(moved, hole, memories, cameras, moves, generators)
+                hole = hole & ~filled
             context = self.dynamics.token_context(frames, moved, hole, action, moves)
             new = F.max_pool2d(hole[:, None].float(), self.vocab.block)[:, 0].bool()  # (B, G, G): the new strip
+            valid[..., self.vocab.carry] |= ~new  # a filled strip's block is carried
 
         def token_logits(ids: torch.Tensor) -> torch.Tensor:
             if cancelled is not None and cancelled():
@@ -201,7 +247,12 @@ class WorldModel:
         with self._phase("maskgit_ms"):
             ids = self.sampler.block_ids(token_logits, new, valid, self.vocab.carry, self.dynamics.mask_id, generators)
         with self._phase("decode_ms"):
-            return tk.decode(frames, px, ids, self.vocab), moves
+            nxt = tk.decode(frames, px, ids, self.vocab)
+            if filled is not None:
+                k = self.vocab.block
+                carried = (ids == self.vocab.carry).repeat_interleave(k, 1).repeat_interleave(k, 2)
+                nxt = torch.where((filled & carried)[..., None], moved, nxt)
+            return nxt, moves
 
     def action_index(self, action) -> int:
         """`action` as an int, refused in one line unless it is one of this model's latent actions."""

@@ -145,3 +145,39 @@ def test_a_batch_of_worlds_remembers_each_world_apart():
     for actions in [[0, 2]] * 4 + [[1, 2]] * 4:
         frames = batch.step(actions)
     assert np.array_equal(frames[0], picture(seed=0)) and np.array_equal(frames[1], picture(seed=1))
+
+
+def test_memory_knows_which_places_changed_lately_and_undo_forgets_it():
+    memory, first = Memory(), picture()
+    memory.write(0, 0, first)
+    second = first.copy()
+    second[10:20, 30:40] = 0  # a sprite came by
+    region = memory.write(0, 0, second)
+    still = memory.still(0, 0, 64, 64, writes=8)
+    assert not still[10:20, 30:40].any() and still.sum() == 64 * 64 - 100
+    for _ in range(8):
+        memory.write(0, 0, second)
+    assert memory.still(0, 0, 64, 64, writes=8).all()  # long enough ago
+    memory = Memory()
+    memory.write(0, 0, first)
+    memory.restore(memory.write(0, 0, second))
+    assert memory.still(0, 0, 64, 64, writes=8).all() and memory.writes == 1 and region.writes == 1
+
+
+def test_the_painter_does_not_copy_a_place_where_something_moved_lately():
+    view, hole = stripes(period=16), np.zeros((64, 64), bool)
+    hole[:, 60:] = True
+    truth = view[:, 60:].copy()
+    view[20:30, 12:16] = 255  # a sprite at one of the two sources whose seam fits (12..15 and 28..31)
+    pool, known = view.copy(), ~hole
+    recent = np.zeros_like(hole)
+    recent[20:30, 12:16] = True
+    chosen = set()
+    for seed in range(8):
+        for moving in (recent, None):
+            out = view.copy()
+            out[:, 60:] = 0
+            assert fill_columns(out, hole, pool, known, 0, torch.Generator().manual_seed(seed), moving)
+            chosen.add((moving is None, np.array_equal(out[:, 60:], truth)))
+    assert (False, False) not in chosen  # told where it moved, the sprite is never cloned into the strip
+    assert (True, False) in chosen  # not told, some draws clone it

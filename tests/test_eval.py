@@ -87,6 +87,9 @@ def test_eval_command_writes_metrics_and_report(data, tmp_path, capsys):
     # the stability metrics are means over several long rollouts: one sampled world varies too much
     ratios = result["rollout_sharpness_ratios"]
     assert result["rollout_count"] == len(ratios) == 3 and result["rollout_sharpness_ratio"] == pytest.approx(sum(ratios) / 3)
+    # ... and count only the detail a real frame or the prompt shows too (eval/survival.py, tested there)
+    assert 0 <= result["rollout_found_sharpness_ratio"] < 100
+    assert 0 <= result["rollout_found_share"] <= 1
     for name in ("report.html", "reconstructions.png", "rollouts.png", "actions.png", "lam_codes.png",
                  "long_rollout.gif", "training_curves.png"):
         assert (out / name).stat().st_size > 0, name

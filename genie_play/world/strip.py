@@ -7,9 +7,9 @@ way texture synthesis does: among the places near the camera that the memory kno
 neighbouring columns match the columns beside the strip (the seam), at least MIN_GAP px from the
 strip itself so a repeat has the period of a scene, not of a block, and with as few pixels that
 changed in the last RECENT steps as any (a sprite is there: copying it would clone the character).
-Of the places that fit about
-as well as the best, one is drawn at random: the ground stays at its height and continues, a
-cloud or a platform cut by the edge goes on as some cloud or platform of the same picture.
+Of the places that fit about as well as the best, one is drawn at random: the ground stays at its
+height and continues, a cloud or a platform cut by the edge goes on as some cloud or platform of
+the same picture.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ SEAM = 4  # px beside the strip that a source must match
 MIN_GAP = 32  # px between the strip and its source
 REACH = 256  # px either side of the camera the source may come from
 TOLERANCE = 1.5  # a source fits when its seam error is within this factor of the best ...
+FLOOR = 2e-3  # ... or under this mean squared error (of [0, 1] channels): flat sky fits anywhere
 RECENT = 8  # steps: a place that changed since is avoided as a source
 STILL_SLACK = 0.02  # share of changed pixels a source may have beyond the stillest's
-FLOOR = 2e-3  # ... or under this mean squared error (of [0, 1] channels): flat sky fits anywhere
 
 
 def fill_columns(view: np.ndarray, hole: np.ndarray, pool: np.ndarray, known: np.ndarray, at: int,
@@ -38,7 +38,6 @@ def fill_columns(view: np.ndarray, hole: np.ndarray, pool: np.ndarray, known: np
     columns = np.flatnonzero(hole.any(axis=0))
     if not len(columns):
         return True
-    H, W = hole.shape
     w, right = len(columns), columns[0] > 0  # the strip: w columns at the right (or left) edge
     seam = view[:, columns[0] - SEAM:columns[0]] if right else view[:, w:w + SEAM]  # (H, SEAM, 3)
     if seam.shape[1] < SEAM:

@@ -99,7 +99,7 @@ def found(frames: np.ndarray, bank: np.ndarray, patch: int = 8, threshold_db: fl
         return torch.tensor(np.asarray(x)).permute(0, 3, 1, 2).float() / 255
 
     queries = torch.nn.functional.unfold(unit(frames), patch, stride=patch)  # (F, 3*p*p, rows*columns)
-    f, d, n = queries.shape
+    f, d = queries.shape[:2]
     queries = queries.transpose(1, 2).reshape(-1, d)  # (F*rows*columns, D)
     best = torch.full((len(queries),), float("inf"))
     q2 = (queries**2).sum(1)

@@ -51,10 +51,10 @@ class Memory:
         pixels, known, _ = self._get(y, x, h, w)
         return pixels, known
 
-    def still(self, y: int, x: int, h: int, w: int, writes: int) -> np.ndarray:
-        """(h, w) bool: known places that have not changed in the last `writes` writes."""
-        _, known, changed_at = self._get(y, x, h, w)
-        return known & (changed_at < max(self.writes - writes, 0))  # -1: never changed
+    def read_recent(self, y: int, x: int, h: int, w: int, writes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """As `read`, plus where known places changed in the last `writes` writes (h, w) bool."""
+        pixels, known, changed_at = self._get(y, x, h, w)
+        return pixels, known, known & (changed_at >= max(self.writes - writes, 0))  # -1: never changed
 
     def write(self, y: int, x: int, pixels: np.ndarray) -> Region:
         """Remember `pixels` (h, w, 3) at (y, x); returns what was there, for `restore`."""

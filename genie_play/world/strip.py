@@ -78,14 +78,12 @@ def fill_new(view: np.ndarray, hole: np.ndarray, memory: Memory, camera: tuple[i
     cy, cx = camera
     sideways = hole & hole.all(axis=0, keepdims=True) if hole.any() else hole  # whole columns: a sideways scroll
     if sideways.any():
-        pool, known = memory.read(cy, cx - REACH, H, W + 2 * REACH)
-        recent = known & ~memory.still(cy, cx - REACH, H, W + 2 * REACH, RECENT)
+        pool, known, recent = memory.read_recent(cy, cx - REACH, H, W + 2 * REACH, RECENT)
         if fill_columns(view, sideways, pool, known, REACH, generator, recent):
             painted |= sideways
     rest = hole & ~painted
     if rest.any():  # strips above or below: the same, with rows for columns
-        pool, known = memory.read(cy - REACH, cx, H + 2 * REACH, W)
-        recent = known & ~memory.still(cy - REACH, cx, H + 2 * REACH, W, RECENT)
+        pool, known, recent = memory.read_recent(cy - REACH, cx, H + 2 * REACH, W, RECENT)
         flipped = np.ascontiguousarray(view.transpose(1, 0, 2))
         if fill_columns(flipped, rest.T, pool.transpose(1, 0, 2), known.T, REACH, generator, recent.T):
             view[:] = flipped.transpose(1, 0, 2)

@@ -105,5 +105,9 @@ for data in sys.argv[2:]:
         lw.hist = [UNKNOWN, UNKNOWN]
         rolled.append(torch.from_numpy(np.stack([lw.start(frames[c, 0].numpy(), views[c])] + [lw.step(a) for a in codes[c].tolist()])))
     rolled = torch.stack(rolled)
+    if data == sys.argv[2]:  # the picture: real clips over the probe's rollouts, 5 clips, frames 0..8
+        from PIL import Image
+        rows = [np.concatenate(list(r[:9].numpy()), 1) for c in range(5) for r in (frames[c], rolled[c])]
+        Image.fromarray(np.concatenate(rows, 0)).resize((9 * 128, 10 * 128), Image.NEAREST).save("docs/lab/character-probe.png")
     print(f"{data}: sprite at its true place, moved by the probe: PSNR_8 {M.psnr(frames[:, 1:9], rolled[:, 1:9]).mean():.2f} dB, "
           f"player box {np.nanmean(player_box_psnr(frames, rolled, views)):.1f} dB")

@@ -8,20 +8,16 @@ import sys
 import numpy as np
 import torch
 
-from genie_play.eval import metrics as M
-from genie_play.eval.evaluate import held_out_clips
-from genie_play.eval.survival import player_box_psnr
-from genie_play.world import tokenizer as tk
-from genie_play.world.world_model import WorldModel
+sys.path.insert(0, "lab/sprite")
+from clips import clips_of, scores  # noqa: E402
+
+from genie_play.world import tokenizer as tk  # noqa: E402
+from genie_play.world.world_model import WorldModel  # noqa: E402
 
 torch.set_grad_enabled(False)
 w = WorldModel.load("models", "cpu")
-frames, _, windows, _ = held_out_clips(sys.argv[1], w.config, 256, 0)
-step = max(1, len(frames) // 16)  # the 16 clips `genie-play eval` rolls out
-frames, windows = frames[:16 * step:step], windows[:16 * step:step]
-views = [win["view"] for win in windows]
+frames, views, codes = clips_of(sys.argv[1], w)
 C, T = frames.shape[:2]
-codes = w.lam.infer_actions(frames)  # (C, T-1)
 prev, nxt = frames[:, :-1].flatten(0, 1), frames[:, 1:].flatten(0, 1)
 true_moves = tk.estimate_move(prev, nxt, w.vocab).view(C, T - 1, 1)
 last = torch.cat([torch.full((C, 1, 1), w.dynamics.no_move), true_moves[:, :-1]], 1).flatten(0, 1)
@@ -30,8 +26,7 @@ print(f"move head, teacher forced: {(pred == true_moves.flatten(0, 1)).float().m
 
 
 def report(name, rolled):
-    psnr = M.psnr(frames[:, 1:9], rolled[:, 1:9]).mean().item()
-    box = float(np.nanmean(player_box_psnr(frames, rolled, views)))
+    psnr, box = scores(frames, rolled, views)
     print(f"| {name} | {psnr:.2f} | {box:.1f} |")
 
 

@@ -11,18 +11,12 @@ import torch
 sys.path.insert(0, "lab/sprite")
 from layer import LayerWorld  # noqa: E402
 
-from genie_play.eval import metrics as M  # noqa: E402
-from genie_play.eval.evaluate import held_out_clips  # noqa: E402
-from genie_play.eval.survival import player_box_psnr  # noqa: E402
+from clips import clips_of, said  # noqa: E402
 from genie_play.world.world_model import WorldModel  # noqa: E402
 
 torch.set_grad_enabled(False)
 w = WorldModel.load("models", "cpu")
-frames, _, windows, _ = held_out_clips(sys.argv[1], w.config, 256, 0)
-step = max(1, len(frames) // 16)  # the 16 clips `genie-play eval` rolls out
-frames, windows = frames[:16 * step:step], windows[:16 * step:step]
-views = [win["view"] for win in windows]
-codes = w.lam.infer_actions(frames)
+frames, views, codes = clips_of(sys.argv[1], w)
 for name, world in (("shipped", w), ("sprite layer", LayerWorld(w))):
     rolled, found, hit = [], 0, 0
     for c in range(len(frames)):
@@ -35,5 +29,4 @@ for name, world in (("shipped", w), ("sprite layer", LayerWorld(w))):
         if isinstance(world, LayerWorld) and world.sprite is not None:
             found += 1
     rolled = torch.stack(rolled)
-    print(f"{name}: PSNR_8 {M.psnr(frames[:, 1:9], rolled[:, 1:9]).mean():.2f} dB, "
-          f"player box {np.nanmean(player_box_psnr(frames, rolled, views)):.1f} dB, sprite found on {found}/{len(frames)}, on the player {hit}")
+    print(f"{name}: {said(frames, rolled, views)}, sprite found on {found}/{len(frames)}, on the player {hit}")

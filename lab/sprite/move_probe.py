@@ -13,11 +13,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, "lab/sprite")
-from oracle_layer import OracleLayer, clips_of  # noqa: E402
+from clips import clips_of, said  # noqa: E402
+from oracle_layer import OracleLayer  # noqa: E402
 
 from genie_play.data.shards import open_folder  # noqa: E402
-from genie_play.eval import metrics as M  # noqa: E402
-from genie_play.eval.survival import player_box_psnr  # noqa: E402
 from genie_play.world.world_model import WorldModel  # noqa: E402
 
 REACH = 8  # |dy| classes -8..8; bigger jumps are respawns, left out
@@ -109,5 +108,4 @@ for data in sys.argv[2:]:
         from PIL import Image
         rows = [np.concatenate(list(r[:9].numpy()), 1) for c in range(5) for r in (frames[c], rolled[c])]
         Image.fromarray(np.concatenate(rows, 0)).resize((9 * 128, 10 * 128), Image.NEAREST).save("docs/lab/character-probe.png")
-    print(f"{data}: sprite at its true place, moved by the probe: PSNR_8 {M.psnr(frames[:, 1:9], rolled[:, 1:9]).mean():.2f} dB, "
-          f"player box {np.nanmean(player_box_psnr(frames, rolled, views)):.1f} dB")
+    print(f"{data}: sprite at its true place, moved by the probe: {said(frames, rolled, views)}")

@@ -7,22 +7,10 @@ import numpy as np
 import torch
 
 sys.path.insert(0, "lab/sprite")
+from clips import clips_of, said  # noqa: E402
 from layer import UNLIKE, LayerWorld, Sprite, _fill_rows  # noqa: E402
 
-from genie_play.eval import metrics as M  # noqa: E402
-from genie_play.eval.evaluate import held_out_clips  # noqa: E402
-from genie_play.eval.survival import player_box_psnr  # noqa: E402
 from genie_play.world.world_model import WorldModel  # noqa: E402
-
-
-
-@torch.no_grad()
-def clips_of(data, w):
-    """The 16 clips `genie-play eval` rolls out: frames (16, T, H, W, 3), views, LAM codes."""
-    frames, _, windows, _ = held_out_clips(data, w.config, 256, 0)
-    step = max(1, len(frames) // 16)
-    frames, windows = frames[:16 * step:step], windows[:16 * step:step]
-    return frames, [win["view"] for win in windows], w.lam.infer_actions(frames)
 
 
 class OracleLayer(LayerWorld):
@@ -73,5 +61,4 @@ if __name__ == "__main__":
         out = [lw.start(frames[c, 0].numpy(), views[c])] + [lw.step(a) for a in codes[c].tolist()]
         rolled.append(torch.from_numpy(np.stack(out)))
     rolled = torch.stack(rolled)
-    print(f"oracle sprite layer, moved: {MODE}: PSNR_8 {M.psnr(frames[:, 1:9], rolled[:, 1:9]).mean():.2f} dB, "
-          f"player box {np.nanmean(player_box_psnr(frames, rolled, views)):.1f} dB")
+    print(f"oracle sprite layer, moved: {MODE}: {said(frames, rolled, views)}")

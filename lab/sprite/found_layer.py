@@ -1,0 +1,112 @@
+"""The sprite layer with its two label-free parts: the detector finds the character (the piece that
+moves apart and on which the codes disagree most), the mover moves it; the background goes through
+the shipped world as in layer.py.
+
+    python lab/sprite/found_layer.py RUN_DIR DATA...      (RUN_DIR: detector.safetensors, mover.safetensors)
+"""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, "lab/sprite")
+from apart import REACH  # noqa: E402
+from clips import clips_of, said  # noqa: E402
+from detector import load_detector  # noqa: E402
+from layer import LayerWorld, Sprite, _fill_rows  # noqa: E402
+from mover import UNKNOWN, centre, crop, load_mover, pieces  # noqa: E402
+
+from genie_play.world.world_model import WorldModel  # noqa: E402
+
+FOUND = 0.5  # detector probability for a pixel to be part of a piece
+PICK = "split"  # how the character is chosen among the pieces: "split" (the codes disagree) or "mass"
+
+
+class FoundLayer(LayerWorld):
+    def __init__(self, world, detector, mover):
+        super().__init__(world)
+        self.detector, self.mover = detector, mover
+        self.last = [UNKNOWN] * 4
+
+    def _detect(self, frame):
+        with torch.no_grad():
+            p = self.detector(torch.from_numpy(frame)[None]).sigmoid()[0].numpy()
+        cands = pieces(p > FOUND)
+        if not cands:
+            return None
+        if PICK == "split":
+            _, q, new = self._votes(frame, list(range(self.num_actions)))
+            split = 0.5 * (q - q.mean(0, keepdim=True)).abs().sum(-1).mean(0).numpy()  # (G, G)
+            k = self.w.vocab.block
+            score = [float(split[np.nonzero(m)[0] // k, np.nonzero(m)[1] // k].max()) * (p[m].sum() ** 0.5) for m in cands]
+        else:
+            score = [p[m].sum() for m in cands]
+        mask = cands[int(np.argmax(score))]
+        ys, xs = np.nonzero(mask)
+        y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+        self.last = [UNKNOWN] * 4
+        return Sprite(frame[y0:y1, x0:x1].copy(), mask[y0:y1, x0:x1].copy(), int(y0), int(x0))
+
+    def reset(self, image):
+        frame = self.w.reset(image)
+        self.sprite = self._detect(frame)
+        self.bg = frame.copy()
+        if self.sprite is not None:
+            s = self.sprite
+            h, wd = s.mask.shape
+            self.bg[s.y:s.y + h, s.x:s.x + wd] = _fill_rows(frame[s.y:s.y + h, s.x:s.x + wd], s.mask)
+            self.w.reset(self.bg)
+        self.frame = self._composite()
+        return self.frame
+
+    def step(self, action: int):
+        before = self.frame
+        self.bg = self.w.step(action)
+        s = self.sprite
+        if s is not None:
+            H = self.config.image_size
+            full = np.zeros((H, H), bool)
+            ys, xs = np.nonzero(s.mask)
+            ty, tx = ys + s.y, xs + s.x
+            ok = (ty >= 0) & (ty < H) & (tx >= 0) & (tx < H)
+            full[ty[ok], tx[ok]] = True
+            if full.any():
+                cy, cx = centre(full)
+            else:
+                cy, cx = s.y + s.mask.shape[0] // 2, s.x + s.mask.shape[1] // 2
+            with torch.no_grad():
+                logits = self.mover(crop(before, full, cy, cx)[None], torch.tensor([action]), torch.tensor([self.last]))
+            dy, dx = (logits[0].argmax(-1) - REACH).tolist()
+            h, wd = s.mask.shape
+            s.y = int(np.clip(s.y + dy, -h // 2, H - h // 2))
+            s.x = int(np.clip(s.x + dx, -wd // 2, H - wd // 2))
+            self.last = [dy + REACH, dx + REACH] + self.last[:2]
+        self.frame = self._composite()
+        return self.frame
+
+
+def on_player(sprite, view) -> bool:
+    """Is the found sprite's centre within 8 px of the player's true place (feet - 6 px)?"""
+    if sprite is None:
+        return False
+    ys, xs = np.nonzero(sprite.mask)
+    cy, cx = ys.mean() + sprite.y, xs.mean() + sprite.x
+    return abs(cx - view[0][1]) <= 8 and abs(cy - (view[0][2] - 6)) <= 8
+
+
+if __name__ == "__main__":
+    torch.set_grad_enabled(False)
+    run = sys.argv[1]
+    w = WorldModel.load("models", "cpu")
+    lw = FoundLayer(w, load_detector(f"{run}/detector.safetensors"), load_mover(f"{run}/mover.safetensors", w.num_actions))
+    for data in sys.argv[2:]:
+        frames, views, codes = clips_of(data, w)
+        rolled, found = [], 0
+        for c in range(len(frames)):
+            first = lw.reset(frames[c, 0].numpy())
+            found += on_player(lw.sprite, views[c])
+            rolled.append(torch.from_numpy(np.stack([first] + [lw.step(a) for a in codes[c].tolist()])))
+        rolled = torch.stack(rolled)
+        print(f"{data}: found on the player {found}/{len(frames)}; {said(frames, rolled, views)}", flush=True)

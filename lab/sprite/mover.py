@@ -1,0 +1,144 @@
+"""A head that moves a piece of the picture the way things in the video move, trained label-free.
+
+Each piece of a training frame that moves apart (apart.py: a connected group of its pixels) gives
+one example: a 32 x 32 crop around it with its mask, the LAM's code of the transition, its last two
+screen moves (read by matching it back into the two frames before) and, as the target, its move
+into the next frame (piece_move). No true position or action is read.
+
+    python lab/sprite/mover.py TRAIN_DATA OUT_DIR [steps]
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+
+sys.path.insert(0, "lab/sprite")
+from apart import REACH, apart, camera_moves, piece_move  # noqa: E402
+from layer import _components  # noqa: E402
+
+from genie_play.data.shards import open_folder  # noqa: E402
+from genie_play.world.world_model import WorldModel  # noqa: E402
+
+CROP = 32
+MIN_PIXELS = 6  # smaller pieces are noise (a dot of texture, a raindrop)
+MAX_ERROR = 0.08  # a piece whose best move still leaves this mean error is not one rigid thing
+CLASSES = 2 * REACH + 1
+UNKNOWN = CLASSES  # the move before the clip began
+
+
+def crop(frame: np.ndarray, mask: np.ndarray, cy: int, cx: int) -> torch.Tensor:
+    """(H, W, 3) uint8 and (H, W) bool -> (4, CROP, CROP) float around (cy, cx): RGB and the mask."""
+    img = np.concatenate([frame.astype(np.float32) / 255, mask[..., None].astype(np.float32)], -1)
+    pad = np.pad(img, ((CROP, CROP), (CROP, CROP), (0, 0)))
+    y0, x0 = cy + CROP - CROP // 2, cx + CROP - CROP // 2
+    return torch.from_numpy(pad[y0:y0 + CROP, x0:x0 + CROP]).permute(2, 0, 1).contiguous()
+
+
+def centre(mask: np.ndarray) -> tuple[int, int]:
+    ys, xs = np.nonzero(mask)
+    return int(round(ys.mean())), int(round(xs.mean()))
+
+
+class Mover(nn.Module):
+    """(crop, code, last two moves) -> logits of the piece's next dy and dx, CLASSES each."""
+
+    def __init__(self, codes: int):
+        super().__init__()
+        self.cnn = nn.Sequential(nn.Conv2d(4, 16, 3, 2, 1), nn.GELU(), nn.Conv2d(16, 32, 3, 2, 1), nn.GELU(),
+                                 nn.Conv2d(32, 32, 3, 2, 1), nn.GELU(), nn.Flatten(), nn.Linear(32 * 4 * 4, 64))
+        self.code = nn.Embedding(codes, 32)
+        self.last = nn.Embedding(CLASSES + 1, 8)
+        self.mlp = nn.Sequential(nn.Linear(64 + 32 + 32, 128), nn.GELU(), nn.Linear(128, 2 * CLASSES))
+
+    def forward(self, crops, codes, last):  # last (B, 4): dy1, dx1, dy2, dx2 classes
+        h = torch.cat([self.cnn(crops), self.code(codes), self.last(last).flatten(1)], -1)
+        return self.mlp(h).view(-1, 2, CLASSES)
+
+
+def pieces(mask: np.ndarray) -> list[np.ndarray]:
+    out = []
+    for comp in _components(mask):
+        if len(comp) >= MIN_PIXELS:
+            m = np.zeros_like(mask)
+            m[tuple(np.array(comp).T)] = True
+            out.append(m)
+    return out
+
+
+def examples(folder, lam, vocab):
+    X, C, L, Y = [], [], [], []
+    for shard in open_folder(folder):
+        frames_all = torch.from_numpy(np.array(shard.frames))
+        codes = lam.infer_actions(frames_all)
+        for c in range(len(shard.clips)):
+            f = frames_all[c]
+            masks = apart(f, camera_moves(f, vocab)).numpy()  # frames 1..T-2
+            fn = f.numpy()
+            for t in range(1, len(f) - 1):
+                for m in pieces(masks[t - 1]):
+                    dy, dx, err = piece_move(fn[t], fn[t + 1], m)
+                    if err > MAX_ERROR:
+                        continue
+                    last = []
+                    for back in (1, 2):  # where the piece was `back` frames before, as moves
+                        if t - back < 0:
+                            last.append((UNKNOWN, UNKNOWN))
+                            continue
+                        by, bx, berr = piece_move(fn[t], fn[t - back], m)
+                        last.append((-by, -bx) if berr <= MAX_ERROR else (UNKNOWN, UNKNOWN))
+                    (y1, x1), (y2, x2) = last
+                    if y2 != UNKNOWN and y1 != UNKNOWN:  # the move from t-2 to t-1
+                        y2, x2 = y2 - y1, x2 - x1
+                        y2, x2 = (y2, x2) if abs(y2) <= REACH and abs(x2) <= REACH else (UNKNOWN, UNKNOWN)
+                    enc = [v + REACH if v != UNKNOWN else UNKNOWN for v in (y1, x1, y2, x2)]
+                    X.append(crop(fn[t], m, *centre(m)))
+                    C.append(int(codes[c, t]))
+                    L.append(enc)
+                    Y.append((dy + REACH, dx + REACH))
+    return torch.stack(X), torch.tensor(C), torch.tensor(L), torch.tensor(Y)
+
+
+def load_mover(path, codes: int) -> Mover:
+    m = Mover(codes)
+    m.load_state_dict(load_file(str(path)))
+    return m.eval()
+
+
+if __name__ == "__main__":
+    torch.manual_seed(0)
+    out = Path(sys.argv[2])
+    steps = int(sys.argv[3]) if len(sys.argv) > 3 else 2000
+    w = WorldModel.load("models", "cpu")
+    cache = out / "mover_examples.pt"
+    t0 = time.time()
+    if cache.exists():
+        X, C, L, Y = torch.load(cache)
+    else:
+        with torch.no_grad():
+            X, C, L, Y = examples(sys.argv[1], w.lam, w.vocab)
+        torch.save((X, C, L, Y), cache)
+    common = torch.bincount(Y[:, 0]).max().item() / len(Y)
+    print(f"{len(Y)} pieces ({time.time() - t0:.0f} s); commonest dy's share {common:.2f}", flush=True)
+    split = int(0.9 * len(Y))
+    mover = Mover(w.num_actions)
+    opt = torch.optim.AdamW(mover.parameters(), 2e-3)
+    for it in range(steps):
+        i = torch.randint(split, (256,))
+        logits = mover(X[i], C[i], L[i])
+        loss = F.cross_entropy(logits.flatten(0, 1), Y[i].flatten())
+        opt.zero_grad(), loss.backward(), opt.step()
+        if it % 500 == 0:
+            print(f"step {it} loss {loss.item():.3f}", flush=True)
+    mover.eval()
+    with torch.no_grad():
+        pred = mover(X[split:], C[split:], L[split:]).argmax(-1)
+    right = (pred == Y[split:]).float().mean(0)
+    print(f"held-out pieces: dy right {right[0]:.2f}, dx right {right[1]:.2f}, both {(pred == Y[split:]).all(-1).float().mean():.2f}")
+    save_file(mover.state_dict(), str(out / "mover.safetensors"))

@@ -43,26 +43,41 @@ def apart(frames: torch.Tensor, moves: torch.Tensor) -> torch.Tensor:
 
 def piece_move(prev: np.ndarray, nxt: np.ndarray, mask: np.ndarray) -> tuple[int, int, float]:
     """The screen move (dy, dx) in [-REACH, REACH]^2 of prev's masked pixels into nxt, and its mean
-    absolute error (0..1)."""
+    absolute error (0..1). Pixels that leave the frame are not counted (at least half must stay)."""
     ys, xs = np.nonzero(mask)
     if not len(ys):
         return 0, 0, 1.0
-    a = prev[ys, xs].astype(np.float32) / 255
+    a = prev[ys, xs].astype(np.float32) / 255  # (n, 3)
     H, W = nxt.shape[:2]
-    best = (0, 0, 9.0)
-    for dy in range(-REACH, REACH + 1):
-        ty = ys + dy
-        for dx in range(-REACH, REACH + 1):
-            tx = xs + dx
-            ok = (ty >= 0) & (ty < H) & (tx >= 0) & (tx < W)
-            if ok.mean() < 0.5:
-                continue
-            err = np.abs(nxt[ty[ok], tx[ok]].astype(np.float32) / 255 - a[ok]).max(-1).mean()
-            err += 1e-3 * (abs(dy) + abs(dx))  # ties go to the smallest move
-            if err < best[2]:
-                best = (dy, dx, float(err))
-    return best
+    pad = np.pad(nxt.astype(np.float32) / 255, ((REACH, REACH), (REACH, REACH), (0, 0)), constant_values=np.nan)
+    d = np.arange(-REACH, REACH + 1)
+    dy, dx = np.repeat(d, len(d)), np.tile(d, len(d))  # (K,)
+    b = pad[ys[None] + dy[:, None] + REACH, xs[None] + dx[:, None] + REACH]  # (K, n, 3)
+    err = np.abs(b - a[None]).max(-1)  # (K, n), NaN outside
+    inside = ~np.isnan(err)
+    cost = np.where(inside, err, 0).sum(1) / np.maximum(inside.sum(1), 1) + 1e-3 * (np.abs(dy) + np.abs(dx))
+    cost[inside.mean(1) < 0.5] = np.inf
+    k = int(cost.argmin())
+    return int(dy[k]), int(dx[k]), float(cost[k])
 
 
 def dilate(mask: torch.Tensor, r: int) -> torch.Tensor:
     return F.max_pool2d(mask[:, None].float(), 2 * r + 1, 1, r)[:, 0] > 0
+
+
+def followed(frames: torch.Tensor, moves: torch.Tensor, pieces_of) -> tuple[torch.Tensor, torch.Tensor]:
+    """The piece the camera follows: frames 1..T-2's pixels of apart pieces that hold their screen
+    column (|dx| <= 1) while the view scrolls by >= 2 px, and which frames say so (the view moved)."""
+    masks = apart(frames, moves).numpy()
+    out = np.zeros_like(masks)
+    used = np.zeros(len(masks), bool)
+    fn = frames.numpy()
+    for t in range(1, len(frames) - 1):
+        if abs(int(moves[t, 1])) < 2:
+            continue
+        used[t - 1] = True
+        for m in pieces_of(masks[t - 1]):
+            dy, dx, err = piece_move(fn[t], fn[t + 1], m)
+            if abs(dx) <= 1 and err < 0.08:
+                out[t - 1] |= m
+    return torch.from_numpy(out), torch.from_numpy(used)

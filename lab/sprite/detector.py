@@ -1,6 +1,6 @@
 """A per-pixel detector of what moves on its own, trained label-free on apart.py's targets.
 
-    python lab/sprite/detector.py TRAIN_DATA OUT_DIR [steps]
+    python lab/sprite/detector.py TRAIN_DATA OUT_DIR [steps] [apart|followed]
 
 Writes OUT_DIR/detector.safetensors and OUT_DIR/detector.png (bundled prompts and held-out frames,
 the detector's probability in red)."""
@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
 sys.path.insert(0, "lab/sprite")
-from apart import apart, camera_moves  # noqa: E402
+from apart import apart, camera_moves, followed  # noqa: E402
 
 from genie_play.data.shards import open_folder  # noqa: E402
 from genie_play.images import prompt_frame  # noqa: E402
@@ -40,13 +40,21 @@ class Detector(nn.Module):
         return self.net(tk._unit(frames) - 0.5)[:, 0]
 
 
-def examples(folder, vocab):
+def examples(folder, vocab, target: str):
+    """Frames and their targets: "apart" (all that moves on its own) or "followed" (the piece the
+    camera follows, on frames where the view scrolls)."""
+    from mover import pieces
     X, Y = [], []
     for shard in open_folder(folder):
         for c in range(len(shard.clips)):
             f = torch.from_numpy(np.array(shard.frames[c]))
-            X.append(f[1:-1])
-            Y.append(apart(f, camera_moves(f, vocab)))
+            if target == "apart":
+                X.append(f[1:-1])
+                Y.append(apart(f, camera_moves(f, vocab)))
+            else:
+                y, used = followed(f, camera_moves(f, vocab), pieces)
+                X.append(f[1:-1][used])
+                Y.append(y[used])
     return torch.cat(X), torch.cat(Y)
 
 
@@ -61,13 +69,14 @@ if __name__ == "__main__":
     out = Path(sys.argv[2])
     out.mkdir(parents=True, exist_ok=True)
     steps = int(sys.argv[3]) if len(sys.argv) > 3 else 1500
-    cache = out / "apart.pt"
+    target = sys.argv[4] if len(sys.argv) > 4 else "apart"
+    cache = out / f"{target}.pt"
     vocab = tk.Vocabulary(4, 8, 16, 4, 8, 1)
     t0 = time.time()
     if cache.exists():
         X, Y = torch.load(cache)
     else:
-        X, Y = examples(sys.argv[1], vocab)
+        X, Y = examples(sys.argv[1], vocab, target)
         torch.save((X, Y), cache)
     print(f"{len(X)} frames, {Y.float().mean():.3f} of pixels apart ({time.time() - t0:.0f} s)", flush=True)
     split = int(0.9 * len(X))

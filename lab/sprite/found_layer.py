@@ -16,19 +16,20 @@ from apart import REACH  # noqa: E402
 from clips import clips_of, said  # noqa: E402
 from detector import load_detector  # noqa: E402
 from layer import LayerWorld, Sprite, _fill_rows  # noqa: E402
-from mover import UNKNOWN, centre, crop, load_mover, pieces  # noqa: E402
+from mover import HISTORY, UNKNOWN, centre, crop, load_mover, pieces  # noqa: E402
 
 from genie_play.world.world_model import WorldModel  # noqa: E402
 
 FOUND = 0.5  # detector probability for a pixel to be part of a piece
-PICK = "split"  # how the character is chosen among the pieces: "split" (the codes disagree) or "mass"
+PICK = "split"  # how the character is chosen among the pieces: "rise" (the mover's vertical moves under the
+# codes disagree: only the player jumps on a key), "split" (the token head's votes disagree) or "mass"
 
 
 class FoundLayer(LayerWorld):
     def __init__(self, world, detector, mover):
         super().__init__(world)
         self.detector, self.mover = detector, mover
-        self.last = [UNKNOWN] * 4
+        self.last = [UNKNOWN] * (2 * HISTORY)
 
     def _detect(self, frame):
         with torch.no_grad():
@@ -36,7 +37,9 @@ class FoundLayer(LayerWorld):
         cands = pieces(p > FOUND)
         if not cands:
             return None
-        if PICK == "split":
+        if PICK == "rise":
+            score = [self._rise_split(frame, m) * (p[m].sum() ** 0.25) for m in cands]
+        elif PICK == "split":
             _, q, new = self._votes(frame, list(range(self.num_actions)))
             split = 0.5 * (q - q.mean(0, keepdim=True)).abs().sum(-1).mean(0).numpy()  # (G, G)
             k = self.w.vocab.block
@@ -46,8 +49,16 @@ class FoundLayer(LayerWorld):
         mask = cands[int(np.argmax(score))]
         ys, xs = np.nonzero(mask)
         y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-        self.last = [UNKNOWN] * 4
+        self.last = [UNKNOWN] * (2 * HISTORY)
         return Sprite(frame[y0:y1, x0:x1].copy(), mask[y0:y1, x0:x1].copy(), int(y0), int(x0))
+
+    def _rise_split(self, frame, mask) -> float:
+        """How much the mover's vertical move of this piece depends on the code (total variation)."""
+        n = self.num_actions
+        with torch.no_grad():
+            x = crop(frame, mask, *centre(mask))[None].expand(n, -1, -1, -1)
+            dy = self.mover(x, torch.arange(n), torch.full((n, 2 * HISTORY), UNKNOWN))[:, 0].softmax(-1)  # (n, classes)
+        return float(0.5 * (dy - dy.mean(0)).abs().sum(-1).mean())
 
     def reset(self, image):
         frame = self.w.reset(image)
@@ -82,7 +93,7 @@ class FoundLayer(LayerWorld):
             h, wd = s.mask.shape
             s.y = int(np.clip(s.y + dy, -h // 2, H - h // 2))
             s.x = int(np.clip(s.x + dx, -wd // 2, H - wd // 2))
-            self.last = [dy + REACH, dx + REACH] + self.last[:2]
+            self.last = [dy + REACH, dx + REACH] + self.last[:-2]
         self.frame = self._composite()
         return self.frame
 

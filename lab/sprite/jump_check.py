@@ -17,7 +17,7 @@ from mover import load_mover  # noqa: E402
 
 from genie_play.world.world_model import WorldModel  # noqa: E402
 
-JUMP, RIGHT, LEFT = 7, 4, 3  # models/keymap.toml
+JUMP, RIGHT, LEFT, IDLE = 7, 4, 3, 5  # models/keymap.toml
 
 torch.set_grad_enabled(False)
 run = sys.argv[1]
@@ -35,7 +35,7 @@ for path in prompts:
     found += 1
     y0 = lw.sprite.y
     ys = []
-    for a in [JUMP] * 8 + [RIGHT] * 4:
+    for a in [JUMP] * 3 + [IDLE] * 5 + [RIGHT] * 4:
         frames.append(lw.step(a))
         ys.append(lw.sprite.y - y0)
     up = min(ys[:8]) <= -3

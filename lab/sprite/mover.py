@@ -5,7 +5,7 @@ one example: a 32 x 32 crop around it with its mask, the LAM's code of the trans
 screen moves (read by matching it back into the two frames before) and, as the target, its move
 into the next frame (piece_move). No true position or action is read.
 
-    python lab/sprite/mover.py TRAIN_DATA OUT_DIR [steps]
+    python lab/sprite/mover.py TRAIN_DATA OUT_DIR [steps] [DETECTOR]
 """
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ MIN_PIXELS = 6  # smaller pieces are noise (a dot of texture, a raindrop)
 MAX_ERROR = 0.08  # a piece whose best move still leaves this mean error is not one rigid thing
 CLASSES = 2 * REACH + 1
 UNKNOWN = CLASSES  # the move before the clip began
+HISTORY = 4  # last moves the mover reads: a jump's arc is its velocity changing a pixel a step
 
 
 def crop(frame: np.ndarray, mask: np.ndarray, cy: int, cx: int) -> torch.Tensor:
@@ -47,7 +48,7 @@ def centre(mask: np.ndarray) -> tuple[int, int]:
 
 
 class Mover(nn.Module):
-    """(crop, code, last two moves) -> logits of the piece's next dy and dx, CLASSES each."""
+    """(crop, code, last HISTORY moves) -> logits of the piece's next dy and dx, CLASSES each."""
 
     def __init__(self, codes: int):
         super().__init__()
@@ -55,9 +56,9 @@ class Mover(nn.Module):
                                  nn.Conv2d(32, 32, 3, 2, 1), nn.GELU(), nn.Flatten(), nn.Linear(32 * 4 * 4, 64))
         self.code = nn.Embedding(codes, 32)
         self.last = nn.Embedding(CLASSES + 1, 8)
-        self.mlp = nn.Sequential(nn.Linear(64 + 32 + 32, 128), nn.GELU(), nn.Linear(128, 2 * CLASSES))
+        self.mlp = nn.Sequential(nn.Linear(64 + 32 + 16 * HISTORY, 128), nn.GELU(), nn.Linear(128, 2 * CLASSES))
 
-    def forward(self, crops, codes, last):  # last (B, 4): dy1, dx1, dy2, dx2 classes
+    def forward(self, crops, codes, last):  # last (B, 2 * HISTORY): dy, dx classes of the last moves, newest first
         h = torch.cat([self.cnn(crops), self.code(codes), self.last(last).flatten(1)], -1)
         return self.mlp(h).view(-1, 2, CLASSES)
 
@@ -72,32 +73,37 @@ def pieces(mask: np.ndarray) -> list[np.ndarray]:
     return out
 
 
-def examples(folder, lam, vocab):
+def examples(folder, lam, vocab, detector=None):
+    """With a detector, the pieces are what it finds in each frame (as in play), else apart.py's."""
     X, C, L, Y = [], [], [], []
     for shard in open_folder(folder):
         frames_all = torch.from_numpy(np.array(shard.frames))
         codes = lam.infer_actions(frames_all)
         for c in range(len(shard.clips)):
             f = frames_all[c]
-            masks = apart(f, camera_moves(f, vocab)).numpy()  # frames 1..T-2
+            if detector is None:
+                masks = apart(f, camera_moves(f, vocab)).numpy()  # frames 1..T-2
+            else:
+                masks = (detector(f[1:-1]).sigmoid() > 0.5).numpy()
             fn = f.numpy()
             for t in range(1, len(f) - 1):
                 for m in pieces(masks[t - 1]):
                     dy, dx, err = piece_move(fn[t], fn[t + 1], m)
                     if err > MAX_ERROR:
                         continue
-                    last = []
-                    for back in (1, 2):  # where the piece was `back` frames before, as moves
-                        if t - back < 0:
-                            last.append((UNKNOWN, UNKNOWN))
+                    # where the piece was 1..HISTORY frames before, matched back from frame t; the
+                    # differences are its last moves, newest first
+                    where, enc = [(0, 0)], []
+                    for back in range(1, HISTORY + 1):
+                        by, bx, berr = piece_move(fn[t], fn[t - back], m) if t - back >= 0 else (0, 0, 1.0)
+                        if berr > MAX_ERROR or where[-1] is None:
+                            where.append(None)
+                            enc += [UNKNOWN, UNKNOWN]
                             continue
-                        by, bx, berr = piece_move(fn[t], fn[t - back], m)
-                        last.append((-by, -bx) if berr <= MAX_ERROR else (UNKNOWN, UNKNOWN))
-                    (y1, x1), (y2, x2) = last
-                    if y2 != UNKNOWN and y1 != UNKNOWN:  # the move from t-2 to t-1
-                        y2, x2 = y2 - y1, x2 - x1
-                        y2, x2 = (y2, x2) if abs(y2) <= REACH and abs(x2) <= REACH else (UNKNOWN, UNKNOWN)
-                    enc = [v + REACH if v != UNKNOWN else UNKNOWN for v in (y1, x1, y2, x2)]
+                        where.append((by, bx))
+                        my, mx = where[-2][0] - by, where[-2][1] - bx
+                        ok = abs(my) <= REACH and abs(mx) <= REACH
+                        enc += [my + REACH, mx + REACH] if ok else [UNKNOWN, UNKNOWN]
                     X.append(crop(fn[t], m, *centre(m)))
                     C.append(int(codes[c, t]))
                     L.append(enc)
@@ -122,7 +128,9 @@ if __name__ == "__main__":
         X, C, L, Y = torch.load(cache)
     else:
         with torch.no_grad():
-            X, C, L, Y = examples(sys.argv[1], w.lam, w.vocab)
+            from detector import load_detector
+            det = load_detector(sys.argv[4]) if len(sys.argv) > 4 else None
+            X, C, L, Y = examples(sys.argv[1], w.lam, w.vocab, det)
         torch.save((X, C, L, Y), cache)
     common = torch.bincount(Y[:, 0]).max().item() / len(Y)
     print(f"{len(Y)} pieces ({time.time() - t0:.0f} s); commonest dy's share {common:.2f}", flush=True)

@@ -42,7 +42,7 @@ for path in prompts:
     down = up and ys[7] >= min(ys[:8]) + 3
     lifted += up
     landed += down
-    print(f"{name:16s} found {int(lw.sprite.mask.sum()):3d} px at ({y0},{lw.sprite.x}); jump x8 dy {ys[:8]}, right x4 dy {ys[8:]}")
+    print(f"{name:16s} found {int(lw.sprite.mask.sum()):3d} px at ({y0},{lw.sprite.x}); jump x3 then idle x5: dy {ys[:8]}, right x4: dy {ys[8:]}")
     rows.append(np.concatenate(frames, 1))
 print(f"found on {found}/{len(prompts)}, jump lifts on {lifted}, comes back down on {landed}")
 Image.fromarray(np.concatenate(rows, 0)).resize((13 * 96, len(rows) * 96), Image.NEAREST).save(sys.argv[2])

@@ -5,7 +5,7 @@ one example: a 32 x 32 crop around it with its mask, the LAM's code of the trans
 screen moves (read by matching it back into the two frames before) and, as the target, its move
 into the next frame (piece_move). No true position or action is read.
 
-    python lab/sprite/mover.py TRAIN_DATA OUT_DIR [steps] [DETECTOR]
+    python lab/sprite/mover.py TRAIN_DATA OUT_DIR [steps] [DETECTOR | followed]
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
 sys.path.insert(0, "lab/sprite")
-from apart import REACH, apart, camera_moves, piece_move  # noqa: E402
+from apart import REACH, apart, camera_moves, followed, piece_move  # noqa: E402
 from layer import _components  # noqa: E402
 
 from genie_play.data.shards import open_folder  # noqa: E402
@@ -81,7 +81,9 @@ def examples(folder, lam, vocab, detector=None):
         codes = lam.infer_actions(frames_all)
         for c in range(len(shard.clips)):
             f = frames_all[c]
-            if detector is None:
+            if detector == "followed":  # only the piece the camera follows, where the view scrolls
+                masks = followed(f, camera_moves(f, vocab), pieces)[0].numpy()
+            elif detector is None:
                 masks = apart(f, camera_moves(f, vocab)).numpy()  # frames 1..T-2
             else:
                 masks = (detector(f[1:-1]).sigmoid() > 0.5).numpy()
@@ -129,7 +131,8 @@ if __name__ == "__main__":
     else:
         with torch.no_grad():
             from detector import load_detector
-            det = load_detector(sys.argv[4]) if len(sys.argv) > 4 else None
+            det = sys.argv[4] if len(sys.argv) > 4 else None
+            det = load_detector(det) if det not in (None, "followed") else det
             X, C, L, Y = examples(sys.argv[1], w.lam, w.vocab, det)
         torch.save((X, C, L, Y), cache)
     common = torch.bincount(Y[:, 0]).max().item() / len(Y)

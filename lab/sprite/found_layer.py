@@ -10,17 +10,20 @@ import sys
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 sys.path.insert(0, "lab/sprite")
 from apart import REACH  # noqa: E402
 from clips import clips_of, said  # noqa: E402
 from detector import load_detector  # noqa: E402
-from layer import LayerWorld, Sprite, _fill_rows  # noqa: E402
+from layer import LayerWorld, Sprite, _components, _fill_rows  # noqa: E402
 from mover import HISTORY, UNKNOWN, centre, crop, load_mover, pieces  # noqa: E402
 
 from genie_play.world.world_model import WorldModel  # noqa: E402
 
 FOUND = 0.5  # detector probability for a pixel to be part of a piece
+GROW = 3  # px the piece may grow into pixels unlike every colour on a ring around it (0: no growth)
+UNLIKE = 40
 PICK = "split"  # how the character is chosen among the pieces: "rise" (the mover's vertical moves under the
 # codes disagree: only the player jumps on a key), "split" (the token head's votes disagree) or "mass"
 
@@ -47,6 +50,8 @@ class FoundLayer(LayerWorld):
         else:
             score = [p[m].sum() for m in cands]
         mask = cands[int(np.argmax(score))]
+        if GROW:
+            mask = grow(frame, mask)
         ys, xs = np.nonzero(mask)
         y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
         self.last = [UNKNOWN] * (2 * HISTORY)
@@ -96,6 +101,28 @@ class FoundLayer(LayerWorld):
             self.last = [dy + REACH, dx + REACH] + self.last[:-2]
         self.frame = self._composite()
         return self.frame
+
+
+def _dilate(mask: np.ndarray, r: int) -> np.ndarray:
+    return F.max_pool2d(torch.from_numpy(mask)[None, None].float(), 2 * r + 1, 1, r)[0, 0].numpy() > 0
+
+
+def grow(frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The piece and the pixels up to GROW px around it that are unlike every colour of the ring
+    just beyond, kept where connected to it: the detector's threshold cuts sprites short."""
+    near, ring = _dilate(mask, GROW), _dilate(mask, GROW + 2) & ~_dilate(mask, GROW)
+    colours = frame[ring].astype(int)  # (n, 3)
+    if not len(colours):
+        return mask
+    ys, xs = np.nonzero(near & ~mask)
+    far = np.abs(frame[ys, xs].astype(int)[:, None] - colours[None]).max(-1).min(-1) > UNLIKE
+    out = mask.copy()
+    out[ys[far], xs[far]] = True
+    piece = [c for c in _components(out) if any(mask[y, x] for y, x in c)]
+    keep = np.zeros_like(mask)
+    for c in piece:
+        keep[tuple(np.array(c).T)] = True
+    return keep
 
 
 def on_player(sprite, view) -> bool:

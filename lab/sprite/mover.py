@@ -29,6 +29,7 @@ from genie_play.world.world_model import WorldModel  # noqa: E402
 CROP = 32
 MIN_PIXELS = 6  # smaller pieces are noise (a dot of texture, a raindrop)
 MAX_ERROR = 0.08  # a piece whose best move still leaves this mean error is not one rigid thing
+HISTORY_ERROR = 0.25  # looser for its past: a walking sprite changes pose, yet in play its history is always known
 CLASSES = 2 * REACH + 1
 UNKNOWN = CLASSES  # the move before the clip began
 HISTORY = 4  # last moves the mover reads: a jump's arc is its velocity changing a pixel a step
@@ -98,7 +99,7 @@ def examples(folder, lam, vocab, detector=None):
                     where, enc = [(0, 0)], []
                     for back in range(1, HISTORY + 1):
                         by, bx, berr = piece_move(fn[t], fn[t - back], m) if t - back >= 0 else (0, 0, 1.0)
-                        if berr > MAX_ERROR or where[-1] is None:
+                        if berr > HISTORY_ERROR or where[-1] is None:
                             where.append(None)
                             enc += [UNKNOWN, UNKNOWN]
                             continue

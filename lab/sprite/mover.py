@@ -5,10 +5,11 @@ one example: a 32 x 32 crop around it with its mask, the LAM's code of the trans
 screen moves (read by matching it back into the two frames before) and, as the target, its move
 into the next frame (piece_move). No true position or action is read.
 
-    python lab/sprite/mover.py TRAIN_DATA OUT_DIR [steps] [DETECTOR | followed]
+    EVENT_WEIGHT=10 python lab/sprite/mover.py TRAIN_DATA OUT_DIR [steps] [DETECTOR | followed]
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -29,6 +30,8 @@ from genie_play.world.world_model import WorldModel  # noqa: E402
 CROP = 32
 MIN_PIXELS = 6  # smaller pieces are noise (a dot of texture, a raindrop)
 MAX_ERROR = 0.08  # a piece whose best move still leaves this mean error is not one rigid thing
+EVENT_WEIGHT = float(os.environ.get("EVENT_WEIGHT", 1))  # weight of the pieces whose vertical move changes
+# (take-off, landing, the arc's top): 5% of pieces, and what a jump is made of
 HISTORY_ERROR = 0.25  # looser for its past: a walking sprite changes pose, yet in play its history is always known
 CLASSES = 2 * REACH + 1
 UNKNOWN = CLASSES  # the move before the clip began
@@ -144,7 +147,9 @@ if __name__ == "__main__":
     for it in range(steps):
         i = torch.randint(split, (256,))
         logits = mover(X[i], C[i], L[i])
-        loss = F.cross_entropy(logits.flatten(0, 1), Y[i].flatten())
+        event = (Y[i, 0] != L[i, 0]) & (L[i, 0] != UNKNOWN)  # the vertical move changes
+        weight = torch.where(event, EVENT_WEIGHT, 1.0).repeat_interleave(2)
+        loss = (F.cross_entropy(logits.flatten(0, 1), Y[i].flatten(), reduction="none") * weight).sum() / weight.sum()
         opt.zero_grad(), loss.backward(), opt.step()
         if it % 500 == 0:
             print(f"step {it} loss {loss.item():.3f}", flush=True)

@@ -1,9 +1,9 @@
 """A head that moves a piece of the picture the way things in the video move, trained label-free.
 
 Each piece of a training frame that moves apart (apart.py: a connected group of its pixels) gives
-one example: a 32 x 32 crop around it with its mask, the LAM's code of the transition, its last two
-screen moves (read by matching it back into the two frames before) and, as the target, its move
-into the next frame (piece_move). No true position or action is read.
+one example: a 32 x 32 crop around it with its mask, the LAM's code of the transition, its last
+HISTORY screen moves (read by matching it back into the frames before) and, as the target, its
+move into the next frame (piece_move). No true position or action is read.
 
     EVENT_WEIGHT=10 python lab/sprite/mover.py TRAIN_DATA OUT_DIR [steps] [DETECTOR | followed]
 """
@@ -28,6 +28,7 @@ from genie_play.data.shards import open_folder  # noqa: E402
 from genie_play.world.world_model import WorldModel  # noqa: E402
 
 CROP = 32
+BELOW = int(os.environ.get("BELOW", 0))  # extra rows of crop under the piece: the ground it may land on
 MIN_PIXELS = 6  # smaller pieces are noise (a dot of texture, a raindrop)
 MAX_ERROR = 0.08  # a piece whose best move still leaves this mean error is not one rigid thing
 EVENT_WEIGHT = float(os.environ.get("EVENT_WEIGHT", 1))  # weight of the pieces whose vertical move changes
@@ -39,11 +40,11 @@ HISTORY = 4  # last moves the mover reads: a jump's arc is its velocity changing
 
 
 def crop(frame: np.ndarray, mask: np.ndarray, cy: int, cx: int) -> torch.Tensor:
-    """(H, W, 3) uint8 and (H, W) bool -> (4, CROP, CROP) float around (cy, cx): RGB and the mask."""
+    """(H, W, 3) uint8 and (H, W) bool -> (4, CROP + BELOW, CROP) float around (cy, cx): RGB and the mask."""
     img = np.concatenate([frame.astype(np.float32) / 255, mask[..., None].astype(np.float32)], -1)
-    pad = np.pad(img, ((CROP, CROP), (CROP, CROP), (0, 0)))
+    pad = np.pad(img, ((CROP, CROP + BELOW), (CROP, CROP), (0, 0)))
     y0, x0 = cy + CROP - CROP // 2, cx + CROP - CROP // 2
-    return torch.from_numpy(pad[y0:y0 + CROP, x0:x0 + CROP]).permute(2, 0, 1).contiguous()
+    return torch.from_numpy(pad[y0:y0 + CROP + BELOW, x0:x0 + CROP]).permute(2, 0, 1).contiguous()
 
 
 def centre(mask: np.ndarray) -> tuple[int, int]:
@@ -57,7 +58,7 @@ class Mover(nn.Module):
     def __init__(self, codes: int):
         super().__init__()
         self.cnn = nn.Sequential(nn.Conv2d(4, 16, 3, 2, 1), nn.GELU(), nn.Conv2d(16, 32, 3, 2, 1), nn.GELU(),
-                                 nn.Conv2d(32, 32, 3, 2, 1), nn.GELU(), nn.Flatten(), nn.Linear(32 * 4 * 4, 64))
+                                 nn.Conv2d(32, 32, 3, 2, 1), nn.GELU(), nn.Flatten(), nn.Linear(32 * ((CROP + BELOW) // 8) * 4, 64))
         self.code = nn.Embedding(codes, 32)
         self.last = nn.Embedding(CLASSES + 1, 8)
         self.mlp = nn.Sequential(nn.Linear(64 + 32 + 16 * HISTORY, 128), nn.GELU(), nn.Linear(128, 2 * CLASSES))

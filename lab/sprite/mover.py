@@ -125,7 +125,7 @@ def load_mover(path, codes: int) -> Mover:
 
 
 if __name__ == "__main__":
-    torch.manual_seed(0)
+    torch.manual_seed(int(os.environ.get("SEED", 0)))
     out = Path(sys.argv[2])
     steps = int(sys.argv[3]) if len(sys.argv) > 3 else 2000
     w = WorldModel.load("models", "cpu")

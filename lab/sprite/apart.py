@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from genie_play.world import tokenizer as tk
 
@@ -59,10 +58,6 @@ def piece_move(prev: np.ndarray, nxt: np.ndarray, mask: np.ndarray) -> tuple[int
     cost[inside.mean(1) < 0.5] = np.inf
     k = int(cost.argmin())
     return int(dy[k]), int(dx[k]), float(cost[k])
-
-
-def dilate(mask: torch.Tensor, r: int) -> torch.Tensor:
-    return F.max_pool2d(mask[:, None].float(), 2 * r + 1, 1, r)[:, 0] > 0
 
 
 def followed(frames: torch.Tensor, moves: torch.Tensor, pieces_of) -> tuple[torch.Tensor, torch.Tensor]:

@@ -6,6 +6,7 @@ the shipped world as in layer.py.
 """
 from __future__ import annotations
 
+import os
 import sys
 
 import numpy as np
@@ -138,7 +139,7 @@ if __name__ == "__main__":
     torch.set_grad_enabled(False)
     run = sys.argv[1]
     w = WorldModel.load("models", "cpu")
-    lw = FoundLayer(w, load_detector(f"{run}/detector.safetensors"), load_mover(f"{run}/mover.safetensors", w.num_actions))
+    lw = FoundLayer(w, load_detector(f"{run}/detector.safetensors"), load_mover(os.environ.get("MOVERS", f"{run}/mover.safetensors"), w.num_actions))
     for data in sys.argv[2:]:
         frames, views, codes = clips_of(data, w)
         rolled, found = [], 0

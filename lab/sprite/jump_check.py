@@ -4,6 +4,7 @@ back down), does it stay on its feet while right is held? Writes a picture of ev
     python lab/sprite/jump_check.py RUN_DIR OUT.png
 """
 import glob
+import os
 import sys
 
 import numpy as np
@@ -22,7 +23,7 @@ JUMP, RIGHT, LEFT, IDLE = 7, 4, 3, 5  # models/keymap.toml
 torch.set_grad_enabled(False)
 run = sys.argv[1]
 w = WorldModel.load("models", "cpu")
-lw = FoundLayer(w, load_detector(f"{run}/detector.safetensors"), load_mover(f"{run}/mover.safetensors", w.num_actions))
+lw = FoundLayer(w, load_detector(f"{run}/detector.safetensors"), load_mover(os.environ.get("MOVERS", f"{run}/mover.safetensors"), w.num_actions))
 rows, lifted, landed, found = [], 0, 0, 0
 prompts = sorted(glob.glob("assets/prompts/*.png"))
 for path in prompts:

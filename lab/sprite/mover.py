@@ -118,10 +118,23 @@ def examples(folder, lam, vocab, detector=None):
     return torch.stack(X), torch.tensor(C), torch.tensor(L), torch.tensor(Y)
 
 
-def load_mover(path, codes: int) -> Mover:
-    m = Mover(codes)
-    m.load_state_dict(load_file(str(path)))
-    return m.eval()
+def load_mover(path, codes: int) -> nn.Module:
+    """A mover file, or several separated by commas: their mean log-probability (an ensemble)."""
+    movers = []
+    for p in str(path).split(","):
+        m = Mover(codes)
+        m.load_state_dict(load_file(p))
+        movers.append(m.eval())
+    return movers[0] if len(movers) == 1 else Ensemble(movers)
+
+
+class Ensemble(nn.Module):
+    def __init__(self, movers):
+        super().__init__()
+        self.movers = nn.ModuleList(movers)
+
+    def forward(self, *args):
+        return torch.stack([m(*args).log_softmax(-1) for m in self.movers]).mean(0)
 
 
 if __name__ == "__main__":

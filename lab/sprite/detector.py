@@ -70,14 +70,15 @@ if __name__ == "__main__":
     out.mkdir(parents=True, exist_ok=True)
     steps = int(sys.argv[3]) if len(sys.argv) > 3 else 1500
     target = sys.argv[4] if len(sys.argv) > 4 else "apart"
-    cache = out / f"{target}.pt"
+    cache = out / f"{target}.safetensors"
     vocab = tk.Vocabulary(4, 8, 16, 4, 8, 1)
     t0 = time.time()
     if cache.exists():
-        X, Y = torch.load(cache)
+        X, Y = (load_file(str(cache))[k] for k in ("frames", "targets"))
     else:
         X, Y = examples(sys.argv[1], vocab, target)
-        torch.save((X, Y), cache)
+        save_file({"frames": X, "targets": Y}, str(cache.with_suffix(".tmp")))
+        cache.with_suffix(".tmp").replace(cache)
     print(f"{len(X)} frames, {Y.float().mean():.3f} of pixels apart ({time.time() - t0:.0f} s)", flush=True)
     split = int(0.9 * len(X))
     det = Detector()

@@ -17,7 +17,7 @@ sys.path.insert(0, "lab/sprite")
 from apart import REACH  # noqa: E402
 from clips import clips_of, said  # noqa: E402
 from detector import load_detector  # noqa: E402
-from layer import LayerWorld, Sprite, _components, _fill_rows  # noqa: E402
+from layer import LayerWorld, Sprite, _components  # noqa: E402
 from mover import HISTORY, UNKNOWN, centre, crop, load_mover, pieces  # noqa: E402
 
 from genie_play.world.world_model import WorldModel  # noqa: E402
@@ -65,18 +65,6 @@ class FoundLayer(LayerWorld):
             x = crop(frame, mask, *centre(mask))[None].expand(n, -1, -1, -1)
             dy = self.mover(x, torch.arange(n), torch.full((n, 2 * HISTORY), UNKNOWN))[:, 0].softmax(-1)  # (n, classes)
         return float(0.5 * (dy - dy.mean(0)).abs().sum(-1).mean())
-
-    def reset(self, image):
-        frame = self.w.reset(image)
-        self.sprite = self._detect(frame)
-        self.bg = frame.copy()
-        if self.sprite is not None:
-            s = self.sprite
-            h, wd = s.mask.shape
-            self.bg[s.y:s.y + h, s.x:s.x + wd] = _fill_rows(frame[s.y:s.y + h, s.x:s.x + wd], s.mask)
-            self.w.reset(self.bg)
-        self.frame = self._composite()
-        return self.frame
 
     def step(self, action: int):
         before = self.frame

@@ -142,17 +142,19 @@ if __name__ == "__main__":
     out = Path(sys.argv[2])
     steps = int(sys.argv[3]) if len(sys.argv) > 3 else 2000
     w = WorldModel.load("models", "cpu")
-    cache = out / "mover_examples.pt"
+    cache = out / "mover_examples.safetensors"
+    names = ("crops", "codes", "last", "moves")
     t0 = time.time()
     if cache.exists():
-        X, C, L, Y = torch.load(cache)
+        X, C, L, Y = (load_file(str(cache))[k] for k in names)
     else:
         with torch.no_grad():
             from detector import load_detector
             det = sys.argv[4] if len(sys.argv) > 4 else None
             det = load_detector(det) if det not in (None, "followed") else det
             X, C, L, Y = examples(sys.argv[1], w.lam, w.vocab, det)
-        torch.save((X, C, L, Y), cache)
+        save_file(dict(zip(names, (X, C, L, Y))), str(cache.with_suffix(".tmp")))
+        cache.with_suffix(".tmp").replace(cache)
     common = torch.bincount(Y[:, 0]).max().item() / len(Y)
     print(f"{len(Y)} pieces ({time.time() - t0:.0f} s); commonest dy's share {common:.2f}", flush=True)
     split = int(0.9 * len(Y))

@@ -20,6 +20,7 @@ from genie_play.io import write_json, write_text
 
 MIN_CLIPS = 32  # training clips below which a world learns nothing worth playing (~35 s of 15 fps video)
 IMPORTED = "imported.json"  # written when the import is complete: --resume keeps it
+PROMPTS = 6  # held-out first frames written to DIR/prompts: where play starts, and its gallery
 
 
 def read_json(path: Path) -> dict:
@@ -55,6 +56,20 @@ def check_footage(folder: Path, summary: dict, config: GenieConfig) -> None:
     frames = np.stack([data[int(i)]["frames"].numpy() for i in picks]).astype(np.int16)
     if np.abs(np.diff(frames, axis=1)).max() <= 2:  # codec noise at most
         raise GenieError(f"{folder}: every frame of the footage is the same picture: a world learns from what moves")
+
+
+def write_prompts(out: Path, heldout: Path, config: GenieConfig) -> None:
+    """out/prompts/: first frames of held-out clips spread over the footage, `default.png` first:
+    `play --weights out` starts there and its gallery shows them, so a world is played on its own footage."""
+    from PIL import Image
+
+    from genie_play.eval.evaluate import held_out_clips
+    from genie_play.io import atomic_path
+
+    frames = held_out_clips(heldout, config, PROMPTS, 0)[0]
+    for i, clip in enumerate(frames):
+        with atomic_path(out / "prompts" / ("default.png" if i == 0 else f"heldout-{i}.png")) as tmp:
+            Image.fromarray(clip[0].numpy()).save(tmp, format="PNG")
 
 
 def name_codes(out: Path, data: Path, device: str) -> list:
@@ -95,7 +110,8 @@ def write_model_card(out: Path, data: Path, result: dict, effects: list) -> None
 
     write_text(out / "MODEL_CARD.md", model_card(out, result, effects, load_keymap(out / "keymap.toml"),
                                                 read_json(data / IMPORTED)))
-    print(f"{out}: your world is ready (MODEL_CARD.md). Play it: genie-play play --weights {out}")
+    print(f"{out}: your world is ready (MODEL_CARD.md). Play it: genie-play play --weights {out}"
+          " (it starts on a held-out frame of your footage; G shows the others)")
 
 
 ROWS = (  # (metric, what it says), in the card's order
@@ -137,5 +153,7 @@ def model_card(out: Path, result: dict, effects: list, keymap, imported: dict) -
     for e in effects:
         b = keymap.bindings[e.code]
         lines.append(f"| {e.code} | {b.label} | {', '.join(b.keys) or '-'} | {note(e)} |")
-    lines += ["", f"Play it: `genie-play play --weights {out}`. The full numbers: `eval/metrics.json` and `eval/report.html`.", ""]
+    lines += ["", f"Play it: `genie-play play --weights {out}`: it starts on `prompts/default.png`, a held-out frame "
+              "of the footage (G shows the others in `prompts/`). The full numbers: `eval/metrics.json` and "
+              "`eval/report.html`.", ""]
     return "\n".join(lines)

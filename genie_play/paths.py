@@ -34,6 +34,13 @@ def prompts_dir() -> Path:
     return assets_dir() / "prompts"
 
 
-def default_prompt() -> Path:
-    """The picture `genie-play` starts from when given none."""
-    return prompts_dir() / "default.png"
+def weights_prompts(weights: Path | None) -> Path:
+    """The prompts of a weights folder (`prompts/`, written for a world trained from footage),
+    else the bundled ones."""
+    own = Path(weights) / "prompts" if weights is not None else None
+    return own if own is not None and (own / "default.png").is_file() else prompts_dir()
+
+
+def default_prompt(weights: Path | None = None) -> Path:
+    """The picture `genie-play` starts from when given none: the weights folder's own default, else the bundled one."""
+    return weights_prompts(weights) / "default.png"

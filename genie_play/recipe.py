@@ -139,8 +139,9 @@ def ship(paths: list[Path], out: Path, opts, config: GenieConfig, generated: boo
         with timed(out, "eval"):
             evaluate_and_propose_keymap(out, Path(opts.data).parent, opts.device, config.num_actions)
     elif opts.videos:
-        from genie_play.footage import evaluate_footage, write_model_card
+        from genie_play.footage import evaluate_footage, write_model_card, write_prompts
 
+        write_prompts(out, Path(opts.data).parent / "heldout", config)
         with timed(out, "eval"):
             result, effects = evaluate_footage(out, Path(opts.data).parent, opts.device)
         write_model_card(out, Path(opts.data).parent, result, effects)

@@ -179,6 +179,24 @@ def test_train_all_from_videos_names_the_keys_evaluates_and_writes_a_card(tmp_pa
     card = (out / "MODEL_CARD.md").read_text()
     assert "| lam |" in card and "| dynamics |" in card and "| eval |" in card and "| code | label | keys |" in card
     assert set(json.loads((out / "stages.json").read_text())) == {"data", "lam", "dynamics", "eval"}
+    # The world is played on its own footage: play, its gallery and the RL environment start from
+    # held-out first frames, not the bundled platformer picture.
+    from PIL import Image
+
+    from genie_play.env.common import prompt_pool
+    from genie_play.eval.evaluate import held_out_clips
+    from genie_play.paths import default_prompt, weights_prompts
+
+    prompts = sorted(p.name for p in (out / "prompts").glob("*.png"))
+    assert prompts[0] == "default.png" and 2 <= len(prompts) <= 6
+    config = read_weights(out / "dynamics.safetensors").config
+    first = held_out_clips(out / "data" / "heldout", config, 1, 0)[0][0, 0].numpy()
+    assert np.array_equal(np.asarray(Image.open(out / "prompts" / "default.png")), first)
+    assert default_prompt(out) == out / "prompts" / "default.png" and weights_prompts(out) == out / "prompts"
+    assert default_prompt(tmp_path) != default_prompt(out)  # a folder without prompts: the bundled one
+    assert prompt_pool(None, type("World", (), {"source": out})())[0].parent == out / "prompts"
+    assert main(["play", "--weights", str(out), "--headless", "--keys", "code:0*2", "--out", str(tmp_path / "p.gif")]) == 0
+    assert json.loads((tmp_path / "p.json").read_text())["prompt"] == str(out / "prompts" / "default.png")
 
 
 def test_footage_that_cannot_make_a_world_is_refused_in_one_line(tmp_path, capsys):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from genie_play.keymap import resolve_keymap, user_keymap_path, weights_keymap
 from genie_play.errors import GenieError, file_error
-from genie_play.paths import default_prompt, models_dir, prompts_dir
+from genie_play.paths import default_prompt, models_dir, weights_prompts
 
 REQUIRED_WEIGHTS = ("tokenizer.safetensors", "dynamics.safetensors")
 
@@ -64,7 +64,7 @@ def play(options: PlayOptions) -> int:
     weights = Path(options.weights) if options.weights else models_dir()
     check_weights(weights, shipped=options.weights is None)
     check_sampling(options)
-    prompt = Path(options.image) if options.image else default_prompt()
+    prompt = Path(options.image) if options.image else default_prompt(weights)
     from genie_play.images import load_image
 
     load_image(prompt)  # a bad picture is reported now, not after the model has loaded
@@ -77,7 +77,7 @@ def play(options: PlayOptions) -> int:
 
     settings = WindowSettings(weights=weights, prompt=prompt, keymap=keymap, device=options.device,
                               user_keymap=user_keymap_path(), shipped_keymap=weights_keymap(weights),
-                              prompts=prompts_dir(), warning=warning, predictive=options.predictive,
+                              prompts=weights_prompts(weights), warning=warning, predictive=options.predictive,
                               threads=options.threads, **sampling)
     return run_window(settings)
 

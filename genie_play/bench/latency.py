@@ -91,7 +91,7 @@ def resolve(opts: BenchOptions) -> tuple[torch.device, Path, Path]:
     if opts.threads:
         torch.set_num_threads(opts.threads)
     weights = Path(opts.weights) if opts.weights else models_dir()
-    return select_device(opts.device), weights, Path(opts.prompt) if opts.prompt else default_prompt()
+    return select_device(opts.device), weights, Path(opts.prompt) if opts.prompt else default_prompt(weights)
 
 
 def run_bench(opts: BenchOptions) -> dict:

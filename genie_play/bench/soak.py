@@ -17,7 +17,7 @@ import torch
 from genie_play.device import describe_device
 from genie_play.errors import GenieError
 from genie_play.bench.latency import BenchOptions, peak_rss_mb, resolve
-from genie_play.paths import prompts_dir
+from genie_play.paths import weights_prompts
 from genie_play.world.world_model import MAX_UNDO, WorldModel
 
 MIX = {"step": 0.80, "preview then step": 0.12, "undo": 0.06, "reset": 0.02}  # chance of each move
@@ -40,7 +40,7 @@ def run_soak(opts: BenchOptions, steps: int, check_every: int = 100, warmup: int
         raise GenieError("bench --soak needs at least 1 step")
     device, weights, prompt = resolve(opts)
     world = WorldModel.load(weights, device=device, maskgit_steps=opts.maskgit_steps, seed=opts.seed)
-    prompts = sorted(prompts_dir().glob("*.png")) or [prompt]
+    prompts = sorted(weights_prompts(weights).glob("*.png")) or [prompt]
     rng = np.random.default_rng(opts.seed)
     moves, chances, counts = list(MIX), list(MIX.values()), dict.fromkeys(MIX, 0)
     good_shape = (world.config.image_size, world.config.image_size, 3)

@@ -9,7 +9,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from genie_play.errors import GenieError
-from genie_play.paths import models_dir, prompts_dir
+from genie_play.paths import models_dir, weights_prompts
 from genie_play.world.world_model import WorldModel
 
 RESET_OPTIONS = ("prompt",)  # plus "reset_mask" for the vector environment
@@ -65,12 +65,14 @@ def action_labels(world: WorldModel) -> tuple[str, ...]:
     return tuple(keymap.label(c) for c in range(world.num_actions))
 
 
-def prompt_pool(prompts: Sequence | None) -> list:
-    """Prompts an episode may start from: the given ones, or every bundled picture and sketch."""
+def prompt_pool(prompts: Sequence | None, world=None) -> list:
+    """Prompts an episode may start from: the given ones, else the world's own (a world from
+    footage has some) or every bundled picture and sketch."""
     if prompts is None:
-        prompts = sorted(prompts_dir().glob("*.png"))
+        folder = weights_prompts(getattr(world, "source", None))
+        prompts = sorted(folder.glob("*.png"))
         if not prompts:
-            raise GenieError(f"{prompts_dir()}: no bundled prompt pictures found; pass prompts=[...]")
+            raise GenieError(f"{folder}: no prompt pictures found; pass prompts=[...]")
     prompts = list(prompts)
     if not prompts:
         raise GenieError("prompts is empty: give at least one picture (path, PIL image or RGB array)")

@@ -40,7 +40,7 @@ class GenieEnv(gym.Env):
         """options set EnvConfig fields; `world` is a loaded WorldModel this env then owns (it holds the rollout)."""
         self.config = make_config(config, options)
         self.world = env_world(self.config, world, options)
-        self.prompts = prompt_pool(prompts)
+        self.prompts = prompt_pool(prompts, self.world)
         self.reward_fn = reward_fn or scroll_reward
         self.render_mode = render_mode
         size = self.world.config.image_size

@@ -38,7 +38,7 @@ class GenieVectorEnv(VectorEnv):
         world = env_world(self.config, world, options)
         self.batch = WorldBatch(world, num_envs)
         self.num_envs = num_envs
-        self.prompts = prompt_pool(prompts)
+        self.prompts = prompt_pool(prompts, world)
         self.reward_fn = reward_fn or scroll_reward
         self.render_mode = render_mode
         size = world.config.image_size

@@ -42,6 +42,18 @@ def test_keys_go_to_the_usual_code_of_each_direction_and_space_lifts():
     assert "300 held-out transitions: view +4,+0 px" in keymap.to_toml()  # how each was named, as a comment
 
 
+def test_a_code_seen_a_handful_of_times_is_rare_and_promises_no_move():
+    # BattleZone: the LAM gave "sprite down" to 4 of 424 held-out transitions; the world, which saw
+    # as few, left the frame as it was on half the presses of the key bound to it.
+    effects = [_effect(0, (0, 0), (0, 0), n=120), _effect(1, (2, 0), (0, 0)), _effect(2, (-2, 0), (0, 0)),
+               _effect(3, (0, 0), (0, 3), n=4), _effect(4, (0, 0), (0, -4), n=3)]
+    keymap = fx.propose_keymap(effects)
+    assert [b.label for b in keymap.bindings][3:] == ["rare", "rare"]
+    assert keymap.code_for_key("down") is None and keymap.code_for_key("space") is None
+    assert keymap.code_for_key("4") == 3 and keymap.code_for_key("right") == 1
+    assert fx.resting_code([_effect(0, (0, 0), (0, 0), n=3), _effect(1, (1, 0), (0, 0), n=200)]) == 1
+
+
 def test_a_view_that_always_scrolls_names_the_codes_by_what_they_add():
     # River Raid: the river scrolls even when no key is pressed; the keys steer the plane or speed up.
     effects = [_effect(c, (0, -2), (0, 0)) for c in range(8)]

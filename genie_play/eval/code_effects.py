@@ -20,6 +20,8 @@ MOST_VIEW = 8  # px a step searched for the view's move (the built-in world runs
 MOST_SPRITE = 6  # px a step searched for a sprite's move
 CHANGED = 24  # a pixel changed when a channel moved by more than this (of 255): not codec noise
 MOVES = 1.0  # px a step: a code moves the view or a sprite when its median move is at least this
+RARE = 0.02  # a code naming under this share of the held-out transitions is "rare": a handful of
+# transitions cannot say what it does, and the dynamics model saw as few, so no key promises a move
 DIRECTIONS = {"right": (1, 0), "left": (-1, 0), "up": (0, -1), "down": (0, 1)}
 KEYS = {"right": ("right", "d"), "left": ("left", "a"), "up": ("up", "w"), "down": ("down", "s")}
 
@@ -116,10 +118,15 @@ def measure(frames: np.ndarray, codes: np.ndarray, num_codes: int, most_per_code
     return effects
 
 
+def rare(effect: CodeEffect, effects: list[CodeEffect]) -> bool:
+    """Does the LAM name too few of the held-out transitions with this code to say what it does?"""
+    return effect.transitions < RARE * sum(e.transitions for e in effects)
+
+
 def resting_code(effects: list[CodeEffect]) -> int:
     """The code that moves least (the view and a sprite together, to the pixel), then changes least,
-    among codes the LAM uses."""
-    used = [e for e in effects if e.transitions] or effects
+    among codes the LAM uses (and not rarely)."""
+    used = [e for e in effects if e.transitions and not rare(e, effects)] or effects
     return min(used, key=lambda e: (round(np.hypot(*e.view) + np.hypot(*e.sprite)), e.changed)).code
 
 
@@ -137,11 +144,16 @@ def relative(effect: CodeEffect, rest: CodeEffect) -> tuple[np.ndarray, np.ndarr
     return np.subtract(effect.view, rest.view), np.subtract(effect.sprite, rest.sprite)
 
 
-def name(effect: CodeEffect, rest: CodeEffect) -> str:
+def name(effect: CodeEffect, rest: CodeEffect, effects: list[CodeEffect]) -> str:
     """A label from the code's moves beyond the resting code's: "scroll right", "sprite up",
-    "right + sprite up", "idle" (the resting code) or "other" (changes the frame some other way)."""
+    "right + sprite up", "idle" (the resting code), "other" (changes the frame some other way) or
+    "rare" (too few transitions to tell)."""
     if effect.code == rest.code:
         return "idle"
+    if not effect.transitions:
+        return f"code {effect.code} (unused)"
+    if rare(effect, effects):
+        return "rare"
     view, sprite = map(_direction, relative(effect, rest))
     if view and sprite:
         return f"{view} + sprite {sprite}"
@@ -149,7 +161,7 @@ def name(effect: CodeEffect, rest: CodeEffect) -> str:
         return f"scroll {view}"
     if sprite:
         return f"sprite {sprite}"
-    return f"code {effect.code} (unused)" if not effect.transitions else "other"  # its note says what changes
+    return "other"  # its note says what changes
 
 
 def directions(effect: CodeEffect, rest: CodeEffect) -> set[str]:
@@ -168,7 +180,8 @@ def propose_keymap(effects: list[CodeEffect]) -> Keymap:
     that way beyond the resting code (at least MOVES px, over twice its sideways move), space to the code
     that lifts a sprite the most; codes left over get their digit key."""
     rest = effects[resting_code(effects)]
-    travel = {e.code: sum(relative(e, rest)) for e in effects if e.transitions}  # view + sprite, (x, y)
+    named = [e for e in effects if e.transitions and not rare(e, effects)]
+    travel = {e.code: sum(relative(e, rest)) for e in named}  # view + sprite, (x, y)
     keys: dict[int, list[str]] = {e.code: [] for e in effects}
     used = {e.code: e.transitions for e in effects}
     for d, (ux, uy) in DIRECTIONS.items():
@@ -176,13 +189,13 @@ def propose_keymap(effects: list[CodeEffect]) -> Keymap:
         pure = [c for c, a in along.items() if a >= MOVES and abs(travel[c][0] * uy + travel[c][1] * ux) < a / 2]
         if pure:  # the footage's usual way of going there, not the fastest (a run is a digit key)
             keys[max(pure, key=used.get)] += KEYS[d]
-    lift = {e.code: rest.sprite[1] - e.sprite[1] for e in effects if e.transitions and e.code != rest.code}
+    lift = {e.code: rest.sprite[1] - e.sprite[1] for e in named if e.code != rest.code}
     if lift and max(lift.values()) >= MOVES:
         keys[max(lift, key=lift.get)].append("space")
-    names = [name(e, rest) for e in effects]
+    names = [name(e, rest, effects) for e in effects]
     labels = list(names)
     for e in effects:  # the same move twice: tell them apart by how far they go
-        if names.count(names[e.code]) > 1 and names[e.code] != "other":
+        if names.count(names[e.code]) > 1 and names[e.code] not in ("other", "rare"):
             px = float(np.hypot(*sum(relative(e, rest))))
             labels[e.code] = f"{labels[e.code]} {px:.0f}px"[:MAX_LABEL] if len(labels[e.code]) + 5 <= MAX_LABEL \
                 else f"{labels[e.code][:MAX_LABEL - 3]} {e.code + 1}"

@@ -113,7 +113,7 @@ def effect_table(frames: torch.Tensor, codes: torch.Tensor, num_codes: int, resu
     effects = fx.measure(frames.numpy(), codes.numpy(), num_codes)
     rest = effects[fx.resting_code(effects)]
     for e in effects:
-        result[f"lam_code{e.code}_effect"] = {"name": fx.name(e, rest), "transitions": e.transitions,
+        result[f"lam_code{e.code}_effect"] = {"name": fx.name(e, rest, effects), "transitions": e.transitions,
                                               "view_px": list(e.view), "sprite_px": list(e.sprite), "changed": e.changed}
     return effects
 
@@ -261,7 +261,7 @@ def _long_rollout_means(prefix: str, runs: list[LongRollout]) -> dict:
 def _moves_nothing(effect: dict | None) -> bool:
     from genie_play.eval.code_effects import MOVES
 
-    return effect is not None and max(map(abs, effect["view_px"] + effect["sprite_px"])) < MOVES
+    return effect is not None and (effect["name"] == "rare" or max(map(abs, effect["view_px"] + effect["sprite_px"])) < MOVES)
 
 
 def _sketch_prompt(size: int) -> torch.Tensor | None:

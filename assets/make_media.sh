@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Regenerates the README's play GIFs and the model card's pictures from a weights folder and the
-# output of `genie-play train all` (its eval/ folder). Run from the repository root:
-#   assets/make_media.sh [WEIGHTS_DIR] [RUN_DIR]
+# output of `genie-play train all` (its eval/ folder), and the README's footage GIF from a world
+# trained by `train all --videos` (it starts on that world's prompts/default.png). From the repository root:
+#   assets/make_media.sh [WEIGHTS_DIR] [RUN_DIR] [FOOTAGE_WORLD_DIR]
 set -euo pipefail
 weights=${1:-models}
 run=${2:-}
+footage=${3:-}
 here=$(dirname "$0")
 keys='right*8,jump right,right*6,left*6,jump right,right*10'
 genie-play play "$here/prompts/default.png" --weights "$weights" --headless --keys "$keys" \
@@ -20,5 +22,9 @@ if [[ -n "$run" ]]; then
         cp "$run/eval/$split/reconstructions.png" "$here/model_card/reconstructions-$split.png"
         cp "$run/eval/$split/long_rollout.gif" "$here/model_card/long-rollout-$split.gif"
     done
+fi
+if [[ -n "$footage" ]]; then
+    genie-play play --weights "$footage" --headless --keys 'right*10,left*14,right*6' \
+        --out "$here/play-footage.gif" --scale 4
 fi
 echo "wrote $here/play-default.gif, $here/play-sketch.gif${run:+ and $here/model_card/}"

@@ -121,7 +121,7 @@ def train_networks(config: GenieConfig, opts: RunOptions) -> list[Path]:
     if not (opts.resume and exported.exists()):
         with timed(out, "dynamics"):
             exported = train_dynamics(config, Path(opts.data), out / "dynamics", Path(lam), resume=opts.resume,
-                                      init=opts.init, log=print)
+                                      init=opts.init, progress=not opts.quiet)
     if exported is None:
         return []
     return ship([exported.parent / f"{name}.safetensors" for name in ("tokenizer", "lam", "dynamics")],

@@ -170,6 +170,9 @@ def test_train_all_from_videos_names_the_keys_evaluates_and_writes_a_card(tmp_pa
     assert main(argv) == 0
     printed = capsys.readouterr()
     assert "broken.mp4: cannot decode video" in printed.err and f"Play it: genie-play play --weights {out}" in printed.out
+    for stage in ("train lam", "code transitions", "train dynamics"):  # a progress bar per stage
+        assert stage in printed.err, stage
+    assert json.loads((out / "dynamics" / "log.jsonl").read_text().splitlines()[-1])["step"] == 2
     imported = json.loads((out / "data" / "imported.json").read_text())
     assert imported["clips"] == 36 and imported["heldout_clips"] == 4  # the end of each GIF is held out
     keymap = (out / "keymap.toml").read_text()

@@ -39,8 +39,10 @@ SHUFFLED = 0.05  # share of the input frame's blocks replaced by other blocks of
 # a few hundred steps of play the frame holds the model's own misplaced blocks, and they must not spread
 
 
-def code_transitions(data: Path, lam, config: GenieConfig, out: Path, log=print) -> dict[str, torch.Tensor]:
+def code_transitions(data: Path, lam, config: GenieConfig, out: Path, progress: bool = False) -> dict[str, torch.Tensor]:
     """Frames (C, T, H, W, 3) uint8 and, per transition, codes (C, T-1), moves (C, T-1, bands), ids (C, T-1, G, G)."""
+    from genie_play.progress import Progress
+
     from safetensors.torch import load_file, save_file
 
     path = out / CODED
@@ -62,7 +64,7 @@ def code_transitions(data: Path, lam, config: GenieConfig, out: Path, log=print)
     vocab = tk.vocabulary(config)
     grid = size // vocab.block
     codes, moves, ids = [], [], []
-    start = time.time()
+    bar = Progress(len(frames), "code transitions", unit="clips", quiet=not progress)
     for i in range(0, len(frames), 16):
         clip = frames[i:i + 16]
         codes.append(lam.infer_actions(clip))
@@ -70,8 +72,8 @@ def code_transitions(data: Path, lam, config: GenieConfig, out: Path, log=print)
         band = tk.estimate_move(prev, nxt, vocab)  # (M, bands)
         moves.append(band.view(len(clip), -1, vocab.bands))
         ids.append(tk.encode(prev, nxt, vocab.move_table()[band], vocab).view(len(clip), -1, grid, grid))
-        done = min(len(frames), i + 16)
-        log(f"coding transitions: {done}/{len(frames)} clips, {time.time() - start:.0f} s")
+        bar.update(len(clip))
+    bar.close()
     coded = {"frames": frames, "codes": torch.cat(codes), "moves": torch.cat(moves), "ids": torch.cat(ids).short()}
     with atomic_path(path) as tmp:
         save_file({k: v.contiguous() for k, v in coded.items()}, str(tmp))
@@ -134,21 +136,24 @@ def losses(model: Dynamics, b: dict) -> tuple[torch.Tensor, dict]:
 
 
 def train_dynamics(config: GenieConfig, data: Path, out: Path, lam_path: Path, resume: bool = True,
-                 init: Path | None = None, log=print, checkpoint_every: int = 250, log_every: int = 50) -> Path | None:
-    """Train the dynamics model on `data`, labelled by the LAM at `lam_path`; returns the
-    exported dynamics file, or None when stopped by a signal (its checkpoint is saved)."""
+                 init: Path | None = None, log=None, progress: bool = False, checkpoint_every: int = 250,
+                 log_every: int = 50) -> Path | None:
+    """Train the dynamics model on `data`, labelled by the LAM at `lam_path`; returns the exported
+    dynamics file, or None when stopped by a signal (its checkpoint is saved). Every `log_every`
+    steps a JSON line goes to out/log.jsonl (and to `log`); `progress` shows a bar per stage."""
     from genie_play.io import load_network, read_weights, load_state
+    from genie_play.progress import Progress
 
     out.mkdir(parents=True, exist_ok=True)
     lam = load_network(lam_path, "lam", LatentActionModel)[0].eval()
     if lam.config.image_size != config.image_size or lam.config.num_actions != config.num_actions:
         raise file_error(lam_path, f"the LAM is for {lam.config.image_size} px and {lam.config.num_actions} actions, "
                                    f"the world for {config.image_size} px and {config.num_actions}")
-    coded = code_transitions(Path(data), lam, config, out, log)
     torch.manual_seed(config.train.seed)
     model = Dynamics(config)
-    if init is not None:
+    if init is not None:  # a bad file is refused before minutes of coding
         load_state(model, read_weights(init, "dynamics"))
+    coded = code_transitions(Path(data), lam, config, out, progress)
     optimizer = make_optimizer(model, config)
     step = 0
     checkpoint = load_checkpoint(out / "checkpoints") if resume else None
@@ -163,6 +168,7 @@ def train_dynamics(config: GenieConfig, data: Path, out: Path, lam_path: Path, r
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     start, history = time.time(), []
+    bar = Progress(config.train.dynamics_steps, "train dynamics", unit="steps", initial=step, quiet=not progress)
     try:
         while step < config.train.dynamics_steps:
             for group in optimizer.param_groups:
@@ -174,18 +180,25 @@ def train_dynamics(config: GenieConfig, data: Path, out: Path, lam_path: Path, r
             optimizer.step()
             step += 1
             history.append(stats)
+            bar.update(1)
             if step % log_every == 0 or step == config.train.dynamics_steps:
                 mean = {k: float(np.mean([h[k] for h in history])) for k in history[0]}
                 history = []
                 rate = (time.time() - start) / max(1, step - (checkpoint.step if checkpoint else 0))
                 left = (config.train.dynamics_steps - step) * rate / 60
-                log(json.dumps({"step": step, **{k: round(v, 4) for k, v in mean.items()}, "s_per_step": round(rate, 3),
-                                "minutes_left": round(left, 1)}))
+                line = json.dumps({"step": step, **{k: round(v, 4) for k, v in mean.items()}, "s_per_step": round(rate, 3),
+                                   "minutes_left": round(left, 1)})
+                with open(out / "log.jsonl", "a", encoding="utf-8") as f:  # append-only: survives resumes
+                    f.write(line + "\n")
+                if log is not None:
+                    log(line)
+                bar.set_postfix(move_loss=f"{mean['move_loss']:.3f}", token_loss=f"{mean['token_loss']:.3f}")
             if step % checkpoint_every == 0 or stop["now"] or step == config.train.dynamics_steps:
                 save_checkpoint(out / "checkpoints", step, model, optimizer, config)
             if stop["now"]:
                 return None
     finally:
+        bar.close()
         for s, handler in previous.items():
             signal.signal(s, handler)
     return export(model, lam, config, out, {"steps": step, "clips": int(coded["codes"].shape[0]),

@@ -261,7 +261,9 @@ def _long_rollout_means(prefix: str, runs: list[LongRollout]) -> dict:
 def _moves_nothing(effect: dict | None) -> bool:
     from genie_play.eval.code_effects import MOVES
 
-    return effect is not None and (effect["name"] == "rare" or max(map(abs, effect["view_px"] + effect["sprite_px"])) < MOVES)
+    if effect is None:
+        return False
+    return effect["name"] == "rare" or max(map(abs, effect["view_px"] + effect["sprite_px"])) < MOVES
 
 
 def _sketch_prompt(size: int) -> torch.Tensor | None:

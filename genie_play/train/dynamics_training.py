@@ -26,6 +26,7 @@ from genie_play.config import GenieConfig
 from genie_play.data.shards import open_folder
 from genie_play.errors import file_error
 from genie_play.io import atomic_path, save_weights
+from genie_play.progress import Progress
 from genie_play.train.checkpoint import load_checkpoint, restore, save_checkpoint
 from genie_play.train.optimizer import learning_rate, make_optimizer
 from genie_play.world import tokenizer as tk
@@ -41,8 +42,6 @@ SHUFFLED = 0.05  # share of the input frame's blocks replaced by other blocks of
 
 def code_transitions(data: Path, lam, config: GenieConfig, out: Path, progress: bool = False) -> dict[str, torch.Tensor]:
     """Frames (C, T, H, W, 3) uint8 and, per transition, codes (C, T-1), moves (C, T-1, bands), ids (C, T-1, G, G)."""
-    from genie_play.progress import Progress
-
     from safetensors.torch import load_file, save_file
 
     path = out / CODED
@@ -142,7 +141,6 @@ def train_dynamics(config: GenieConfig, data: Path, out: Path, lam_path: Path, r
     dynamics file, or None when stopped by a signal (its checkpoint is saved). Every `log_every`
     steps a JSON line goes to out/log.jsonl (and to `log`); `progress` shows a bar per stage."""
     from genie_play.io import load_network, read_weights, load_state
-    from genie_play.progress import Progress
 
     out.mkdir(parents=True, exist_ok=True)
     lam = load_network(lam_path, "lam", LatentActionModel)[0].eval()

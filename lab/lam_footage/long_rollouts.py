@@ -10,13 +10,12 @@ import numpy as np
 import torch
 
 from genie_play.eval import metrics as M
-from genie_play.eval.evaluate import BANK_FRAMES, ROLLOUTS, _moves_nothing, held_out_clips, stability
+from genie_play.eval.evaluate import BANK_FRAMES, ROLLOUTS, held_out_clips, stability
 from genie_play.world.world_model import WorldModel
 
 weights, data, knob = sys.argv[1], sys.argv[2], sys.argv[3]
 name, values = knob.split("=")
-metrics = json.load(open(f"{weights}/eval/metrics.json"))
-still = frozenset(c for c in range(8) if _moves_nothing(metrics.get(f"lam_code{c}_effect")))
+still = frozenset(json.load(open(f"{weights}/eval/metrics.json"))["rollout_still_codes"])  # as its eval chose them
 for value in values.split(","):
     world = WorldModel.load(weights, "cpu", **{name: float(value)})
     frames = held_out_clips(data, world.config, 64, 0)[0]

@@ -12,16 +12,13 @@ from PIL import Image
 
 from genie_play.eval.evaluate import held_out_clips
 from genie_play.eval.motion import hold
-from genie_play.eval.survival import world_keymap
+from genie_play.eval.survival import right_code, world_keymap
 from genie_play.world.world_model import WorldModel
 
 world = WorldModel.load(sys.argv[1], "cpu")
 frames = held_out_clips(sys.argv[2], world.config, 8, 0)[0].numpy()
 keymap = world_keymap(world)
-right, left = (keymap.code_for_key(k) for k in ("right", "left"))
-if right is None:  # no code bound to the arrow: the one whose 8-step hold moves the view right most
-    from genie_play.eval.survival import right_code
-    right = right_code(world, frames[0, 0])
+right, left = right_code(world, frames[0, 0]), keymap.resolve("left")
 gap = np.full((64, 6, 3), 255, np.uint8)
 rows = []
 for clip in (0, 3, 6):

@@ -42,6 +42,26 @@ def test_a_scroll_is_found_and_coded_as_carry_with_the_sprite_kept_in_place():
     assert (ids[0, 7:9, 7] != vocab.carry).all()  # the sprite's blocks copy from where it was
 
 
+def cockpit(pan: int, sprite_y: int) -> np.ndarray:
+    """A cockpit game's screen: a textured strip of hills (rows 8-15) that pans, flat desert, a
+    sprite at height `sprite_y`, and a static textured dashboard (rows 48-63)."""
+    frame = np.full((64, 64, 3), (180, 120, 60), np.uint8)
+    frame[8:16] = scrolled(textured(seed=2), pan)[8:16]
+    frame[48:] = textured(seed=3)[48:64, :64]
+    frame[sprite_y:sprite_y + 6, 30:38] = 250
+    return frame
+
+
+def test_a_sprite_climbing_over_flat_ground_is_not_the_camera_but_a_pan_under_a_dashboard_is():
+    vocab = tk.vocabulary(PRESETS["default"])
+    move = lambda a, b: vocab.move_table()[tk.estimate_move(torch.from_numpy(a)[None], torch.from_numpy(b)[None], vocab)][0, 0].tolist()
+    # The sprite climbs 4 px: in its band of flat desert every pixel fits that move, but moving the
+    # whole frame by it would tear the hills and the dashboard.
+    assert move(cockpit(0, 30), cockpit(0, 26)) == [0, 0]
+    # The hills pan 2 px under a dashboard that stays: that is the camera.
+    assert move(cockpit(0, 30), cockpit(2, 30)) == [0, -2]
+
+
 def test_decode_only_copies_pixels_of_the_frame_before():
     vocab = tk.vocabulary(PRESETS["default"])
     prev = torch.from_numpy(textured(seed=1)[:64, :64])[None]

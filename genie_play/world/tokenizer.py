@@ -25,6 +25,8 @@ import torch.nn.functional as F
 CARRY_PRICE = 4e-3  # mean squared error a non-carry source must save to be chosen: a block the move
 # alone keeps within 24 dB stays carried, so only clear changes (a sprite, the new strip) are coded
 PROBE_BANDS = 8  # bands of rows the camera's move is measured in
+MOVE_SLACK = 0.15  # share of the frame's pixels a band's move may break beyond standing still and still
+# be the camera's: a pan under a cockpit breaks 3-16% (its dashboard), a sprite's move 21-42%
 DISTANCE_PRICE = 2e-5  # per pixel of offset: of equally good sources, the nearest (the same row's tile)
 
 
@@ -82,7 +84,10 @@ def estimate_move(prev: torch.Tensor, nxt: torch.Tensor, vocab: Vocabulary) -> t
     (to 2 levels of 255; a flat sky matches any move and takes the smallest). With one band (the
     shipped world) the frame takes the largest of those moves: the nearest layer, the ground the
     player stands on, moves fastest, and a parallax backdrop left to the block tokens (or, where
-    a shift of it still looks right, carried) keeps a player's picture from tearing apart."""
+    a shift of it still looks right, carried) keeps a player's picture from tearing apart. A band
+    move that breaks more than MOVE_SLACK of the whole frame beyond standing still is not the
+    camera's: it is a sprite's (a helicopter climbing over flat desert) or a band of its own (a
+    cockpit's ground stripes), and moving the frame by it would tear the rest."""
     a, b = _unit(prev), _unit(nxt)
     B, _, H, W = a.shape
     bands = vocab.bands if vocab.bands > 1 else min(PROBE_BANDS, H // vocab.block)
@@ -95,11 +100,16 @@ def estimate_move(prev: torch.Tensor, nxt: torch.Tensor, vocab: Vocabulary) -> t
         miss = miss.view(B, bands, H // bands, W).sum(dim=(2, 3)).float()
         seen = seen.view(B, bands, H // bands, W).sum(dim=(2, 3)).float().clamp_min(1)
         costs.append(miss / seen + 1e-4 * (abs(dy) + abs(dx)))  # ties (a flat sky) go to the smallest move
-    best = torch.stack(costs, dim=-1).argmin(dim=-1)  # (B, bands)
+    costs = torch.stack(costs, dim=-1)  # (B, bands, moves)
+    best = costs.argmin(dim=-1)  # (B, bands)
     if vocab.bands > 1:
         return best
-    size = table.abs().sum(dim=1)[best]  # (B, bands): how far each band moved
-    return torch.gather(best, 1, size.argmax(dim=1, keepdim=True))  # (B, 1)
+    still = int(table.abs().sum(dim=1).argmin())
+    whole = costs.mean(dim=1)  # (B, moves): each move's cost over the frame
+    fits = torch.gather(whole, 1, best) <= whole[:, still:still + 1] + MOVE_SLACK  # (B, bands)
+    size = table.abs().sum(dim=1)[best].masked_fill(~fits, -1)  # (B, bands): how far each band moved
+    fastest = torch.gather(best, 1, size.argmax(dim=1, keepdim=True))  # (B, 1)
+    return torch.where(fits.any(dim=1, keepdim=True), fastest, torch.full_like(fastest, still))
 
 
 def _shift(a: torch.Tensor, dy: int, dx: int) -> torch.Tensor:

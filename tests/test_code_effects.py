@@ -54,6 +54,16 @@ def test_a_code_seen_a_handful_of_times_is_rare_and_promises_no_move():
     assert fx.resting_code([_effect(0, (0, 0), (0, 0), n=3), _effect(1, (1, 0), (0, 0), n=200)]) == 1
 
 
+def test_the_key_reads_the_same_moves_as_the_label():
+    # Chopper Command: two codes scroll the view 1.2 and 1.0 px right while the helicopter drifts
+    # 0.3 px back; named "scroll right", they got no key when the key read view + sprite (0.9 px).
+    effects = [_effect(0, (0, 0), (0, 0), n=120), _effect(1, (1.2, 0), (-0.3, 0), n=90), _effect(2, (1.0, 0), (-0.3, 0)),
+               _effect(3, (-2, 0), (0, 0))]
+    keymap = fx.propose_keymap(effects)
+    assert [b.label for b in keymap.bindings][1:3] == ["scroll right 1px", "scroll right 1px"]
+    assert keymap.code_for_key("right") == 2 and keymap.code_for_key("left") == 3  # the most used of the two
+
+
 def test_a_view_that_always_scrolls_names_the_codes_by_what_they_add():
     # River Raid: the river scrolls even when no key is pressed; the keys steer the plane or speed up.
     effects = [_effect(c, (0, -2), (0, 0)) for c in range(8)]

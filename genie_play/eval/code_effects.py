@@ -22,7 +22,7 @@ CHANGED = 24  # a pixel changed when a channel moved by more than this (of 255):
 MOVES = 1.0  # px a step: a code moves the view or a sprite when its median move is at least this
 RARE = 0.02  # a code naming under this share of the held-out transitions is "rare": a handful of
 # transitions cannot say what it does, and the dynamics model saw as few, so no key promises a move
-DIRECTIONS = {"right": (1, 0), "left": (-1, 0), "up": (0, -1), "down": (0, 1)}
+DIRECTIONS = ("right", "left", "up", "down")
 KEYS = {"right": ("right", "d"), "left": ("left", "a"), "up": ("up", "w"), "down": ("down", "s")}
 
 
@@ -176,17 +176,15 @@ def note(effect: CodeEffect) -> str:
 
 
 def propose_keymap(effects: list[CodeEffect]) -> Keymap:
-    """Labels from `name`; each arrow key (and its WASD twin) to the most used code that travels
-    that way beyond the resting code (at least MOVES px, over twice its sideways move), space to the code
-    that lifts a sprite the most; codes left over get their digit key."""
+    """Labels from `name`; each arrow key (and its WASD twin) to the most used code whose name
+    travels that way and no other (`directions`: the same numbers the label reads), space to the
+    code that lifts a sprite the most; codes left over get their digit key."""
     rest = effects[resting_code(effects)]
     named = [e for e in effects if e.transitions and not rare(e, effects)]
-    travel = {e.code: sum(relative(e, rest)) for e in named}  # view + sprite, (x, y)
     keys: dict[int, list[str]] = {e.code: [] for e in effects}
     used = {e.code: e.transitions for e in effects}
-    for d, (ux, uy) in DIRECTIONS.items():
-        along = {c: v[0] * ux + v[1] * uy for c, v in travel.items() if c != rest.code}
-        pure = [c for c, a in along.items() if a >= MOVES and abs(travel[c][0] * uy + travel[c][1] * ux) < a / 2]
+    for d in DIRECTIONS:
+        pure = [e.code for e in named if e.code != rest.code and directions(e, rest) == {d}]
         if pure:  # the footage's usual way of going there, not the fastest (a run is a digit key)
             keys[max(pure, key=used.get)] += KEYS[d]
     lift = {e.code: rest.sprite[1] - e.sprite[1] for e in named if e.code != rest.code}

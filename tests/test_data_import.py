@@ -10,6 +10,7 @@ from PIL import Image
 from genie_play.cli import main
 from genie_play.data.record import GenerateSpec, record_clip
 from genie_play.data.shards import open_folder
+from genie_play.data import video_import
 from genie_play.data.video_import import import_paths, to_square
 
 
@@ -50,6 +51,25 @@ def test_a_generated_video_round_trips_through_mp4(tmp_path, clip):
     meta = shard.clips[0]
     assert meta["actions"] is None and meta["style"] is None and meta["fps"] == 15 and meta["source"].endswith("world.mp4")
     assert shard.meta["source"] == "import"
+
+
+def test_a_black_border_is_cut_off_before_the_frame_is_squared(tmp_path, clip):
+    # A console's blanking strip down the left and letterbox bars: black in every frame. Kept, the
+    # world carries them as picture and copies the black inwards as the view moves.
+    bordered = np.zeros((16, 72, 68, 3), np.uint8)
+    bordered[:, 4:68, 4:] = clip
+    write_mp4(tmp_path / "bordered.mp4", bordered)
+    import_paths([tmp_path / "bordered.mp4"], tmp_path / "shards", size=64, frames=16, fps=15)
+    [shard] = open_folder(tmp_path / "shards")
+    assert psnr(np.asarray(shard.frames[0]), clip) > 30  # the picture itself, not a shrunk, squared copy
+    frames = [np.full((40, 40, 3), 200, np.uint8) for _ in range(3)]
+    for f in frames:
+        f[:, :2] = 10  # black enough, in every frame
+    frames[1][20, 3] = 5  # a third column that is black only in some frames is picture
+    frames[2][20, 2] = 90
+    assert video_import.black_border(frames) == (0, 0, 2, 0)
+    assert video_import.black_border([np.zeros((40, 40, 3), np.uint8)]) == (10, 10, 10, 10)  # never past a quarter
+    assert len(video_import.sampled(range(1000))) <= 2 * video_import.BORDER_SAMPLES
 
 
 def test_fast_videos_are_thinned_and_cut_into_clips(tmp_path, clip):

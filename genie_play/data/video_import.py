@@ -1,6 +1,9 @@
 """`data import`: your own videos, animated GIFs and folders of frames -> the shard format.
 
-Videos are decoded with PyAV (FFmpeg), GIFs and frame images with Pillow. Each frame is
+Videos are decoded with PyAV (FFmpeg), GIFs and frame images with Pillow. The black border of a
+video or GIF (letterbox bars, a console's blanking strip: rows or columns at its edge that are
+black in every frame, as FFmpeg's cropdetect finds them) is cut off first: the world would carry
+it as picture and, as the view moves, copy it inwards. Each frame is then
 centre-cropped to a square and resized to the frame size; faster videos are thinned to about
 `fps` frames per second; each source is cut into consecutive clips of `frames` frames. A file
 that cannot be read is reported by name on one line and skipped; the rest is imported (and the
@@ -34,6 +37,8 @@ DEFAULT_FPS = 15.0  # frame folders carry no timing; assume the built-in world's
 # 576 MB each once decoded, so the size in the header is checked before decoding anything.
 MAX_VIDEO_PIXELS = MAX_IMAGE_PIXELS
 HELDOUT_SHARE = 0.1  # of each source's clips, its end, when a world is trained from footage
+BORDER_SAMPLES = 64  # frames spread over a video that decide its black border
+BLACK = 24  # the brightest level (of 255) a border pixel may have: FFmpeg cropdetect's default limit
 
 
 @dataclass
@@ -98,9 +103,51 @@ def _reason(e: Exception) -> str:
     return re.sub(r"^\[Errno -?\d+\] ", "", str(text))
 
 
-def to_square(img: Image.Image, size: int) -> np.ndarray:
-    """Centre-crop to a square and resize to size×size RGB uint8, exactly as prompt images are."""
-    return fit_frame(to_rgb(img), size)
+def to_square(img: Image.Image, size: int, border: tuple[int, int, int, int] = (0, 0, 0, 0)) -> np.ndarray:
+    """Cut off `border` (top, bottom, left, right), centre-crop to a square and resize to size×size
+    RGB uint8, exactly as prompt images are."""
+    rgb = to_rgb(img)
+    top, bottom, left, right = border
+    return fit_frame(rgb[top:rgb.shape[0] - bottom, left:rgb.shape[1] - right], size)
+
+
+def sampled(frames) -> list[np.ndarray]:
+    """At most 2 * BORDER_SAMPLES frames spread evenly over an iterable of any length."""
+    kept, every = [], 1
+    for i, frame in enumerate(frames):
+        if i % every == 0:
+            kept.append(frame)
+            if len(kept) == 2 * BORDER_SAMPLES:
+                kept, every = kept[::2], every * 2
+    return kept
+
+
+def black_border(frames: list[np.ndarray]) -> tuple[int, int, int, int]:
+    """How many rows at the top and bottom and columns at the left and right of frames (H, W, 3)
+    uint8 (those the size of the first) are black in every frame; at most a quarter of a side each."""
+    if not frames:
+        return 0, 0, 0, 0
+    dark = np.stack([f for f in frames if f.shape == frames[0].shape]).max(axis=(0, 3)) <= BLACK  # (H, W)
+
+    def run(lines: np.ndarray) -> int:  # (L, K) from the edge inwards
+        inside = np.flatnonzero(~lines[:len(lines) // 4].all(axis=1))
+        return int(inside[0]) if len(inside) else len(lines) // 4
+
+    return run(dark), run(dark[::-1]), run(dark.T), run(dark.T[::-1])
+
+
+def _rgb_frames(path: Path):
+    """A video's frames as RGB uint8, up to its end or its first damage (read_video names that)."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            for frame in container.decode(container.streams.video[0]):
+                if frame.width * frame.height > MAX_VIDEO_PIXELS:
+                    return
+                yield frame.to_ndarray(format="rgb24")
+    except (av.FFmpegError, OSError, ValueError, IndexError, UnicodeDecodeError):
+        return
 
 
 def read_video(path: Path, size: int, fps: float, skip) -> tuple[list[np.ndarray], float]:
@@ -108,6 +155,7 @@ def read_video(path: Path, size: int, fps: float, skip) -> tuple[list[np.ndarray
     import av  # PyAV: only `data import` needs FFmpeg
 
     frames: list[np.ndarray] = []
+    border = (0, 0, 0, 0)
     try:
         with av.open(str(path)) as container:
             if not container.streams:
@@ -116,13 +164,14 @@ def read_video(path: Path, size: int, fps: float, skip) -> tuple[list[np.ndarray
                 raise file_error(path, "has no video stream" + (" (audio only)" if container.streams.audio else ""))
             stream = container.streams.video[0]
             check_pixels(path, stream.codec_context.width, stream.codec_context.height, "video", MAX_VIDEO_PIXELS)
+            border = black_border(sampled(_rgb_frames(path)))  # a first decode: full-size frames are not all kept
             stream.thread_type = "AUTO"
             rate = float(stream.average_rate or stream.guessed_rate or DEFAULT_FPS)
             keep = max(1, round(rate / fps)) if fps > 0 else 1
             for i, frame in enumerate(container.decode(stream)):
                 check_pixels(path, frame.width, frame.height, "video", MAX_VIDEO_PIXELS)  # undeclared, or changed mid-stream
                 if i % keep == 0:
-                    frames.append(to_square(frame.to_image(), size))
+                    frames.append(to_square(frame.to_image(), size, border))
     except GenieError:
         raise
     except (av.FFmpegError, OSError, ValueError, IndexError, UnicodeDecodeError) as e:
@@ -140,9 +189,10 @@ def read_gif(path: Path, size: int, fps: float) -> tuple[list[np.ndarray], float
             img = Image.open(path)
         with img:
             check_pixels(path, *img.size, "GIF", MAX_VIDEO_PIXELS)
+            border = black_border(sampled(to_rgb(frame) for frame in ImageSequence.Iterator(img)))
             frames, durations = [], []
             for frame in ImageSequence.Iterator(img):
-                frames.append(to_square(frame, size))
+                frames.append(to_square(frame, size, border))
                 durations.append(frame.info.get("duration") or 100)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise file_error(path, f"GIF is over the {MAX_VIDEO_PIXELS:,}-pixel limit") from None

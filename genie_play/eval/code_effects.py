@@ -22,7 +22,6 @@ CHANGED = 24  # a pixel changed when a channel moved by more than this (of 255):
 MOVES = 1.0  # px a step: a code moves the view or a sprite when its median move is at least this
 RARE = 0.02  # a code naming under this share of the held-out transitions is "rare": a handful of
 # transitions cannot say what it does, and the dynamics model saw as few, so no key promises a move
-DIRECTIONS = ("right", "left", "up", "down")
 KEYS = {"right": ("right", "d"), "left": ("left", "a"), "up": ("up", "w"), "down": ("down", "s")}
 
 
@@ -183,7 +182,7 @@ def propose_keymap(effects: list[CodeEffect]) -> Keymap:
     named = [e for e in effects if e.transitions and not rare(e, effects)]
     keys: dict[int, list[str]] = {e.code: [] for e in effects}
     used = {e.code: e.transitions for e in effects}
-    for d in DIRECTIONS:
+    for d in KEYS:  # right, left, up, down
         pure = [e.code for e in named if e.code != rest.code and directions(e, rest) == {d}]
         if pure:  # the footage's usual way of going there, not the fastest (a run is a digit key)
             keys[max(pure, key=used.get)] += KEYS[d]

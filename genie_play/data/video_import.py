@@ -155,7 +155,6 @@ def read_video(path: Path, size: int, fps: float, skip) -> tuple[list[np.ndarray
     import av  # PyAV: only `data import` needs FFmpeg
 
     frames: list[np.ndarray] = []
-    border = (0, 0, 0, 0)
     try:
         with av.open(str(path)) as container:
             if not container.streams:

@@ -104,10 +104,11 @@ def estimate_move(prev: torch.Tensor, nxt: torch.Tensor, vocab: Vocabulary) -> t
     best = costs.argmin(dim=-1)  # (B, bands)
     if vocab.bands > 1:
         return best
-    still = int(table.abs().sum(dim=1).argmin())
+    distance = table.abs().sum(dim=1)  # (moves,)
+    still = int(distance.argmin())
     whole = costs.mean(dim=1)  # (B, moves): each move's cost over the frame
     fits = torch.gather(whole, 1, best) <= whole[:, still:still + 1] + MOVE_SLACK  # (B, bands)
-    size = table.abs().sum(dim=1)[best].masked_fill(~fits, -1)  # (B, bands): how far each band moved
+    size = distance[best].masked_fill(~fits, -1)  # (B, bands): how far each band moved
     fastest = torch.gather(best, 1, size.argmax(dim=1, keepdim=True))  # (B, 1)
     return torch.where(fits.any(dim=1, keepdim=True), fastest, torch.full_like(fastest, still))
 

@@ -66,11 +66,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         shortcuts.update({f"train.{network}_steps": args.steps, f"train.{network}_batch": args.batch})
     overrides = [*args.set, *(f"{k}={v}" for k, v in shortcuts.items() if v is not None)]
     config = resolve_config(args.preset, overrides)  # a bad preset or --set is reported before anything runs
+    minutes = args.minutes
+    if args.videos and minutes is None and args.steps is None:
+        minutes = config.train.footage_lam_minutes
     opts = RunOptions(
         network=args.network, data=args.data and Path(args.data), out=Path(args.out), device=args.device, resume=args.resume,
         lam=args.lam and Path(args.lam),
         checkpoint_every=args.checkpoint_every, sample_every=args.sample_every, compile=args.compile,
-        minutes=args.minutes, init=args.init and Path(args.init), videos=tuple(map(Path, args.videos or ())),
+        minutes=minutes, init=args.init and Path(args.init), videos=tuple(map(Path, args.videos or ())),
     )
     if opts.videos and (opts.data or opts.network != "all"):
         raise GenieError("--videos is for `train all` without --data: it imports the footage into --out/data itself")
@@ -304,7 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", metavar="LR", type=float, help="peak learning rate (default: train.lr)")
     p.add_argument("--minutes", metavar="M", type=_positive_float,
                    help="wall-clock budget of the LAM: its length (steps) is set from its measured speed "
-                        "so that it ends within M minutes (default: the preset's steps)")
+                        "so that it ends within M minutes (default: the preset's steps; with --videos and no --steps, "
+                        "the preset's train.footage_lam_minutes, 22 in the default)")
     p.add_argument("--init", metavar="FILE", help="start from these weights of the same network (their architecture, "
                    "this run's training settings), e.g. models/dynamics.safetensors to fine-tune on your own video")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")

@@ -70,6 +70,8 @@ class TrainConfig:
     The defaults are the recipe of the shipped weights on a 2-core CPU (docs/training.md)."""
 
     lam_steps: int = 8_000
+    footage_lam_minutes: float = 22.0  # `train all --videos` without --steps or --minutes: the LAM's wall-clock
+    # budget, so that footage to a world fits in about an hour of a 2-core CPU
     lam_batch: int = 32  # clips, one random transition each
     dynamics_steps: int = 2_400
     dynamics_batch: int = 32  # transitions

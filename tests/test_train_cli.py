@@ -221,3 +221,19 @@ def test_footage_that_cannot_make_a_world_is_refused_in_one_line(tmp_path, capsy
     assert "every frame of the footage is the same picture" in capsys.readouterr().err
     assert main([*argv, "--videos", str(still), "--data", str(still), "--out", str(tmp_path / "c")]) == 2
     assert "--videos is for `train all` without --data" in capsys.readouterr().err
+
+
+def test_train_all_from_videos_fits_the_lam_in_a_budget_unless_told_its_length(tmp_path, monkeypatch):
+    # The LAM's preset length is sized for the built-in world's 2,000 episodes (about two hours on a
+    # 2-core CPU); footage to a world must fit in about one, so `--videos` alone sets a wall-clock budget.
+    import genie_play.recipe
+
+    seen = []
+    monkeypatch.setattr(genie_play.recipe, "train_networks", lambda config, opts: seen.append(opts.minutes))
+    argv = ["train", "all", "--videos", str(tmp_path), "--out", str(tmp_path / "w"), "--preset", "tiny"]
+    for extra in ([], ["--steps", "5"], ["--minutes", "3"]):
+        assert main([*argv, *extra]) == 0
+    assert seen == [PRESETS["tiny"].train.footage_lam_minutes, None, 3.0]
+    assert PRESETS["default"].train.footage_lam_minutes == 22.0
+    assert main(["train", "all", "--out", str(tmp_path / "g"), "--preset", "tiny"]) == 0  # built-in data: its steps
+    assert seen[-1] is None

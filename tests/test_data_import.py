@@ -69,7 +69,10 @@ def test_a_black_border_is_cut_off_before_the_frame_is_squared(tmp_path, clip):
     frames[2][20, 2] = 90
     assert video_import.black_border(frames) == (0, 0, 2, 0)
     assert video_import.black_border([np.zeros((40, 40, 3), np.uint8)]) == (10, 10, 10, 10)  # never past a quarter
-    assert len(video_import.sampled(range(1000))) <= 2 * video_import.BORDER_SAMPLES
+    converted = []
+    kept = video_import.sampled(range(10_000), lambda i: converted.append(i) or -i)
+    assert len(kept) <= 2 * video_import.BORDER_SAMPLES and kept[0] == 0 and kept[-1] < -9_000  # spread to the end
+    assert len(converted) < 1_500  # only frames it keeps are converted (RGB costs 20x the decode)
 
 
 def test_fast_videos_are_thinned_and_cut_into_clips(tmp_path, clip):

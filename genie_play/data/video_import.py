@@ -111,12 +111,13 @@ def to_square(img: Image.Image, size: int, border: tuple[int, int, int, int] = (
     return fit_frame(rgb[top:rgb.shape[0] - bottom, left:rgb.shape[1] - right], size)
 
 
-def sampled(frames) -> list[np.ndarray]:
-    """At most 2 * BORDER_SAMPLES frames spread evenly over an iterable of any length."""
+def sampled(frames, convert=lambda frame: frame) -> list:
+    """At most 2 * BORDER_SAMPLES frames spread evenly over an iterable of any length, each passed
+    through `convert` (only those kept: turning every decoded frame into RGB costs 20x the decode)."""
     kept, every = [], 1
     for i, frame in enumerate(frames):
         if i % every == 0:
-            kept.append(frame)
+            kept.append(convert(frame))
             if len(kept) == 2 * BORDER_SAMPLES:
                 kept, every = kept[::2], every * 2
     return kept
@@ -136,16 +137,18 @@ def black_border(frames: list[np.ndarray]) -> tuple[int, int, int, int]:
     return run(dark), run(dark[::-1]), run(dark.T), run(dark.T[::-1])
 
 
-def _rgb_frames(path: Path):
-    """A video's frames as RGB uint8, up to its end or its first damage (read_video names that)."""
+def _decoded(path: Path):
+    """A video's decoded frames, up to its end or its first damage (read_video names that)."""
     import av
 
     try:
         with av.open(str(path)) as container:
-            for frame in container.decode(container.streams.video[0]):
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            for frame in container.decode(stream):
                 if frame.width * frame.height > MAX_VIDEO_PIXELS:
                     return
-                yield frame.to_ndarray(format="rgb24")
+                yield frame
     except (av.FFmpegError, OSError, ValueError, IndexError, UnicodeDecodeError):
         return
 
@@ -163,7 +166,7 @@ def read_video(path: Path, size: int, fps: float, skip) -> tuple[list[np.ndarray
                 raise file_error(path, "has no video stream" + (" (audio only)" if container.streams.audio else ""))
             stream = container.streams.video[0]
             check_pixels(path, stream.codec_context.width, stream.codec_context.height, "video", MAX_VIDEO_PIXELS)
-            border = black_border(sampled(_rgb_frames(path)))  # a first decode: full-size frames are not all kept
+            border = black_border(sampled(_decoded(path), lambda frame: frame.to_ndarray(format="rgb24")))  # a first decode: full-size frames are not all kept
             stream.thread_type = "AUTO"
             rate = float(stream.average_rate or stream.guessed_rate or DEFAULT_FPS)
             keep = max(1, round(rate / fps)) if fps > 0 else 1
@@ -188,7 +191,7 @@ def read_gif(path: Path, size: int, fps: float) -> tuple[list[np.ndarray], float
             img = Image.open(path)
         with img:
             check_pixels(path, *img.size, "GIF", MAX_VIDEO_PIXELS)
-            border = black_border(sampled(to_rgb(frame) for frame in ImageSequence.Iterator(img)))
+            border = black_border(sampled(ImageSequence.Iterator(img), to_rgb))
             frames, durations = [], []
             for frame in ImageSequence.Iterator(img):
                 frames.append(to_square(frame, size, border))

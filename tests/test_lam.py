@@ -8,7 +8,7 @@ import torch
 from conftest import moving_squares
 from genie_play.presets import PRESETS
 from genie_play.io import load_network, load_state, read_weights, save_weights
-from genie_play.train.lam_training import camera_moves
+from genie_play.train.lam_training import CameraMoves
 from genie_play.world.lam import MOVE_WEIGHT, LatentActionModel, NextFrameDecoder, cost_volume, frames_to_float
 from genie_play.world.tokenizer import vocabulary
 from genie_play.world.quantizer import CategoricalQuantizer
@@ -131,13 +131,20 @@ def _camera_clips() -> tuple[torch.Tensor, torch.Tensor]:
     return pairs, dx
 
 
-def test_training_measures_the_camera_move_and_the_code_learns_to_name_it():
+def test_training_measures_the_camera_move_and_the_code_learns_to_name_it(monkeypatch):
     """The training's move (the tokenizer's search, no labels) is the true one; trained on it, each
     code's head names its transitions' move."""
     torch.manual_seed(0)
     pairs, dx = _camera_clips()
-    moves = camera_moves(pairs, vocabulary(TINY))
+    camera_moves = CameraMoves(vocabulary(TINY))
+    moves = camera_moves(pairs)
     assert moves.shape == (12, 1)
+    # Each pair is searched once: a batch of pairs seen before, in another order, is remembered.
+    import genie_play.train.lam_training as lam_training
+
+    monkeypatch.setattr(lam_training, "estimate_move", None)  # a search now would fail
+    assert torch.equal(camera_moves(pairs[[11, 0, 5]]), moves[[11, 0, 5]]) and len(camera_moves.known) == 12
+    monkeypatch.undo()
     assert vocabulary(TINY).move_table()[moves[:, 0]].tolist() == [[0, d] for d in dx.tolist()]
     lam = LatentActionModel(TINY)
     out = lam(pairs, moves)

@@ -112,7 +112,7 @@ def train_lam(config: GenieConfig, opts: RunOptions, dataset) -> Path | None:
     if opts.compile:
         model = torch.compile(model)
     per_rank = max(1, config.train.lam_batch // ctx.world_size)
-    vocab = vocabulary(config)  # the camera moves the code must name
+    camera_moves = CameraMoves(vocabulary(config))  # the camera moves the code must name
 
     log = _Log(out, ctx, opts, config, start)
     budget = Budget(opts.minutes, "lam", start, ctx, device, opts.quiet)
@@ -128,7 +128,7 @@ def train_lam(config: GenieConfig, opts: RunOptions, dataset) -> Path | None:
                 group["lr"] = lr
             model.train()
             pairs = random_pairs(frames)
-            moves = camera_moves(pairs, vocab)
+            moves = camera_moves(pairs)
             with autocast(device, config.train.bf16):
                 result = model(pairs, moves)
             loss = result.loss
@@ -180,13 +180,28 @@ def random_pairs(frames: torch.Tensor) -> torch.Tensor:
     return torch.stack([frames[rows, start], frames[rows, start + 1]], dim=1)
 
 
-@torch.no_grad()
-def camera_moves(pairs: torch.Tensor, vocab) -> torch.Tensor:
+class CameraMoves:
     """The camera's move class of each pair (B, 2, H, W, 3), as the tokenizer's search measures it
-    for the whole frame (one band: its largest move): (B, 1)."""
-    if pairs.dtype != torch.uint8:  # frames in [0, 1]
-        pairs = (pairs * 255).round().to(torch.uint8)
-    return estimate_move(pairs[:, 0], pairs[:, 1], replace(vocab, bands=1))
+    for the whole frame (one band: its largest move): (B, 1).
+
+    The search costs more than the LAM's whole step, and it is exact and the same for a pair in any
+    batch, so each pair's move is remembered (by a digest of its pixels): every transition of the
+    data comes back many times."""
+
+    def __init__(self, vocab):
+        self.vocab = replace(vocab, bands=1)
+        self.known: dict[bytes, torch.Tensor] = {}
+
+    @torch.no_grad()
+    def __call__(self, pairs: torch.Tensor) -> torch.Tensor:
+        if pairs.dtype != torch.uint8:  # frames in [0, 1]
+            pairs = (pairs * 255).round().to(torch.uint8)
+        keys = [hashlib.blake2b(p.cpu().numpy().tobytes(), digest_size=16).digest() for p in pairs]
+        new = [i for i, key in enumerate(keys) if key not in self.known]
+        if new:
+            found = estimate_move(pairs[new, 0], pairs[new, 1], self.vocab)  # (len(new), 1)
+            self.known.update({keys[i]: move for i, move in zip(new, found)})
+        return torch.stack([self.known[key] for key in keys])
 
 
 def psnr_from_mse(mse_pm1: float) -> float:

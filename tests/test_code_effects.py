@@ -62,6 +62,10 @@ def test_the_key_reads_the_same_moves_as_the_label():
     keymap = fx.propose_keymap(effects)
     assert [b.label for b in keymap.bindings][1:3] == ["scroll right 1px", "scroll right 1px"]
     assert keymap.code_for_key("right") == 2 and keymap.code_for_key("left") == 3  # the most used of the two
+    # Its next world: a "scroll right" code moving the view 1.7 px while the helicopter drifts back
+    # was labelled 1px (view + sprite) beside a note saying view +2 px; the label gives the view's.
+    effects[1] = _effect(1, (1.7, 0), (-0.6, 0.3), n=90)
+    assert [b.label for b in fx.propose_keymap(effects).bindings][1:3] == ["scroll right 2px", "scroll right 1px"]
 
 
 def test_a_view_that_always_scrolls_names_the_codes_by_what_they_add():

@@ -193,7 +193,9 @@ def propose_keymap(effects: list[CodeEffect]) -> Keymap:
     labels = list(names)
     for e in effects:  # the same move twice: tell them apart by how far they go
         if names.count(names[e.code]) > 1 and names[e.code] not in ("other", "rare"):
-            px = float(np.hypot(*sum(relative(e, rest))))
+            view, sprite = relative(e, rest)  # how far the move the name says goes
+            px = float(np.hypot(*(view if names[e.code].startswith("scroll") else
+                                  sprite if names[e.code].startswith("sprite") else view + sprite)))
             labels[e.code] = f"{labels[e.code]} {px:.0f}px"[:MAX_LABEL] if len(labels[e.code]) + 5 <= MAX_LABEL \
                 else f"{labels[e.code][:MAX_LABEL - 3]} {e.code + 1}"
     bindings = tuple(Binding(e.code, labels[e.code], tuple(keys[e.code]) or (str(e.code + 1),), note(e)) for e in effects)

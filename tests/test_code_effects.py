@@ -80,6 +80,28 @@ def test_a_view_that_always_scrolls_names_the_codes_by_what_they_add():
     assert keymap.bindings[1].label == "sprite right" and keymap.bindings[3].label == "scroll up"
 
 
+
+def test_a_code_given_to_cuts_is_named_cut_and_gets_no_arrow():
+    # River Raid, random play: the LAM gave one code to the jumps to a new plane (39-43% of the
+    # frame changed), read as the view 8 px left and a sprite 6 px up; the code got left and space.
+    scenes = [_texture(seed)[:, :48] for seed in range(4)]
+    world = _texture(9)
+    clips = np.stack([[world[:, 10:58], world[:, 12:60], scenes[1], world[:, 14:62]],
+                      [world[:, 20:68], world[:, 22:70], world[:, 24:72], scenes[3]]])  # (C=2, T=4, H, W, 3)
+    codes = np.array([[1, 0, 0], [1, 2, 2]])  # 0: two cuts; 1: 2 px scrolls; 2: a scroll and a cut
+    effects = fx.measure(clips, codes, 3)
+    assert effects[0].cuts == 1.0 and effects[1].cuts == 0.0 and effects[1].view == (2.0, 0.0)
+    assert effects[2].cuts == 0.5 and effects[2].view == (2.0, 0.0)  # the cut is left out of its move
+    # Over the footage: code 3 is mostly cuts, beside a resting code, a scroll and a steer.
+    effects = [_effect(0, (0, -2), (0, 0)), _effect(1, (0, -2), (-3, 0)), _effect(2, (0, -5), (0, 0)),
+               fx.CodeEffect(3, 100, (0, 0), (0, 0), 0.3, cuts=0.7)]
+    keymap = fx.propose_keymap(effects)
+    assert [b.label for b in keymap.bindings] == ["idle", "sprite left", "scroll up", "cut"]
+    assert keymap.code_for_key("left") == 1 and keymap.code_for_key("4") == 3 and keymap.code_for_key("space") is None
+    assert "70% of them cuts" in keymap.to_toml()
+    assert fx.resting_code([fx.CodeEffect(0, 300, (0, 0), (0, 0), 0.4, cuts=0.9), _effect(1, (2, 0), (0, 0))]) == 1
+
+
 # What each true action of the built-in world should read as: (the view's way, does a sprite rise).
 EXPECTED = {"idle": (None, False), "left": ("left", False), "right": ("right", False), "run_right": ("right", False),
             "jump": (None, True), "jump_left": ("left", True), "jump_right": ("right", True), "down": (None, False)}

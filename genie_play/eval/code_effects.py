@@ -20,6 +20,8 @@ MOST_VIEW = 8  # px a step searched for the view's move (the built-in world runs
 MOST_SPRITE = 6  # px a step searched for a sprite's move
 CHANGED = 24  # a pixel changed when a channel moved by more than this (of 255): not codec noise
 MOVES = 1.0  # px a step: a code moves the view or a sprite when its median move is at least this
+CUT = 0.25  # a transition whose best view move leaves over this share of the frame changed is a cut
+# (a new life, a new level: River Raid's 39-43%, a scroll's 0-4%): a move read across it is noise
 RARE = 0.02  # a code naming under this share of the held-out transitions is "rare": a handful of
 # transitions cannot say what it does, and the dynamics model saw as few, so no key promises a move
 KEYS = {"right": ("right", "d"), "left": ("left", "a"), "up": ("up", "w"), "down": ("down", "s")}
@@ -86,6 +88,7 @@ class CodeEffect:
     view: tuple[float, float]
     sprite: tuple[float, float]
     changed: float  # mean share of the frame's pixels that changed beyond the view's move
+    cuts: float = 0.0  # share of its transitions that are cuts (their moves are left out of view and sprite)
 
 
 def _trimmed_mean(moves: list[tuple[int, int]], cut: float = 0.1) -> tuple[float, float]:
@@ -111,9 +114,12 @@ def measure(frames: np.ndarray, codes: np.ndarray, num_codes: int, most_per_code
             a, b = frames[clip, t], frames[clip, t + 1]
             view = view_move(a, b)
             sprite, share = sprite_move(a, b, view)
-            views.append(view), sprites.append(sprite), shares.append(share)
+            shares.append(share)
+            if share <= CUT:
+                views.append(view), sprites.append(sprite)
         effects.append(CodeEffect(c, int((codes == c).sum()), _trimmed_mean(views), _trimmed_mean(sprites),
-                                  float(np.mean(shares)) if shares else 0.0))
+                                  float(np.mean(shares)) if shares else 0.0,
+                                  float(np.mean(np.asarray(shares) > CUT)) if shares else 0.0))
     return effects
 
 
@@ -122,10 +128,15 @@ def rare(effect: CodeEffect, effects: list[CodeEffect]) -> bool:
     return effect.transitions < RARE * sum(e.transitions for e in effects)
 
 
+def cut(effect: CodeEffect) -> bool:
+    """Does the LAM give this code mostly to cuts (a new life, a new level), not to a move?"""
+    return effect.cuts > 0.5
+
+
 def resting_code(effects: list[CodeEffect]) -> int:
     """The code that moves least (the view and a sprite together, to the pixel), then changes least,
-    among codes the LAM uses (and not rarely)."""
-    used = [e for e in effects if e.transitions and not rare(e, effects)] or effects
+    among codes the LAM uses (and not rarely, and not for cuts)."""
+    used = [e for e in effects if e.transitions and not rare(e, effects) and not cut(e)] or effects
     return min(used, key=lambda e: (round(np.hypot(*e.view) + np.hypot(*e.sprite)), e.changed)).code
 
 
@@ -145,14 +156,16 @@ def relative(effect: CodeEffect, rest: CodeEffect) -> tuple[np.ndarray, np.ndarr
 
 def name(effect: CodeEffect, rest: CodeEffect, effects: list[CodeEffect]) -> str:
     """A label from the code's moves beyond the resting code's: "scroll right", "sprite up",
-    "right + sprite up", "idle" (the resting code), "other" (changes the frame some other way) or
-    "rare" (too few transitions to tell)."""
+    "right + sprite up", "idle" (the resting code), "other" (changes the frame some other way),
+    "cut" (mostly a new life or level) or "rare" (too few transitions to tell)."""
     if effect.code == rest.code:
         return "idle"
     if not effect.transitions:
         return f"code {effect.code} (unused)"
     if rare(effect, effects):
         return "rare"
+    if cut(effect):
+        return "cut"
     view, sprite = map(_direction, relative(effect, rest))
     if view and sprite:
         return f"{view} + sprite {sprite}"
@@ -171,7 +184,8 @@ def directions(effect: CodeEffect, rest: CodeEffect) -> set[str]:
 def note(effect: CodeEffect) -> str:
     """How a code was named, for the keymap file."""
     return (f"{effect.transitions} held-out transitions: view {effect.view[0]:+.0f},{effect.view[1]:+.0f} px, "
-            f"sprite {effect.sprite[0]:+.0f},{effect.sprite[1]:+.0f} px, {effect.changed:.0%} of the frame changed")
+            f"sprite {effect.sprite[0]:+.0f},{effect.sprite[1]:+.0f} px, {effect.changed:.0%} of the frame changed"
+            + (f", {effect.cuts:.0%} of them cuts" if effect.cuts else ""))
 
 
 def propose_keymap(effects: list[CodeEffect]) -> Keymap:
@@ -179,7 +193,7 @@ def propose_keymap(effects: list[CodeEffect]) -> Keymap:
     travels that way and no other (`directions`: the same numbers the label reads), space to the
     code that lifts a sprite the most; codes left over get their digit key."""
     rest = effects[resting_code(effects)]
-    named = [e for e in effects if e.transitions and not rare(e, effects)]
+    named = [e for e in effects if e.transitions and not rare(e, effects) and not cut(e)]
     keys: dict[int, list[str]] = {e.code: [] for e in effects}
     used = {e.code: e.transitions for e in effects}
     for d in KEYS:  # right, left, up, down
@@ -192,7 +206,7 @@ def propose_keymap(effects: list[CodeEffect]) -> Keymap:
     names = [name(e, rest, effects) for e in effects]
     labels = list(names)
     for e in effects:  # the same move twice: tell them apart by how far they go
-        if names.count(names[e.code]) > 1 and names[e.code] not in ("other", "rare"):
+        if names.count(names[e.code]) > 1 and names[e.code] not in ("other", "rare", "cut"):
             view, sprite = relative(e, rest)  # how far the move the name says goes
             px = float(np.hypot(*(view if names[e.code].startswith("scroll") else
                                   sprite if names[e.code].startswith("sprite") else view + sprite)))

@@ -114,7 +114,8 @@ def effect_table(frames: torch.Tensor, codes: torch.Tensor, num_codes: int, resu
     rest = effects[fx.resting_code(effects)]
     for e in effects:
         result[f"lam_code{e.code}_effect"] = {"name": fx.name(e, rest, effects), "transitions": e.transitions,
-                                              "view_px": list(e.view), "sprite_px": list(e.sprite), "changed": e.changed}
+                                              "view_px": list(e.view), "sprite_px": list(e.sprite), "changed": e.changed,
+                                              "cuts": e.cuts}
     return effects
 
 

@@ -19,7 +19,7 @@ PRESETS: dict[str, GenieConfig] = {
         dynamics=DynamicsConfig(channels=8, d_model=32, num_heads=2, num_layers=1),
         sampler=SamplerConfig(),
         train=TrainConfig(lam_steps=50, lam_batch=4, dynamics_steps=30, dynamics_batch=8, dynamics_clips=8,
-                          warmup_steps=5, footage_lam_minutes=0.1),
+                          warmup_steps=5),
     ),
 }
 

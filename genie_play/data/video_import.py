@@ -166,7 +166,8 @@ def read_video(path: Path, size: int, fps: float, skip) -> tuple[list[np.ndarray
                 raise file_error(path, "has no video stream" + (" (audio only)" if container.streams.audio else ""))
             stream = container.streams.video[0]
             check_pixels(path, stream.codec_context.width, stream.codec_context.height, "video", MAX_VIDEO_PIXELS)
-            border = black_border(sampled(_decoded(path), lambda frame: frame.to_ndarray(format="rgb24")))  # a first decode: full-size frames are not all kept
+            # A first decode: full-size frames are not all kept, so the border is found before the frames are.
+            border = black_border(sampled(_decoded(path), lambda frame: frame.to_ndarray(format="rgb24")))
             stream.thread_type = "AUTO"
             rate = float(stream.average_rate or stream.guessed_rate or DEFAULT_FPS)
             keep = max(1, round(rate / fps)) if fps > 0 else 1

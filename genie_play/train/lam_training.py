@@ -196,7 +196,7 @@ class CameraMoves:
     def __call__(self, pairs: torch.Tensor) -> torch.Tensor:
         if pairs.dtype != torch.uint8:  # frames in [0, 1]
             pairs = (pairs * 255).round().to(torch.uint8)
-        keys = [hashlib.blake2b(p.cpu().numpy().tobytes(), digest_size=16).digest() for p in pairs]
+        keys = [hashlib.blake2b(p.tobytes(), digest_size=16).digest() for p in pairs.cpu().numpy()]
         new = [i for i, key in enumerate(keys) if key not in self.known]
         if new:
             found = estimate_move(pairs[new, 0], pairs[new, 1], self.vocab)  # (len(new), 1)

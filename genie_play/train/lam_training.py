@@ -184,7 +184,7 @@ class CameraMoves:
     """The camera's move class of each pair (B, 2, H, W, 3), as the tokenizer's search measures it
     for the whole frame (one band: its largest move): (B, 1).
 
-    The search costs more than the LAM's whole step, and it is exact and the same for a pair in any
+    The search is about a quarter of a LAM step, and it is exact and the same for a pair in any
     batch, so each pair's move is remembered (by a digest of its pixels): every transition of the
     data comes back many times."""
 

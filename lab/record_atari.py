@@ -31,7 +31,7 @@ class HoldPolicy:
     def __init__(self, rng: random.Random):
         self.rng, self.action, self.hold, self.heading, self.heading_left = rng, Action.NOOP, 0, 1, 0
 
-    def __call__(self) -> Action:
+    def __call__(self, screen: np.ndarray) -> Action:
         r = self.rng
         if self.heading_left <= 0:
             self.heading, self.heading_left = -self.heading, r.randint(60, 300)
@@ -51,6 +51,42 @@ class HoldPolicy:
         return self.action
 
 
+class RiverPolicy:
+    """River Raid: steer the plane (yellow) toward a point in the river (blue) 20-50 rows ahead, firing,
+    with a random speed (up: faster scroll, down: slower) held 0.5-3 s, so the view's speed varies."""
+
+    PLANE, RIVER = (232, 232, 74), (45, 50, 184)
+
+    def __init__(self, rng: random.Random):
+        self.rng, self.speed, self.speed_left, self.aim, self.aim_left = rng, 0, 0, 0.5, 0
+
+    def __call__(self, screen: np.ndarray) -> Action:
+        r = self.rng
+        if self.speed_left <= 0:
+            self.speed, self.speed_left = r.choice([-1, 0, 0, 1]), r.randint(30, 180)
+        if self.aim_left <= 0:   # where in the river's span to aim: weaving makes the plane move sideways
+            self.aim, self.aim_left = r.uniform(0.25, 0.75), r.randint(20, 90)
+        self.speed_left, self.aim_left = self.speed_left - 1, self.aim_left - 1
+        ys, xs = np.nonzero((screen[135:165] == self.PLANE).all(-1))
+        steer = 0
+        if len(xs):
+            x = xs.mean()
+            ahead = (screen[100:130] == self.RIVER).all(-1)               # (30, 160)
+            cols = np.nonzero(ahead.mean(0) > 0.8)[0]
+            if len(cols):
+                runs = np.split(cols, np.nonzero(np.diff(cols) > 1)[0] + 1)
+                run = min(runs, key=lambda c: min(abs(c[0] - x), abs(c[-1] - x)))
+                target = run[0] + self.aim * (run[-1] - run[0])
+                steer = -1 if target < x - 2 else (1 if target > x + 2 else 0)
+        table = {(-1, -1): Action.DOWNLEFTFIRE, (-1, 0): Action.LEFTFIRE, (-1, 1): Action.UPLEFTFIRE,
+                 (0, -1): Action.DOWNFIRE, (0, 0): Action.FIRE, (0, 1): Action.UPFIRE,
+                 (1, -1): Action.DOWNRIGHTFIRE, (1, 0): Action.RIGHTFIRE, (1, 1): Action.UPRIGHTFIRE}
+        return table[(steer, self.speed)]
+
+
+POLICIES = {"riverraid": RiverPolicy}
+
+
 def play(game: str, seed: int, n_frames: int, step: int):
     """Yield every `step`-th RGB frame (210x160x3) of n_frames emulated frames; resets on game over."""
     ale = ALEInterface()
@@ -58,11 +94,11 @@ def play(game: str, seed: int, n_frames: int, step: int):
     ale.setFloat("repeat_action_probability", 0.0)
     ale.setInt("frame_skip", 1)
     ale.loadROM(roms.get_rom_path(game))
-    policy = HoldPolicy(random.Random(seed))
+    policy = POLICIES.get(game, HoldPolicy)(random.Random(seed))
     for i in range(n_frames):
         if ale.game_over():
             ale.reset_game()
-        ale.act(policy())
+        ale.act(policy(ale.getScreenRGB()))
         if i % step == 0:
             yield ale.getScreenRGB()
 

@@ -68,6 +68,19 @@ def test_the_key_reads_the_same_moves_as_the_label():
     assert [b.label for b in fx.propose_keymap(effects).bindings][1:3] == ["scroll right 2px", "scroll right 1px"]
 
 
+def test_with_no_code_that_only_scrolls_the_arrow_goes_to_the_one_that_moves_the_view():
+    # Defender: the view scrolls right under two codes while the ship drifts 1-2 px back on screen;
+    # named "right + sprite left", neither got the right arrow and the world had no right key.
+    effects = [_effect(0, (0, 0), (0, 0), n=120), _effect(1, (3, 0), (-1.5, 0), n=150), _effect(2, (2, 0), (-1, 0)),
+               _effect(3, (-3, 0), (0, 0))]
+    keymap = fx.propose_keymap(effects)
+    assert all(b.label.startswith("right + sprite left") for b in keymap.bindings[1:3])
+    assert keymap.code_for_key("right") == 1 and keymap.code_for_key("d") == 1  # the more used of the two
+    assert keymap.code_for_key("left") == 3
+    effects.append(_effect(4, (0, 0), (2, 0), n=60))  # a code that goes right and nowhere else comes first
+    assert fx.propose_keymap(effects).code_for_key("right") == 4
+
+
 def test_a_view_that_always_scrolls_names_the_codes_by_what_they_add():
     # River Raid: the river scrolls even when no key is pressed; the keys steer the plane or speed up.
     effects = [_effect(c, (0, -2), (0, 0)) for c in range(8)]

@@ -190,16 +190,20 @@ def note(effect: CodeEffect) -> str:
 
 def propose_keymap(effects: list[CodeEffect]) -> Keymap:
     """Labels from `name`; each arrow key (and its WASD twin) to the most used code whose name
-    travels that way and no other (`directions`: the same numbers the label reads), space to the
-    code that lifts a sprite the most; codes left over get their digit key."""
+    travels that way and no other (`directions`: the same numbers the label reads), else whose view
+    moves that way; space to the code that lifts a sprite the most; the rest get their digit key."""
     rest = effects[resting_code(effects)]
     named = [e for e in effects if e.transitions and not rare(e, effects) and not cut(e)]
     keys: dict[int, list[str]] = {e.code: [] for e in effects}
     used = {e.code: e.transitions for e in effects}
+    moving = [e for e in named if e.code != rest.code]
     for d in KEYS:  # right, left, up, down
-        pure = [e.code for e in named if e.code != rest.code and directions(e, rest) == {d}]
-        if pure:  # the footage's usual way of going there, not the fastest (a run is a digit key)
-            keys[max(pure, key=used.get)] += KEYS[d]
+        pure = [e.code for e in moving if directions(e, rest) == {d}]
+        # Defender: flying right scrolls the view right while the ship drifts back on screen, so no
+        # code goes only right; the view's move is what a player reads as the direction.
+        viewed = [e.code for e in moving if _direction(relative(e, rest)[0]) == d]
+        if pure or viewed:  # the footage's usual way of going there, not the fastest (a run is a digit key)
+            keys[max(pure or viewed, key=used.get)] += KEYS[d]
     lift = {e.code: rest.sprite[1] - e.sprite[1] for e in named if e.code != rest.code}
     if lift and max(lift.values()) >= MOVES:
         keys[max(lift, key=lift.get)].append("space")

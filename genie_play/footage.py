@@ -118,9 +118,9 @@ ROWS = (  # (metric, what it says), in the card's order
     ("tokenizer_psnr", "tokenizer PSNR: the real frame rebuilt from the one before (dB)"),
     ("dynamics_psnr_8", "rollout PSNR over 8 steps, the LAM's codes (dB)"),
     ("dynamics_delta_psnr", "ΔtPSNR: the LAM's codes against random ones (dB)"),
-    ("kept_1_heldout", "kept_1: held-out first frames' structure after 1 press of right"),
+    ("kept_1_heldout", "kept_1: held-out first frames' structure after 1 press of {key}"),
     ("kept_8_heldout", "kept_8: ... after 8 presses"),
-    ("px_per_step_heldout", "the view's move while right is held (px a step)"),
+    ("px_per_step_heldout", "the view's move {key} while {key} is held (px a step)"),
     ("new_strip_sharpness_heldout", "sharpness of what scrolls in, over the picture's"),
     ("rollout_sharpness_ratio", "200 random keys: sharpness of the last quarter, over real frames'"),
     ("rollout_found_sharpness_ratio", "... counting only detail real frames also show (a torn frame's seams count as flat)"),
@@ -147,7 +147,7 @@ def model_card(out: Path, result: dict, effects: list, keymap, imported: dict) -
     lines += ["", "| measure | value |", "|---|---|"]
     for key, what in ROWS:
         if result.get(key) is not None:
-            lines.append(f"| {what} | {result[key]:.3f} |")
+            lines.append(f"| {what.format(key=result.get('survival_key', 'right'))} | {result[key]:.3f} |")
     lines += ["", "What each code does in the held-out clips (no labels: read from the pixels):", "",
               "| code | label | keys | measured |", "|---|---|---|---|"]
     for e in effects:

@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from genie_play.eval.survival import (found, found_sharpness, kept, new_strip_sharpness, player_box_psnr, real_ceiling,
-                                      right_code, structured_patches, survival, survival_metrics, view_move)
+                                      right_code, scroll_key, structured_patches, survival, survival_metrics, view_move)
+from genie_play.keymap import Binding, Keymap
 
 SIZE = 64
 
@@ -37,8 +38,8 @@ class RollWorld:
     num_actions = 8
     config = SimpleNamespace(image_size=SIZE)
 
-    def __init__(self, right=1, flat=False):
-        self.right, self.flat = right, flat
+    def __init__(self, right=1, flat=False, roll=(-4, 1)):
+        self.right, self.flat, self.roll = right, flat, roll  # roll: (px, axis) of the content's move
 
     def reset(self, image):
         self.frame = np.array(image)
@@ -47,7 +48,7 @@ class RollWorld:
     def step(self, code):
         if self.flat:
             return np.full_like(self.frame, 128)
-        self.frame = np.roll(self.frame, -4, axis=1) if code == self.right else self.frame
+        self.frame = np.roll(self.frame, self.roll[0], axis=self.roll[1]) if code == self.right else self.frame
         return self.frame
 
 
@@ -111,6 +112,17 @@ def test_survival_on_a_rigid_scroll_and_on_a_world_that_paints_grey():
     assert flat["kept_1"] == flat["kept_8"] == 0.0 and flat["new_strip_sharpness"] == 0.0
 
 
+def test_a_world_that_scrolls_up_is_measured_along_its_own_axis(tmp_path):
+    up = RollWorld(roll=(4, 0))  # content moves down: the view goes up, as in River Raid
+    measured = survival(up, PROMPT, right_code=1, key="up")
+    assert min(measured["kept_1"], measured["kept_8"]) >= 0.95 and measured["px_per_step"] == pytest.approx(4.0)
+    assert survival(up, PROMPT, right_code=1, key="down")["px_per_step"] == pytest.approx(-4.0)
+    (tmp_path / "keymap.toml").write_text(Keymap(tuple(
+        Binding(c, "scroll up" if c == 1 else f"code {c}", ("up",) if c == 1 else ()) for c in range(8))).to_toml())
+    up.source = tmp_path
+    assert scroll_key(up, PROMPT) == ("up", 1)  # no right key: the arrow the keymap has
+
+
 def test_right_code_from_the_keymap_else_from_the_view(tmp_path):
     from conftest import LABELLED_KEYMAP
 
@@ -162,6 +174,19 @@ def test_survival_metrics_adds_every_key():
     assert result["survival_right_code"] == 1 and len(result["survival_own"]) == 6
     assert result["kept_1_own"] >= 0.95 and result["px_per_step_own"] == pytest.approx(4.0, abs=0.5)
     assert not math.isnan(result["player_box_psnr_8"])
+
+
+def test_survival_metrics_of_footage_whose_view_only_goes_up_measure_every_group_along_up(tmp_path):
+    frames, _ = _clips()
+    world = RollWorld(roll=(4, 0))
+    (tmp_path / "keymap.toml").write_text(Keymap(tuple(
+        Binding(c, "scroll up" if c == 1 else f"code {c}", ("up",) if c == 1 else ()) for c in range(8))).to_toml())
+    world.source = tmp_path
+    result = {}
+    survival_metrics(world, frames, frames, [{"view": None}], result)  # no views: own footage
+    assert result["survival_key"] == "up" and result["survival_right_code"] == 1
+    for group in ("prompts", "own", "heldout"):
+        assert result[f"px_per_step_{group}"] == pytest.approx(4.0, abs=0.5), group
 
 
 def _torn(picture: np.ndarray) -> np.ndarray:

@@ -82,10 +82,25 @@ def new_strip_sharpness(prompt: np.ndarray, frame: np.ndarray, columns: int = 12
     return (_strip_sharpness(new[None])[0] / _strip_sharpness(strips).mean().clamp_min(1e-8)).item()
 
 
-def survival(world, prompt: np.ndarray, right_code: int, steps=(1, 4, 8, 32)) -> dict:
-    """Hold `right_code` from `world.reset(prompt)`: kept_k after k presses, the view's px per step
-    over the first 8 and the new strip's sharpness at the end, against the frame reset returned."""
-    frames = hold(world, prompt, right_code, max(steps))
+ARROWS = ("right", "left", "up", "down")
+
+
+def turned(frame: np.ndarray, key: str) -> np.ndarray:
+    """`frame` turned so that a view moving the way of arrow `key` moves right in it: one horizontal
+    measure then serves a world that scrolls any way (River Raid's view only goes up)."""
+    if key == "left":
+        return frame[:, ::-1]
+    if key in ("up", "down"):
+        frame = frame.transpose(1, 0, 2)  # a view moving up now moves left
+        return frame[:, ::-1] if key == "up" else frame
+    return frame
+
+
+def survival(world, prompt: np.ndarray, right_code: int, steps=(1, 4, 8, 32), key: str = "right") -> dict:
+    """Hold `right_code` (the code of arrow `key`) from `world.reset(prompt)`: kept_k after k presses,
+    the view's px per step the key's way over the first 8 and the new strip's sharpness at the end,
+    against the frame reset returned."""
+    frames = [turned(f, key) for f in hold(world, prompt, right_code, max(steps))]
     out = {f"kept_{k}": kept(frames[0], frames[k], k) for k in steps}
     out["px_per_step"] = view_move(frames[:9])
     out["new_strip_sharpness"] = new_strip_sharpness(frames[0], frames[-1])
@@ -192,6 +207,16 @@ def right_code(world, prompt: np.ndarray) -> int:
         return int(np.argmax(view_scroll(world, prompt)))
 
 
+def scroll_key(world, prompt: np.ndarray) -> tuple[str, int]:
+    """The arrow whose hold the survival measures use, and its code: right, else the first other
+    arrow the keymap binds (footage whose view never goes right), else right's fallback."""
+    keymap = world_keymap(world)
+    bound = [key for key in ARROWS if keymap.code_for_key(key) is not None]
+    if bound and bound[0] != "right" and "right" not in (b.label for b in keymap.bindings):
+        return bound[0], keymap.code_for_key(bound[0])
+    return "right", right_code(world, prompt)
+
+
 def _mean(runs: dict, key: str) -> float | None:
     values = [r[key] for r in runs.values() if r[key] is not None]
     return float(np.mean(values)) if values else None
@@ -200,7 +225,7 @@ def _mean(runs: dict, key: str) -> float | None:
 def survival_metrics(world, frames, rolled, windows, result: dict) -> None:
     """Add the survival measures of `eval` to `result`: the player box PSNR of the LAM-driven
     rollouts and the real ceiling of kept_k (from the held-out clips' views), then survival while
-    right is held on the bundled prompts and the own pictures, per picture and as means."""
+    right (or `scroll_key`'s arrow) is held on the bundled prompts and the own pictures, per picture and as means."""
     from genie_play.eval.own_pictures import PICTURES, own_picture
     from genie_play.images import fit_frame, load_image
     from genie_play.paths import prompts_dir
@@ -220,10 +245,10 @@ def survival_metrics(world, frames, rolled, windows, result: dict) -> None:
         picks = np.unique(np.linspace(0, len(frames) - 1, min(HELDOUT_PROMPTS, len(frames))).round().astype(int))
         pictures["heldout"] = {f"clip{i}": np.asarray(frames[i, 0]) for i in picks}
         result.update(opposite_keys(world, world_keymap(world), list(pictures["heldout"].values())))
-    code = right_code(world, next(iter(pictures["own"].values())))
-    result["survival_right_code"] = code
+    key, code = scroll_key(world, next(iter(pictures["own"].values())))
+    result["survival_right_code"], result["survival_key"] = code, key
     for group, pics in pictures.items():
-        runs = {name: survival(world, pic, code) for name, pic in pics.items()}
+        runs = {name: survival(world, pic, code, key=key) for name, pic in pics.items()}
         result[f"survival_{group}"] = runs
-        for key in ("kept_1", "kept_8", "px_per_step", "new_strip_sharpness"):
-            result[f"{key}_{group}"] = _mean(runs, key)
+        for measure in ("kept_1", "kept_8", "px_per_step", "new_strip_sharpness"):
+            result[f"{measure}_{group}"] = _mean(runs, measure)

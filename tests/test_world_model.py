@@ -62,6 +62,24 @@ def test_a_sprite_climbing_over_flat_ground_is_not_the_camera_but_a_pan_under_a_
     assert move(cockpit(0, 30), cockpit(2, 30)) == [0, -2]
 
 
+def space(pan: int, ship_y: int) -> np.ndarray:
+    """A space shooter's screen: black sky, a small ship at height `ship_y`, and a strip of city and
+    ground (rows 48-63) that scrolls."""
+    frame = np.zeros((64, 64, 3), np.uint8)
+    frame[48:] = scrolled(textured(seed=4), pan)[48:64]
+    frame[ship_y:ship_y + 2, 30:36] = 250
+    return frame
+
+
+def test_a_ship_climbing_over_black_sky_is_not_the_camera_while_the_ground_scrolls(monkeypatch):
+    vocab = tk.vocabulary(PRESETS["default"])
+    move = lambda a, b: vocab.move_table()[tk.estimate_move(torch.from_numpy(a)[None], torch.from_numpy(b)[None], vocab)][0, 0].tolist()
+    assert move(space(0, 20), space(2, 24)) == [0, -2]
+    assert move(space(0, 20), space(0, 24)) == [0, 0]  # the ground stands: so does the camera
+    monkeypatch.setattr(tk, "MOVE_SUPPORT", 0.0)  # any band move that fits the frame: the ship's, the largest, wins
+    assert move(space(0, 20), space(2, 24)) == [4, 0]
+
+
 def test_decode_only_copies_pixels_of_the_frame_before():
     vocab = tk.vocabulary(PRESETS["default"])
     prev = torch.from_numpy(textured(seed=1)[:64, :64])[None]

@@ -27,6 +27,8 @@ CARRY_PRICE = 4e-3  # mean squared error a non-carry source must save to be chos
 PROBE_BANDS = 8  # bands of rows the camera's move is measured in
 MOVE_SLACK = 0.15  # share of the frame's pixels a band's move may break beyond standing still and still
 # be the camera's: a pan under a cockpit breaks 3-16% (its dashboard), a sprite's move 21-42%
+MOVE_SUPPORT = 0.05  # pixels a move must match beyond standing still, summed over the bands that chose it,
+# as a share of one band: a small ship climbing over black sky (Defender) matches 2-5% of its band
 DISTANCE_PRICE = 2e-5  # per pixel of offset: of equally good sources, the nearest (the same row's tile)
 
 
@@ -87,7 +89,8 @@ def estimate_move(prev: torch.Tensor, nxt: torch.Tensor, vocab: Vocabulary) -> t
     a shift of it still looks right, carried) keeps a player's picture from tearing apart. A band
     move that breaks more than MOVE_SLACK of the whole frame beyond standing still is not the
     camera's: it is a sprite's (a helicopter climbing over flat desert) or a band of its own (a
-    cockpit's ground stripes), and moving the frame by it would tear the rest."""
+    cockpit's ground stripes), and moving the frame by it would tear the rest. Nor is a move that
+    the bands choosing it match hardly better than standing still: a ship over black sky."""
     a, b = _unit(prev), _unit(nxt)
     B, _, H, W = a.shape
     bands = vocab.bands if vocab.bands > 1 else min(PROBE_BANDS, H // vocab.block)
@@ -108,6 +111,9 @@ def estimate_move(prev: torch.Tensor, nxt: torch.Tensor, vocab: Vocabulary) -> t
     still = int(distance.argmin())
     whole = costs.mean(dim=1)  # (B, moves): each move's cost over the frame
     fits = torch.gather(whole, 1, best) <= whole[:, still:still + 1] + MOVE_SLACK  # (B, bands)
+    gain = (costs[..., still] - torch.gather(costs, 2, best[..., None])[..., 0]).clamp_min(0)  # (B, bands)
+    agree = (best[:, :, None] == best[:, None, :]).float()  # (B, bands, bands): bands that chose the same move
+    fits &= (agree * gain[:, None, :]).sum(-1) >= MOVE_SUPPORT
     size = distance[best].masked_fill(~fits, -1)  # (B, bands): how far each band moved
     fastest = torch.gather(best, 1, size.argmax(dim=1, keepdim=True))  # (B, 1)
     return torch.where(fits.any(dim=1, keepdim=True), fastest, torch.full_like(fastest, still))

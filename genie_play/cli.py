@@ -106,6 +106,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     for key in shown:
         if result.get(key) is not None:  # kept_k is None where no patch can stay in view (small frames)
             print(f"{key:28s} {result[key]:.4f}")
+    if result.get("survival_key", "right") != "right":  # footage whose keymap binds no right
+        print(f"{'kept_k and px_per_step hold':28s} {result['survival_key']} (code {result['survival_right_code']})")
     for c in range(result.get("lam_codes", 0)):  # the code -> true action table, when the data has true actions
         if result.get(f"lam_code{c}_action") is not None:
             print(f"lam code {c}: {result[f'lam_code{c}_action']:12s} share {result[f'lam_code{c}_share']:.3f}  "

@@ -112,13 +112,18 @@ def test_survival_on_a_rigid_scroll_and_on_a_world_that_paints_grey():
     assert flat["kept_1"] == flat["kept_8"] == 0.0 and flat["new_strip_sharpness"] == 0.0
 
 
+def _bind_only_up(folder):
+    """A keymap beside a world's weights in `folder` whose only arrow is up, on code 1 (River Raid's)."""
+    (folder / "keymap.toml").write_text(Keymap(tuple(
+        Binding(c, "scroll up" if c == 1 else f"code {c}", ("up",) if c == 1 else ()) for c in range(8))).to_toml())
+
+
 def test_a_world_that_scrolls_up_is_measured_along_its_own_axis(tmp_path):
     up = RollWorld(roll=(4, 0))  # content moves down: the view goes up, as in River Raid
     measured = survival(up, PROMPT, right_code=1, key="up")
     assert min(measured["kept_1"], measured["kept_8"]) >= 0.95 and measured["px_per_step"] == pytest.approx(4.0)
     assert survival(up, PROMPT, right_code=1, key="down")["px_per_step"] == pytest.approx(-4.0)
-    (tmp_path / "keymap.toml").write_text(Keymap(tuple(
-        Binding(c, "scroll up" if c == 1 else f"code {c}", ("up",) if c == 1 else ()) for c in range(8))).to_toml())
+    _bind_only_up(tmp_path)
     up.source = tmp_path
     assert scroll_key(up, PROMPT) == ("up", 1)  # no right key: the arrow the keymap has
 
@@ -179,8 +184,7 @@ def test_survival_metrics_adds_every_key():
 def test_survival_metrics_of_footage_whose_view_only_goes_up_measure_every_group_along_up(tmp_path):
     frames, _ = _clips()
     world = RollWorld(roll=(4, 0))
-    (tmp_path / "keymap.toml").write_text(Keymap(tuple(
-        Binding(c, "scroll up" if c == 1 else f"code {c}", ("up",) if c == 1 else ()) for c in range(8))).to_toml())
+    _bind_only_up(tmp_path)
     world.source = tmp_path
     result = {}
     survival_metrics(world, frames, frames, [{"view": None}], result)  # no views: own footage

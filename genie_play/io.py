@@ -224,10 +224,11 @@ def read_weights(path: str | os.PathLike, kind: str | None = None) -> Weights:
 
 def load_state(module: torch.nn.Module, weights: Weights, may_lack: Callable[[str], bool] | None = None) -> torch.nn.Module:
     """Copy checked tensors into `module`; names, shapes and dtypes must match exactly, except that
-    tensors for whose names `may_lack` is true, or that the module uses only in training (its
-    TRAINING_ONLY name prefixes), may be missing (they keep the module's own values)."""
+    tensors for whose names `may_lack` is true, that the module uses only in training (its
+    TRAINING_ONLY name prefixes) or that older files lack (its OPTIONAL prefixes), may be missing
+    (they keep the module's own values)."""
     expected = module.state_dict()
-    training_only = getattr(module, "TRAINING_ONLY", ())
+    training_only = getattr(module, "TRAINING_ONLY", ()) + getattr(module, "OPTIONAL", ())
     missing = [n for n in expected if n not in weights.tensors and not (may_lack and may_lack(n))
                and not n.startswith(training_only)]
     extra = [n for n in weights.tensors if n not in expected]

@@ -93,6 +93,9 @@ class ScriptedDynamics(torch.nn.Module):
             logits[b, :, self.classes[a]] = 10
         return logits
 
+    def allowed_moves(self, action):
+        return self.inner.allowed_moves(action)
+
     def token_context(self, *args):
         return None
 

@@ -161,6 +161,64 @@ def test_training_lowers_both_losses_and_exports_a_playable_world(trained):
     assert np.array_equal(world.undo(), again[-2]) and world.num_frames == 4
 
 
+def test_the_exported_world_counts_each_actions_camera_moves_in_its_labels(trained):
+    from safetensors.torch import load_file
+
+    from genie_play.io import read_weights
+
+    folder = trained[0]
+    counts = read_weights(folder / "dynamics.safetensors", "dynamics").tensors["move_counts"]
+    coded = load_file(str(folder / "coded.safetensors"))
+    assert counts.shape == (TINY.num_actions, tk.vocabulary(TINY).moves)
+    assert counts.sum() == coded["moves"].numel()
+    first = coded["codes"][0, 0], coded["moves"][0, 0, 0]
+    assert counts[first] >= 1
+
+
+def test_play_chooses_only_moves_the_footage_showed_for_the_action(tmp_path):
+    """Action 0's labels: right 95%, down 5 of 100 (a slip of the search) is not enough; action 1
+    is hardly used, so it stands still; with no counts at all, the head's choice stands."""
+    from genie_play.world.dynamics import Dynamics
+    from genie_play.world.world_model import WorldModel
+
+    config, vocab = PRESETS["default"], tk.vocabulary(PRESETS["default"])
+    table = vocab.move_table().tolist()
+    right, down = table.index([0, -4]), table.index([4, 0])
+    dynamics = Dynamics(config)
+    with torch.no_grad():
+        last = dynamics.move_mlp[-1]
+        last.weight.zero_()
+        last.bias.zero_()
+        last.bias[down], last.bias[right] = 20.0, 10.0  # the head prefers down, then right
+    world = WorldModel(tk.Tokenizer(config), dynamics)
+    prompt = textured(size=config.image_size)[:config.image_size, :config.image_size]
+
+    def played(action):
+        world.reset(prompt)
+        world.step(action)
+        return table[world._history[-1].moves[0]]
+
+    assert played(0) == [4, 0]  # no counts: every move allowed
+    dynamics.move_counts[0, right], dynamics.move_counts[0, down] = 95, 4
+    dynamics.move_counts[2, vocab.still] = 1000
+    dynamics.move_counts[1, right] = 3  # 3 of 1102 transitions: under 1%
+    assert played(0) == [0, -4] and played(1) == [0, 0]
+    dynamics.move_counts[0, down] = 6  # 6 of 101: a move the footage shows
+    assert played(0) == [4, 0]
+
+
+def test_a_dynamics_file_from_before_the_move_counts_loads_and_allows_every_move(trained, tmp_path):
+    from genie_play.io import load_state, read_weights, save_weights
+    from genie_play.world.dynamics import Dynamics
+
+    weights = read_weights(trained[0] / "dynamics.safetensors", "dynamics")
+    old = {k: v for k, v in weights.tensors.items() if k != "move_counts"}
+    path = tmp_path / "dynamics.safetensors"
+    save_weights(path, "dynamics", old, weights.config)
+    model = load_state(Dynamics(weights.config), read_weights(path, "dynamics"))
+    assert model.allowed_moves(torch.arange(TINY.num_actions)).all()
+
+
 def test_a_previewed_action_steps_to_exactly_the_previewed_frame(trained):
     from genie_play.world.world_model import WorldModel
 

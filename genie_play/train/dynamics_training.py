@@ -79,6 +79,14 @@ def code_transitions(data: Path, lam, config: GenieConfig, out: Path, progress: 
     return coded
 
 
+def move_counts(coded: dict, config: GenieConfig) -> torch.Tensor:
+    """(actions, moves) long: how often the labels pair each latent action with each camera move (any band)."""
+    vocab = tk.vocabulary(config)
+    codes = coded["codes"].long()[..., None].expand_as(coded["moves"])  # (C, T-1, bands)
+    pairs = codes.flatten() * vocab.moves + coded["moves"].long().flatten()
+    return torch.bincount(pairs, minlength=config.num_actions * vocab.moves).view(config.num_actions, vocab.moves)
+
+
 def batch(coded: dict, config: GenieConfig, generator: torch.Generator) -> dict[str, torch.Tensor]:
     """A training batch of random transitions, the moved frames and masked ids made as play makes them."""
     vocab = tk.vocabulary(config)
@@ -152,10 +160,12 @@ def train_dynamics(config: GenieConfig, data: Path, out: Path, lam_path: Path, r
     if init is not None:  # a bad file is refused before minutes of coding
         load_state(model, read_weights(init, "dynamics"))
     coded = code_transitions(Path(data), lam, config, out, progress)
+    model.move_counts.copy_(move_counts(coded, config))
     optimizer = make_optimizer(model, config)
     step = 0
     checkpoint = load_checkpoint(out / "checkpoints") if resume else None
     if checkpoint is not None:
+        checkpoint.model.setdefault("move_counts", model.move_counts)  # a run begun before the counts existed
         restore(checkpoint, model, optimizer)
         step = checkpoint.step
     generator = torch.Generator().manual_seed(config.train.seed * 1000 + step)

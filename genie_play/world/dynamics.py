@@ -9,6 +9,8 @@ Two heads, run in order, as play runs them:
                                             holds the ones already chosen and `mask_id` elsewhere;
                                             the context (token_context: the frame, the moved frame,
                                             the action) is computed once per frame, not per round
+Play chooses only among the moves the footage showed for an action (allowed_moves, from the
+training labels' counts): a rare slip of the camera search, learned as a move, never plays.
 Both read pixels, not tokens: the frame on screen is the state, so a player's picture is read
 as it is. A small CNN brings the pixels to the block grid, a transformer over the grid's
 blocks decides which ones change and where each copies from.
@@ -21,6 +23,10 @@ from torch import nn
 
 from genie_play.config import GenieConfig
 from genie_play.world.tokenizer import vocabulary
+
+MOVE_SHARE = 0.05  # share of an action's training transitions a camera move needs to be played for it
+CODE_SHARE = 0.01  # share of all training transitions an action needs for its moves to be known: an
+# action the LAM hardly used (Defender: 9 of 3,780) has a move head that never learned, so it stands still
 
 
 def _frame_input(frame: torch.Tensor) -> torch.Tensor:
@@ -46,6 +52,8 @@ class Block(nn.Module):
 class Dynamics(nn.Module):
     """(frame, latent action, the last move) -> band moves; (frame, moved frame, action, ids) -> block ids."""
 
+    OPTIONAL = ("move_counts",)  # files from before it lack it: every move stays allowed
+
     def __init__(self, config: GenieConfig):
         super().__init__()
         self.config = config
@@ -70,11 +78,24 @@ class Dynamics(nn.Module):
         self.blocks = nn.ModuleList([Block(d, c.num_heads) for _ in range(c.num_layers)])
         self.norm = nn.LayerNorm(d)
         self.head = nn.Linear(d, vocab.size)
+        # How often each (action, move) pair is in the training labels, set by training: all zero, every move plays.
+        self.register_buffer("move_counts", torch.zeros(config.num_actions, vocab.moves, dtype=torch.long))
 
     @property
     def no_move(self) -> int:
         """The `last_move` class of a frame with no move before it (the prompt)."""
         return self.vocab.moves
+
+    def allowed_moves(self, action: torch.Tensor) -> torch.Tensor:
+        """action (B,) -> (B, moves) bool: the camera moves play may choose for each action."""
+        counts = self.move_counts.float()
+        per_action = counts.sum(dim=1, keepdim=True)  # (A, 1)
+        if per_action.sum() == 0:
+            return torch.ones(len(action), self.vocab.moves, dtype=torch.bool, device=action.device)
+        known = per_action >= CODE_SHARE * per_action.sum()
+        allowed = (counts >= MOVE_SHARE * per_action) & (counts > 0) & known
+        allowed[:, self.vocab.still] = True  # standing still is always possible
+        return allowed[action]
 
     def move_logits(self, frame: torch.Tensor, action: torch.Tensor, last_move: torch.Tensor) -> torch.Tensor:
         """frame uint8 (B, H, W, 3), action (B,), last_move (B, bands) -> logits (B, bands, moves)."""

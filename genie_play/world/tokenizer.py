@@ -55,6 +55,11 @@ class Vocabulary:
     def moves(self) -> int:
         return (2 * self.move_y + 1) * (2 * self.move_x + 1)
 
+    @property
+    def still(self) -> int:
+        """The camera move class (0, 0)."""
+        return self.moves // 2
+
     def offsets(self, device=None) -> torch.Tensor:
         """(size, 2) long: the (dy, dx) of every id."""
         dy, dx = torch.meshgrid(torch.arange(-self.reach_y, self.reach_y + 1, device=device),

@@ -227,7 +227,8 @@ class WorldModel:
         B, G, size = len(actions), self.config.image_size // self.vocab.block, self.config.image_size
         action = torch.tensor(list(actions), device=self.device)
         with self._phase("move_ms"):
-            moves = self.dynamics.move_logits(frames, action, last_moves).argmax(-1)  # (B, bands)
+            logits = self.dynamics.move_logits(frames, action, last_moves)  # (B, bands, moves)
+            moves = logits.masked_fill(~self.dynamics.allowed_moves(action)[:, None], -torch.inf).argmax(-1)  # (B, bands)
             px = self.tokenizer.moves[moves]
             moved = tk.decode(frames, px, torch.full((B, G, G), self.vocab.carry, device=self.device), self.vocab)
             hole, valid = tk.hole(px, size), tk.valid_ids(px, self.vocab, size)

@@ -142,12 +142,18 @@ def model_card(out: Path, result: dict, effects: list, keymap, imported: dict) -
              f"{result.get('frames_per_clip', '?')} frames from {imported['sources']} source(s); "
              f"{imported['heldout_clips']} clips (the end of each source) held out for the numbers below.", "",
              "| stage | minutes |", "|---|---|"]
-    lines += [f"| {stage} | {times[stage] / 60:.1f} |" for stage in ("data", "lam", "dynamics", "eval") if stage in times]
+    lines += [f"| {stage} | {times[stage] / 60:.1f} |" for stage in ("data", "lam", "dynamics", "calibrate", "eval") if stage in times]
     lines.append(f"| **all** | **{sum(times.values()) / 60:.1f}** |")
     lines += ["", "| measure | value |", "|---|---|"]
     for key, what in ROWS:
         if result.get(key) is not None:
             lines.append(f"| {what.format(key=result.get('survival_key', 'right'))} | {result[key]:.3f} |")
+    calibration = out / "calibration.json"
+    if calibration.exists():
+        found = read_json(calibration)
+        tried = ", ".join(f"{row['carry_bias']:g}: {row['found_sharpness']:.2f}" for row in found["ladder"])
+        lines += ["", f"The sampler's carry bias is {found['carry_bias']:g}, chosen on training clips by the found "
+                      f"sharpness of 200 random keys at each bias tried ({tried})."]
     lines += ["", "What each code does in the held-out clips (no labels: read from the pixels):", "",
               "| code | label | keys | measured |", "|---|---|---|---|"]
     for e in effects:

@@ -1,5 +1,5 @@
 """The recipe: data, one network or the whole world (LAM -> dynamics; the tokenizer is a search),
-then evaluation and a proposed keymap. It sits above `train` and `eval`, which know nothing of
+then the sampler's calibration (genie_play.calibrate), evaluation and a proposed keymap. It sits above `train` and `eval`, which know nothing of
 each other.
 
 `all` trains each stage in its own sub-folder of --out, hands the exported LAM to the dynamics
@@ -135,6 +135,11 @@ def ship(paths: list[Path], out: Path, opts, config: GenieConfig, generated: boo
         with atomic_path(out / path.name) as tmp:
             tmp.write_bytes(path.read_bytes())
         shipped.append(out / path.name)
+    if generated or opts.videos:
+        from genie_play.calibrate import calibrate
+
+        with timed(out, "calibrate"):
+            calibrate(out, Path(opts.data), opts.device)
     if generated:
         with timed(out, "eval"):
             evaluate_and_propose_keymap(out, Path(opts.data).parent, opts.device, config.num_actions)

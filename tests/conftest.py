@@ -56,6 +56,14 @@ def save_tiny_world(folder, tokenizer=None, dynamics=None, lam=None):
     return folder
 
 
+def short_rollouts(monkeypatch):
+    """The sampler's calibration (genie_play.calibrate) with short rollouts: a test, not a measurement."""
+    from genie_play import calibrate
+
+    monkeypatch.setattr(calibrate, "LONG_STEPS", 24)
+    monkeypatch.setattr(calibrate, "ROLLOUTS", 2)
+
+
 @pytest.fixture(scope="session")
 def generated_data(tmp_path_factory):
     """A small folder of the built-in world's clips: 8 episodes of 8 frames at 16x16."""

@@ -93,6 +93,9 @@ def test_train_all_without_data_is_the_whole_recipe_data_training_eval_and_keyma
     from genie_play.eval import evaluate as evaluation
 
     monkeypatch.setattr(recipe, "RECIPE_DATA", tuple((n, s, 6, seed) for n, s, _, seed in recipe.RECIPE_DATA))
+    from conftest import short_rollouts
+
+    short_rollouts(monkeypatch)
     out = tmp_path / "run"
     keymap_before_eval, evaluate = [], evaluation.evaluate
     monkeypatch.setattr(evaluation, "evaluate", lambda opts: keymap_before_eval.append((out / "keymap.toml").exists())
@@ -159,7 +162,10 @@ def _footage(folder, clips_frames=80, seed=0):
     return path
 
 
-def test_train_all_from_videos_names_the_keys_evaluates_and_writes_a_card(tmp_path, capsys):
+def test_train_all_from_videos_names_the_keys_evaluates_and_writes_a_card(tmp_path, capsys, monkeypatch):
+    from conftest import short_rollouts
+
+    short_rollouts(monkeypatch)
     footage = tmp_path / "footage"
     footage.mkdir()
     _footage(footage, seed=0), _footage(footage, seed=1)
@@ -181,7 +187,10 @@ def test_train_all_from_videos_names_the_keys_evaluates_and_writes_a_card(tmp_pa
     assert "kept_8_heldout" in metrics and "lam_code0_effect" in metrics and "dynamics_delta_psnr" in metrics
     card = (out / "MODEL_CARD.md").read_text()
     assert "| lam |" in card and "| dynamics |" in card and "| eval |" in card and "| code | label | keys |" in card
-    assert set(json.loads((out / "stages.json").read_text())) == {"data", "lam", "dynamics", "eval"}
+    assert set(json.loads((out / "stages.json").read_text())) == {"data", "lam", "dynamics", "calibrate", "eval"}
+    bias = json.loads((out / "calibration.json").read_text())["carry_bias"]  # chosen on training clips
+    assert f"The sampler's carry bias is {bias:g}" in card
+    assert read_weights(out / "dynamics.safetensors").config.sampler.carry_bias == bias
     # The world is played on its own footage: play, its gallery and the RL environment start from
     # held-out first frames, not the bundled platformer picture.
     from PIL import Image

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from genie_play.eval import metrics as M
-from genie_play.eval.evaluate import BANK_FRAMES, held_out_clips, stability
+from genie_play.eval.evaluate import BANK_FRAMES, effect_table, held_out_clips, moving_nothing, stability
 from genie_play.io import read_weights, save_weights, write_json
 from genie_play.world.world_model import WEIGHT_FILES, WorldModel
 
@@ -30,22 +30,18 @@ ROLLOUTS = 8  # from the first frames of as many clips: one rollout is one draw 
 # three (the evaluation's) put River Raid's best bias at 3 on held-out clips and at 16 on training clips
 FROZEN_CAP = 0.05  # share of moving keys a bias may leave without a change (the footage bar)
 NOISE = 0.05  # found sharpness within this of the best counts as as good: the smaller bias wins
-STILL_SHARE = 0.5  # share of a code's transitions that change nothing, for a press of it to be allowed no change
 CALIBRATION = "calibration.json"
 
 
 @torch.inference_mode()
 def still_codes(world: WorldModel, frames: torch.Tensor) -> frozenset:
-    """Codes whose transitions in `frames` (C, T, H, W, 3) mostly change nothing the tokenizer codes
-    (the camera still, every block carried), and codes they never show: pressing these may leave
-    the frame as it was; every other press must change it (a jump that no longer lifts is frozen)."""
+    """Codes allowed to leave the frame as it was: those whose transitions in `frames` (C, T, H, W, 3)
+    move nothing on screen, or that are rare, as the evaluation counts them (eval/code_effects.py)."""
     if world.lam is None:
         return frozenset()
-    codes = world.lam.infer_actions(frames).flatten()  # (C * (T-1),)
-    moves, ids = world.tokenizer.encode(frames[:, :-1].flatten(0, 1), frames[:, 1:].flatten(0, 1))
-    unchanged = (moves == world.vocab.still).all(dim=1) & (ids == world.vocab.carry).flatten(1).all(dim=1)
-    return frozenset(c for c in range(world.num_actions)
-                     if not (codes == c).any() or unchanged[codes == c].float().mean() >= STILL_SHARE)
+    result = {}
+    effect_table(frames, world.lam.infer_actions(frames), world.num_actions, result)
+    return moving_nothing(result, world.num_actions)
 
 
 def measure(weights: Path, data: Path, device: str = "cpu", seed: int = 0) -> dict:

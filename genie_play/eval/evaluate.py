@@ -259,6 +259,11 @@ def _long_rollout_means(prefix: str, runs: list[LongRollout]) -> dict:
             f"{prefix}_frozen_fraction": float(np.mean([r.frozen for r in runs]))}
 
 
+def moving_nothing(result: dict, num_actions: int) -> frozenset:
+    """The codes whose effect on screen (effect_table's, in `result`) moves nothing, or is rare."""
+    return frozenset(c for c in range(num_actions) if _moves_nothing(result.get(f"lam_code{c}_effect")))
+
+
 def _moves_nothing(effect: dict | None) -> bool:
     from genie_play.eval.code_effects import MOVES
 
@@ -320,7 +325,7 @@ def _dynamics_metrics(world: WorldModel, frames: torch.Tensor, inferred: torch.T
     # action idle where the data has true actions, else a code that moves nothing on screen.
     still = frozenset(c for c in range(world.num_actions) if result.get(f"lam_code{c}_action") == "idle")
     if not any(result.get(f"lam_code{c}_action") for c in range(world.num_actions)):
-        still = frozenset(c for c in range(world.num_actions) if _moves_nothing(result.get(f"lam_code{c}_effect")))
+        still = moving_nothing(result, world.num_actions)
     result["rollout_still_codes"] = sorted(still)
     bank = frames[:, ::5].flatten(0, 1)[:BANK_FRAMES].numpy()  # real frames: what a kept patch may look like
     runs = [stability(world, prompt, keys, real_sharpness, bank, still) for prompt, keys in zip(prompts, sequences)]

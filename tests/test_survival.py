@@ -101,12 +101,12 @@ def test_new_strip_sharpness_is_zero_for_a_blank_strip_and_near_one_for_the_pict
 
 
 def test_survival_on_a_rigid_scroll_and_on_a_world_that_paints_grey():
-    scroll = survival(RollWorld(), PROMPT, right_code=1)
+    scroll = survival(RollWorld(), PROMPT, code=1)
     assert set(scroll) == {"kept_1", "kept_4", "kept_8", "kept_32", "px_per_step", "new_strip_sharpness"}
     assert min(scroll["kept_1"], scroll["kept_4"], scroll["kept_8"]) >= 0.95
     assert scroll["kept_32"] is None  # 128 px: nothing of the prompt can stay in view
     assert scroll["px_per_step"] == pytest.approx(4.0) and scroll["new_strip_sharpness"] >= 0.5
-    still = survival(RollWorld(), PROMPT, right_code=0)
+    still = survival(RollWorld(), PROMPT, code=0)
     assert still["kept_8"] == 1.0 and still["px_per_step"] == 0.0
     flat = survival(RollWorld(flat=True), PROMPT, right_code=1)
     assert flat["kept_1"] == flat["kept_8"] == 0.0 and flat["new_strip_sharpness"] == 0.0

@@ -96,11 +96,11 @@ def turned(frame: np.ndarray, key: str) -> np.ndarray:
     return frame
 
 
-def survival(world, prompt: np.ndarray, right_code: int, steps=(1, 4, 8, 32), key: str = "right") -> dict:
-    """Hold `right_code` (the code of arrow `key`) from `world.reset(prompt)`: kept_k after k presses,
+def survival(world, prompt: np.ndarray, code: int, steps=(1, 4, 8, 32), key: str = "right") -> dict:
+    """Hold `code` (the code of arrow `key`) from `world.reset(prompt)`: kept_k after k presses,
     the view's px per step the key's way over the first 8 and the new strip's sharpness at the end,
     against the frame reset returned."""
-    frames = [turned(f, key) for f in hold(world, prompt, right_code, max(steps))]
+    frames = [turned(f, key) for f in hold(world, prompt, code, max(steps))]
     out = {f"kept_{k}": kept(frames[0], frames[k], k) for k in steps}
     out["px_per_step"] = view_move(frames[:9])
     out["new_strip_sharpness"] = new_strip_sharpness(frames[0], frames[-1])

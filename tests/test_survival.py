@@ -108,7 +108,7 @@ def test_survival_on_a_rigid_scroll_and_on_a_world_that_paints_grey():
     assert scroll["px_per_step"] == pytest.approx(4.0) and scroll["new_strip_sharpness"] >= 0.5
     still = survival(RollWorld(), PROMPT, code=0)
     assert still["kept_8"] == 1.0 and still["px_per_step"] == 0.0
-    flat = survival(RollWorld(flat=True), PROMPT, right_code=1)
+    flat = survival(RollWorld(flat=True), PROMPT, code=1)
     assert flat["kept_1"] == flat["kept_8"] == 0.0 and flat["new_strip_sharpness"] == 0.0
 
 
@@ -120,9 +120,9 @@ def _bind_only_up(folder):
 
 def test_a_world_that_scrolls_up_is_measured_along_its_own_axis(tmp_path):
     up = RollWorld(roll=(4, 0))  # content moves down: the view goes up, as in River Raid
-    measured = survival(up, PROMPT, right_code=1, key="up")
+    measured = survival(up, PROMPT, code=1, key="up")
     assert min(measured["kept_1"], measured["kept_8"]) >= 0.95 and measured["px_per_step"] == pytest.approx(4.0)
-    assert survival(up, PROMPT, right_code=1, key="down")["px_per_step"] == pytest.approx(-4.0)
+    assert survival(up, PROMPT, code=1, key="down")["px_per_step"] == pytest.approx(-4.0)
     _bind_only_up(tmp_path)
     up.source = tmp_path
     assert scroll_key(up, PROMPT) == ("up", 1)  # no right key: the arrow the keymap has

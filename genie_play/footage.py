@@ -134,6 +134,7 @@ ROWS = (  # (metric, what it says), in the card's order
 
 def model_card(out: Path, result: dict, effects: list, keymap, imported: dict) -> str:
     """The model card of a world trained from footage: its data, stage times, numbers and keys."""
+    from genie_play.calibrate import CALIBRATION, LONG_STEPS
     from genie_play.eval.code_effects import note
 
     times = read_json(out / "stages.json") if (out / "stages.json").exists() else {}
@@ -148,12 +149,11 @@ def model_card(out: Path, result: dict, effects: list, keymap, imported: dict) -
     for key, what in ROWS:
         if result.get(key) is not None:
             lines.append(f"| {what.format(key=result.get('survival_key', 'right'))} | {result[key]:.3f} |")
-    calibration = out / "calibration.json"
-    if calibration.exists():
-        found = read_json(calibration)
+    if (out / CALIBRATION).exists():
+        found = read_json(out / CALIBRATION)
         tried = ", ".join(f"{row['carry_bias']:g}: {row['found_sharpness']:.2f}" for row in found["ladder"])
         lines += ["", f"The sampler's carry bias is {found['carry_bias']:g}, chosen on training clips by the found "
-                      f"sharpness of 200 random keys at each bias tried ({tried})."]
+                      f"sharpness of {LONG_STEPS} random keys at each bias tried ({tried})."]
     lines += ["", "What each code does in the held-out clips (no labels: read from the pixels):", "",
               "| code | label | keys | measured |", "|---|---|---|---|"]
     for e in effects:

@@ -1,6 +1,6 @@
 """The recipe: data, one network or the whole world (LAM -> dynamics; the tokenizer is a search),
-then the sampler's calibration (genie_play.calibrate), evaluation and a proposed keymap. It sits above `train` and `eval`, which know nothing of
-each other.
+then the sampler's calibration (genie_play.calibrate), evaluation and a proposed keymap. It sits
+above `train` and `eval`, which know nothing of each other.
 
 `all` trains each stage in its own sub-folder of --out, hands the exported LAM to the dynamics
 stage, and copies the three weights files to --out itself, ready for `play` or `eval --weights`.

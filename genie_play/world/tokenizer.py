@@ -113,7 +113,7 @@ def estimate_move(prev: torch.Tensor, nxt: torch.Tensor, vocab: Vocabulary) -> t
     if vocab.bands > 1:
         return best
     distance = table.abs().sum(dim=1)  # (moves,)
-    still = int(distance.argmin())
+    still = vocab.still
     whole = costs.mean(dim=1)  # (B, moves): each move's cost over the frame
     fits = torch.gather(whole, 1, best) <= whole[:, still:still + 1] + MOVE_SLACK  # (B, bands)
     gain = (costs[..., still] - torch.gather(costs, 2, best[..., None])[..., 0]).clamp_min(0)  # (B, bands)

@@ -99,6 +99,96 @@ def test_the_hole_is_the_strip_the_move_uncovers_and_carry_is_invalid_there():
     assert not valid[0, :, 15, vocab.carry].any() and valid[0, :, :15, vocab.carry].all()
 
 
+def test_the_held_ids_keep_every_block_where_it_was_on_screen():
+    vocab = tk.vocabulary(PRESETS["default"])
+    prev = torch.from_numpy(textured(seed=1)[:64, :64])[None]
+    for move in ([0, -4], [3, 8], [0, 0]):
+        moves = torch.tensor([[move]])
+        assert torch.equal(tk.decode(prev, moves, tk.held_ids(moves, vocab, 64), vocab), prev)
+    assert (tk.held_ids(torch.zeros(1, 1, 2, dtype=torch.long), vocab, 64) == vocab.carry).all()
+
+
+def test_under_an_overlay_the_hole_is_the_world_strip_next_to_it():
+    moves = torch.tensor([[[-4, 0]]])  # content up 4 px: the camera goes down
+    hole = tk.hole(moves, 64, (0, 8))  # a score bar in the bottom 8 rows
+    assert hole[0, 52:56].all() and not hole[0, :52].any() and not hole[0, 56:].any()
+    assert torch.equal(tk.hole(moves, 64, (0, 0))[0].any(dim=1), torch.arange(64) >= 60)
+
+
+def scoreboard_clip(steps=12, bar=6, top_bar=0):
+    """A world scrolling right 2 px a step under a static score bar of `bar` rows at the bottom
+    (textured, its last 2 rows flat grey) and `top_bar` textured static rows at the top."""
+    big, board = textured(seed=5), textured(seed=6)[:64, :64]
+    frames = []
+    for t in range(steps):
+        f = scrolled(big, 2 * t)
+        f[64 - bar:] = board[64 - bar:]
+        f[62:] = 128
+        f[:top_bar] = board[:top_bar]
+        frames.append(f)
+    return torch.from_numpy(np.stack(frames))
+
+
+def test_the_rows_that_stay_put_while_the_view_scrolls_are_an_overlay():
+    clip = scoreboard_clip()
+    moves = torch.tensor([[0, -2]]).expand(len(clip) - 1, -1)
+    assert tk.overlay_rows(clip[:-1], clip[1:], moves) == (0, 6)  # the flat grey rows below it join the bar
+    clip = scoreboard_clip(top_bar=3)
+    assert tk.overlay_rows(clip[:-1], clip[1:], moves) == (3, 6)
+    plain = torch.from_numpy(np.stack([scrolled(textured(seed=5), 2 * t) for t in range(12)]))
+    assert tk.overlay_rows(plain[:-1], plain[1:], moves) == (0, 0)
+    assert tk.overlay_rows(clip[:-1], clip[1:], torch.zeros_like(moves)) == (0, 0)  # no move: nothing tells
+
+
+def test_play_holds_the_overlay_and_never_remembers_it_as_world(tmp_path):
+    """The view goes right 4 px a step and back: the bar stays as it was, and the strip that
+    comes back from memory is world, never a copy of the bar."""
+    from genie_play.world.dynamics import Dynamics
+    from genie_play.world.sampler import Sampler
+    from genie_play.world.world_model import WorldModel
+
+    config, vocab = PRESETS["default"], tk.vocabulary(PRESETS["default"])
+    table = vocab.move_table().tolist()
+    dynamics = Dynamics(config)
+    with torch.no_grad():
+        last = dynamics.move_mlp[-1]
+        last.weight.zero_()
+        last.bias.zero_()
+        dynamics.move_action.weight.zero_()
+        dynamics.move_counts[0, table.index([0, -4])] = 10  # action 0: the view goes right
+        dynamics.move_counts[1, table.index([0, 4])] = 10  # action 1: left
+        dynamics.move_counts[:, vocab.still] = 1
+        last.bias[table.index([0, -4])] = last.bias[table.index([0, 4])] = 10.0
+        dynamics.overlay.copy_(torch.tensor([0, 8]))
+    world = WorldModel(tk.Tokenizer(config), dynamics, sampler=Sampler.from_config(config.sampler, carry_bias=1e6))
+    prompt = scoreboard_clip(bar=8)[0].numpy()
+    world.reset(prompt)
+    for action in (0, 0, 0, 1, 1, 1):
+        frame = world.step(action)
+        assert np.array_equal(frame[56:], prompt[56:])
+    assert world.camera == (0, 0)
+    assert np.array_equal(frame[:56], prompt[:56])  # the world's rows came back from memory as they were
+    _, known = world.memory.read(56, -64, 8, 256)
+    assert not known.any()
+
+
+def test_a_held_bias_keeps_blocks_where_they_were_on_screen_while_the_view_moves():
+    from genie_play.world.dynamics import Dynamics
+    from genie_play.world.sampler import Sampler
+    from genie_play.world.world_model import WorldModel
+
+    config, vocab = PRESETS["default"], tk.vocabulary(PRESETS["default"])
+    dynamics = Dynamics(config)
+    with torch.no_grad():
+        dynamics.move_mlp[-1].bias[vocab.move_table().tolist().index([0, -4])] = 50.0  # the view goes right
+    prompt = textured(seed=7)[:64, :64]
+    for held, same in ((0.0, False), (1e6, True)):
+        world = WorldModel(tk.Tokenizer(config), dynamics, sampler=Sampler.from_config(config.sampler, held_bias=held))
+        world.reset(prompt)
+        frame = world.step(0)
+        assert world.camera == (0, 4) and np.array_equal(frame, prompt) == same
+
+
 def test_config_refuses_bands_that_do_not_split_the_grid():
     from genie_play.presets import resolve_config
 

@@ -87,8 +87,21 @@ def move_counts(coded: dict, config: GenieConfig) -> torch.Tensor:
     return torch.bincount(pairs, minlength=config.num_actions * vocab.moves).view(config.num_actions, vocab.moves)
 
 
-def batch(coded: dict, config: GenieConfig, generator: torch.Generator) -> dict[str, torch.Tensor]:
-    """A training batch of random transitions, the moved frames and masked ids made as play makes them."""
+def overlay(coded: dict, config: GenieConfig) -> torch.Tensor:
+    """(2,) long: the screen overlay's rows at the top and bottom (tokenizer.overlay_rows) in the coded
+    transitions; none where the frame has bands of its own (they move the rows apart already)."""
+    vocab = tk.vocabulary(config)
+    if vocab.bands > 1:
+        return torch.zeros(2, dtype=torch.long)
+    frames = coded["frames"]
+    moves = vocab.move_table()[coded["moves"][..., 0].long()].flatten(0, 1)  # (C * (T-1), 2)
+    return torch.tensor(tk.overlay_rows(frames[:, :-1].flatten(0, 1), frames[:, 1:].flatten(0, 1), moves))
+
+
+def batch(coded: dict, config: GenieConfig, generator: torch.Generator,
+          overlay: tuple[int, int] = (0, 0)) -> dict[str, torch.Tensor]:
+    """A training batch of random transitions, the moved frames and masked ids made as play makes them
+    (the overlay's rows held on screen)."""
     vocab = tk.vocabulary(config)
     C, T1 = coded["codes"].shape
     B = config.train.dynamics_batch
@@ -101,7 +114,7 @@ def batch(coded: dict, config: GenieConfig, generator: torch.Generator) -> dict[
     last[dropped] = vocab.moves
     target = coded["ids"][clip, t].long()  # (B, G, G)
     px = vocab.move_table()[moves]
-    moved = tk.decode(frame, px, torch.full_like(target, vocab.carry), vocab)
+    moved = tk.hold_overlay(frame, tk.decode(frame, px, torch.full_like(target, vocab.carry), vocab), overlay)
     # MaskGIT's schedule: a cosine share of the ids masked, and half the frames fully, as its first round sees them.
     share = torch.cos(math.pi / 2 * torch.rand(B, generator=generator))
     share[torch.rand(B, generator=generator) < 0.5] = 1.0
@@ -113,7 +126,7 @@ def batch(coded: dict, config: GenieConfig, generator: torch.Generator) -> dict[
     shown = torch.where(noise, random_ids, shown)
     shown[masked] = vocab.size  # mask_id
     return {"frame": frame, "action": coded["codes"][clip, t].long(), "last": last, "moves": moves, "moved": moved,
-            "hole": tk.hole(px, config.image_size), "shown": shown, "target": target, "masked": masked, "valid": valid}
+            "hole": tk.hole(px, config.image_size, overlay), "shown": shown, "target": target, "masked": masked, "valid": valid}
 
 
 def shuffle_blocks(frames: torch.Tensor, share: float, block: int, generator: torch.Generator) -> torch.Tensor:
@@ -161,11 +174,13 @@ def train_dynamics(config: GenieConfig, data: Path, out: Path, lam_path: Path, r
         load_state(model, read_weights(init, "dynamics"))
     coded = code_transitions(Path(data), lam, config, out, progress)
     model.move_counts.copy_(move_counts(coded, config))
+    model.overlay.copy_(overlay(coded, config))
     optimizer = make_optimizer(model, config)
     step = 0
     checkpoint = load_checkpoint(out / "checkpoints") if resume else None
     if checkpoint is not None:
-        checkpoint.model.setdefault("move_counts", model.move_counts)  # a run begun before the counts existed
+        checkpoint.model.setdefault("move_counts", model.move_counts)  # a run begun before these existed
+        checkpoint.model.setdefault("overlay", model.overlay)
         restore(checkpoint, model, optimizer)
         step = checkpoint.step
     generator = torch.Generator().manual_seed(config.train.seed * 1000 + step)
@@ -181,7 +196,7 @@ def train_dynamics(config: GenieConfig, data: Path, out: Path, lam_path: Path, r
         while step < config.train.dynamics_steps:
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(step, config.train.dynamics_steps, config)
-            loss, stats = losses(model, batch(coded, config, generator))
+            loss, stats = losses(model, batch(coded, config, generator, model.overlay_rows))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.train.grad_clip)

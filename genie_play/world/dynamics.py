@@ -11,6 +11,8 @@ Two heads, run in order, as play runs them:
                                             the action) is computed once per frame, not per round
 Play chooses only among the moves the footage showed for an action (allowed_moves, from the
 training labels' counts): a rare slip of the camera search, learned as a move, never plays.
+The rows of a screen overlay (a score bar the camera never moves; tokenizer.overlay_rows, measured
+on the training clips) stay where they are on screen.
 Both read pixels, not tokens: the frame on screen is the state, so a player's picture is read
 as it is. A small CNN brings the pixels to the block grid, a transformer over the grid's
 blocks decides which ones change and where each copies from.
@@ -52,7 +54,7 @@ class Block(nn.Module):
 class Dynamics(nn.Module):
     """(frame, latent action, the last move) -> band moves; (frame, moved frame, action, ids) -> block ids."""
 
-    OPTIONAL = ("move_counts",)  # files from before it lack it: every move stays allowed
+    OPTIONAL = ("move_counts", "overlay")  # files from before lack them: every move allowed, no overlay
 
     def __init__(self, config: GenieConfig):
         super().__init__()
@@ -80,6 +82,13 @@ class Dynamics(nn.Module):
         self.head = nn.Linear(d, vocab.size)
         # How often each (action, move) pair is in the training labels, set by training: all zero, every move plays.
         self.register_buffer("move_counts", torch.zeros(config.num_actions, vocab.moves, dtype=torch.long))
+        # The screen overlay's rows at the top and at the bottom, set by training: zero, the whole frame is the world.
+        self.register_buffer("overlay", torch.zeros(2, dtype=torch.long))
+
+    @property
+    def overlay_rows(self) -> tuple[int, int]:
+        """(top, bottom): rows of the screen that are not the world (tokenizer.overlay_rows)."""
+        return int(self.overlay[0]), int(self.overlay[1])
 
     @property
     def no_move(self) -> int:

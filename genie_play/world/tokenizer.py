@@ -30,6 +30,11 @@ MOVE_SLACK = 0.15  # share of the frame's pixels a band's move may break beyond 
 MOVE_SUPPORT = 0.05  # pixels a move must match beyond standing still, summed over the bands that chose it,
 # as a share of one band: a small ship climbing over black sky (Defender) matches 2-5% of its band
 DISTANCE_PRICE = 2e-5  # per pixel of offset: of equally good sources, the nearest (the same row's tile)
+OVERLAY_HELD = 0.9  # share of a row's telling pixels that must stay put on screen for it to be an overlay's
+OVERLAY_EVIDENCE = 0.03  # telling pixels per moving transition, as a share of the width, for a row to tell
+OVERLAY_REACH = 0.25  # share of the frame's rows an overlay may take at the top, and at the bottom
+OVERLAY_EDGE = 0.6  # a band is taken only if the first telling row past it has a smaller held share: Defender's
+# score box sits in the ground (rows past its band: 0.73 held), and cutting it in two tears it
 
 
 @dataclass(frozen=True)
@@ -167,6 +172,14 @@ def decode(prev: torch.Tensor, moves: torch.Tensor, ids: torch.Tensor, vocab: Vo
     return torch.gather(flat, 1, index).view_as(prev)
 
 
+def held_ids(moves: torch.Tensor, vocab: Vocabulary, size: int) -> torch.Tensor:
+    """(B, G, G): each block's id that copies it from where it was on screen, moves (B, bands, 2) px."""
+    rows = row_moves(moves, size)[:, ::vocab.block]  # (B, G, 2): a block's rows share a band
+    dy, dx = rows[..., 0], rows[..., 1]  # the source is moved back by the move, then offset by it again
+    ids = (dy + vocab.reach_y) * (2 * vocab.reach_x + 1) + dx + vocab.reach_x  # (B, G)
+    return ids[:, :, None].expand(-1, -1, size // vocab.block)
+
+
 def valid_ids(moves: torch.Tensor, vocab: Vocabulary, size: int) -> torch.Tensor:
     """(B, G, G, size) bool: the ids whose whole source block lies inside the frame."""
     G, k = size // vocab.block, vocab.block
@@ -197,10 +210,63 @@ def encode(prev: torch.Tensor, nxt: torch.Tensor, moves: torch.Tensor, vocab: Vo
     return costs.argmin(dim=-1)  # (B, G, G)
 
 
-def hole(moves: torch.Tensor, size: int) -> torch.Tensor:
-    """(B, H, W) bool: the pixels the camera's move (B, bands, 2) leaves without a source (the new strip)."""
+def hole(moves: torch.Tensor, size: int, overlay: tuple[int, int] = (0, 0)) -> torch.Tensor:
+    """(B, H, W) bool: the pixels the camera's move (B, bands, 2) leaves without a source (the new strip).
+    With an overlay of (top, bottom) rows, a world pixel whose source lies under the overlay has none either."""
+    top, bottom = overlay
     y, x = moved_from(moves, size)
-    return (y < 0) | (y >= size) | (x < 0) | (x >= size)
+    world = torch.zeros(size, dtype=torch.bool, device=moves.device)
+    world[top:size - bottom] = True
+    return world[None, :, None] & ((y < top) | (y >= size - bottom) | (x < 0) | (x >= size))
+
+
+def hold_overlay(prev: torch.Tensor, nxt: torch.Tensor, overlay: tuple[int, int]) -> torch.Tensor:
+    """nxt (B, H, W, 3) with the overlay's (top, bottom) rows as they were in prev: they are not the world's."""
+    top, bottom = overlay
+    if top == bottom == 0:
+        return nxt
+    nxt = nxt.clone()
+    nxt[:, :top] = prev[:, :top]
+    nxt[:, nxt.shape[1] - bottom:] = prev[:, nxt.shape[1] - bottom:]
+    return nxt
+
+
+def overlay_rows(prev: torch.Tensor, nxt: torch.Tensor, moves: torch.Tensor, chunk: int = 256) -> tuple[int, int]:
+    """The rows at the top and at the bottom of the screen that stay put while the camera moves: a
+    score bar, a fuel gauge, a radar drawn over the world. prev, nxt uint8 (N, H, W, 3) and the
+    camera's moves (N, 2) px of N transitions -> (top, bottom) row counts.
+
+    A pixel tells when exactly one of "held on screen" and "moved with the camera" matches it; a
+    row is an overlay's when OVERLAY_HELD of its telling pixels were held, the world's when fewer
+    were; rows that hardly tell (flat grey) between the screen's edge and an overlay's row are the
+    overlay's. A band whose edge is not clean (the overlay goes on past it) is not taken."""
+    moving = moves.abs().sum(dim=1) > 0
+    prev, nxt, moves = prev[moving], nxt[moving], moves[moving]
+    H, W = prev.shape[1:3]
+    tells, held_wins = torch.zeros(H), torch.zeros(H)
+    for i in range(0, len(prev), chunk):
+        a, b = _unit(prev[i:i + chunk]), _unit(nxt[i:i + chunk])
+        moved = torch.stack([_shift(a[j:j + 1], dy, dx)[0] for j, (dy, dx) in enumerate(moves[i:i + chunk].tolist())])
+        held = (a - b).abs().amax(dim=1) <= 2.5 / 255  # (n, H, W)
+        carried = (moved - b).abs().amax(dim=1) <= 2.5 / 255  # NaN (nothing moved in) compares False
+        telling = (held ^ carried) & ~moved[:, 0].isnan()
+        tells += telling.float().sum(dim=(0, 2))
+        held_wins += (telling & held).float().sum(dim=(0, 2))
+    evidence = tells >= OVERLAY_EVIDENCE * W * max(1, len(prev))
+    held = held_wins / tells.clamp_min(1)
+    overlay = evidence & (held >= OVERLAY_HELD)
+
+    def band(rows: list[int]) -> int:
+        size = 0
+        for n, r in enumerate(rows[:int(OVERLAY_REACH * H)]):
+            if evidence[r] and not overlay[r]:
+                break
+            if overlay[r]:
+                size = n + 1
+        past = [r for r in rows[size:] if evidence[r]]
+        return size if not past or held[past[0]] < OVERLAY_EDGE else 0
+
+    return band(list(range(H))), band(list(range(H - 1, -1, -1)))
 
 
 class Tokenizer(torch.nn.Module):

@@ -68,7 +68,7 @@ class WorldBatch:
         for i, b in enumerate(np.flatnonzero(restart)):
             self.generators[b].manual_seed(int(seeds[i]))
             self.memories[b], self.cameras[b] = Memory(), (0, 0)
-            self.memories[b].write(0, 0, first[i])
+            self.world.remember(self.memories[b], (0, 0), first[i])
         return self.frames
 
     @torch.inference_mode()
@@ -85,5 +85,5 @@ class WorldBatch:
         self.frames = nxt.cpu().numpy()
         for b in range(self.num_worlds):
             self.cameras[b] = self.world.camera_after(self.cameras[b], self._moves[b])
-            self.memories[b].write(*self.cameras[b], self.frames[b])
+            self.world.remember(self.memories[b], self.cameras[b], self.frames[b])
         return self.frames

@@ -8,6 +8,9 @@
     undo()         back one frame
     memory         every pixel shown, at its place in the world (memory.py): where the view
                    moves back over a place it has shown, that place comes back as it was
+    overlay        rows at the top and bottom of the screen that are not the world (a score bar,
+                   a fuel gauge: dynamics.overlay_rows): they stay on screen as they are, and the
+                   memory never holds them
     preview(acts)  the next frame for several actions at once, state untouched; step(a) then shows
                    exactly the previewed frame without running a network
 The app, headless play, evaluation, benchmarks and the RL environment drive this object (and
@@ -70,6 +73,7 @@ class WorldModel:
         self.lam = lam.to(self.device).eval() if lam is not None else None
         self.config = dynamics.config
         self.vocab = tk.vocabulary(self.config)
+        self.overlay = dynamics.overlay_rows
         self.sampler = sampler or Sampler.from_config(self.config.sampler)
         self.seed = seed
         self.timings: dict[str, float] | None = None  # set to {} to have step() record its phases in ms
@@ -85,7 +89,7 @@ class WorldModel:
     def load(cls, weights_dir: str | os.PathLike, device: str | torch.device = "auto", *, seed: int = 0,
              **sampling) -> WorldModel:
         """Load the three networks from a folder, checking they fit together; `sampling` overrides
-        the files' sampler knobs (maskgit_steps, temperature, min_p, carry_bias; None keeps one)."""
+        the files' sampler knobs (maskgit_steps, temperature, min_p, carry_bias, held_bias; None keeps one)."""
         folder = Path(weights_dir)
         if not folder.is_dir():
             raise file_error(folder, "weights folder not found")
@@ -135,7 +139,7 @@ class WorldModel:
         self._history.clear()
         no_move = torch.full((self.vocab.bands,), self.dynamics.no_move, dtype=torch.long, device=self.device)
         self.memory = Memory()
-        self.memory.write(0, 0, frame)
+        self.remember(self.memory, (0, 0), frame)
         self._history.append(FrameRecord(frame, -1, no_move))
         self._previews = {}
         return frame
@@ -153,7 +157,7 @@ class WorldModel:
             frames, moves = self._sample([action], [self._generator])
             frame, moves = frames[0], moves[0]
         camera = self.camera_after(self._history[-1].camera, moves)
-        self._history.append(FrameRecord(frame, action, moves, camera, self.memory.write(*camera, frame)))
+        self._history.append(FrameRecord(frame, action, moves, camera, self.remember(self.memory, camera, frame)))
         self._previews = {}
         return frame
 
@@ -196,6 +200,11 @@ class WorldModel:
                                       [self.memory] * B, [last.camera] * B)
         return list(nxt.cpu().numpy()), moves
 
+    def remember(self, memory: Memory, camera: tuple[int, int], frame: np.ndarray) -> Region:
+        """Write the world's part of `frame` (H, W, 3), shown at `camera`, into `memory`; returns what it held."""
+        top, bottom = self.overlay
+        return memory.write(camera[0] + top, camera[1], frame[top:len(frame) - bottom])
+
     def camera_after(self, camera: tuple[int, int], moves: torch.Tensor) -> tuple[int, int]:
         """The camera's world position after `moves` (bands,): it moves against the content."""
         dy, dx = self.tokenizer.moves[moves[0]].tolist()
@@ -206,16 +215,18 @@ class WorldModel:
         """The moved frames (B, H, W, 3) with the strip each move uncovers (hole, (B, H, W)) filled:
         from memory where the world was shown before, else with a piece of the world nearby whose
         edge fits (strip.py). Returns the frames and the filled pixels (B, H, W)."""
-        size = self.config.image_size
+        size, (top, bottom) = self.config.image_size, self.overlay
+        rows = slice(top, size - bottom)  # the world's rows: the overlay's are never a hole
         out, filled = moved.cpu().numpy().copy(), hole.cpu().numpy().copy()
         for b, (memory, camera) in enumerate(zip(memories, cameras)):
             if not filled[b].any():
                 continue
-            at = self.camera_after(camera, moves[b])
-            pixels, known = memory.read(*at, size, size)
-            recalled = filled[b] & known
-            out[b][recalled] = pixels[recalled]
-            filled[b] = recalled | fill_new(out[b], filled[b] & ~known, memory, at, generators[b])
+            y, x = self.camera_after(camera, moves[b])
+            view, strip = out[b][rows], filled[b][rows]  # views: painting them paints the frame
+            pixels, known = memory.read(y + top, x, len(view), size)
+            recalled = strip & known
+            view[recalled] = pixels[recalled]
+            strip[:] = recalled | fill_new(view, strip & ~known, memory, (y + top, x), generators[b])
         return torch.from_numpy(out).to(self.device), torch.from_numpy(filled).to(self.device)
 
     def sample_next(self, frames: torch.Tensor, last_moves: torch.Tensor, actions: Sequence[int],
@@ -231,7 +242,8 @@ class WorldModel:
             moves = logits.masked_fill(~self.dynamics.allowed_moves(action)[:, None], -torch.inf).argmax(-1)  # (B, bands)
             px = self.tokenizer.moves[moves]
             moved = tk.decode(frames, px, torch.full((B, G, G), self.vocab.carry, device=self.device), self.vocab)
-            hole, valid = tk.hole(px, size), tk.valid_ids(px, self.vocab, size)
+            moved = tk.hold_overlay(frames, moved, self.overlay)
+            hole, valid = tk.hole(px, size, self.overlay), tk.valid_ids(px, self.vocab, size)
             filled = None
             if memories is not None and self.vocab.bands == 1:  # one camera: the world has one place per pixel
                 moved, filled = self._fill_strips(moved, hole, memories, cameras, moves, generators)
@@ -246,14 +258,15 @@ class WorldModel:
             return self.dynamics.token_logits(context, ids)
 
         with self._phase("maskgit_ms"):
-            ids = self.sampler.block_ids(token_logits, new, valid, self.vocab.carry, self.dynamics.mask_id, generators)
+            ids = self.sampler.block_ids(token_logits, new, valid, self.vocab.carry, tk.held_ids(px, self.vocab, size),
+                                         self.dynamics.mask_id, generators)
         with self._phase("decode_ms"):
             nxt = tk.decode(frames, px, ids, self.vocab)
             if filled is not None:
                 k = self.vocab.block
                 carried = (ids == self.vocab.carry).repeat_interleave(k, 1).repeat_interleave(k, 2)
                 nxt = torch.where((filled & carried)[..., None], moved, nxt)
-            return nxt, moves
+            return tk.hold_overlay(frames, nxt, self.overlay), moves
 
     def action_index(self, action) -> int:
         """`action` as an int, refused in one line unless it is one of this model's latent actions."""

@@ -1,17 +1,15 @@
-"""Calibrating the sampler: the carry and held biases a trained world plays with, chosen by measurement.
+"""Calibrating the sampler: the carry bias a trained world plays with, chosen by measurement.
 
 The carry bias (config.SamplerConfig) trades what the block tokens change against what survives
 a long game: a world whose token head is sure of its changes (a sprite, a HUD held still while
 the view scrolls) but wrong about a few of them re-codes its own mistakes every step, and 200
-keys later a city skyline is noise (Defender at the preset's bias); another world needs those
-changes to bring boats into the river (River Raid at a high bias). The held bias keeps what the
-view scrolls under where it is on screen: River Raid's plane stays, where without it the plane
-is carried off with the river; Defender's skyline blocks take the held id as readily as the
-carried one and tear. So after training, the world plays LONG_STEPS random keys from TRAINING
-clips' first frames (never the held-out ones the evaluation scores) at each carry bias of LADDER,
-with no held bias and with one equal to it, and keeps the simplest setting (no held bias first,
-then the smallest carry bias) whose found sharpness is within NOISE of the best, among those that
-leave moving keys frozen at most FROZEN_CAP of the time.
+keys later a city skyline is noise (Defender at the preset's bias); another world's changes are
+what brings anything new into the picture (Chopper Command, sharpest at 3). So after training, the world
+plays LONG_STEPS random keys from the first frames of ROLLOUTS training clips (never the held-out
+ones the evaluation scores; as many rollouts as the evaluation plays: three put River Raid's best
+bias at 3 on held-out clips and at 16 on training clips) at each bias of LADDER, and keeps the
+smallest whose found sharpness is within NOISE of the best, among those that leave moving keys
+frozen at most FROZEN_CAP of the time.
 """
 
 from __future__ import annotations
@@ -24,15 +22,12 @@ import numpy as np
 import torch
 
 from genie_play.eval import metrics as M
-from genie_play.eval.evaluate import BANK_FRAMES, effect_table, held_out_clips, moving_nothing, stability
+from genie_play.eval.evaluate import BANK_FRAMES, ROLLOUTS, effect_table, held_out_clips, moving_nothing, stability
 from genie_play.io import read_weights, save_weights, write_json
 from genie_play.world.world_model import WEIGHT_FILES, WorldModel
 
-LADDER = (3.0, 8.0, 16.0)  # carry biases tried, in logits added to the carry id; each alone and with the
-# same bias on the held id
+LADDER = (3.0, 8.0, 16.0)  # carry biases tried, in logits added to the carry id
 LONG_STEPS = 200  # random keys per rollout, as the evaluation plays them
-ROLLOUTS = 8  # from the first frames of as many clips: one rollout is one draw of a sampled world, and
-# three (the evaluation's) put River Raid's best bias at 3 on held-out clips and at 16 on training clips
 FROZEN_CAP = 0.05  # share of moving keys a bias may leave without a change (the footage bar)
 NOISE = 0.05  # found sharpness within this of the best counts as as good: the smaller bias wins
 CALIBRATION = "calibration.json"
@@ -50,8 +45,8 @@ def still_codes(world: WorldModel, frames: torch.Tensor) -> frozenset:
 
 
 def measure(weights: Path, data: Path, device: str = "cpu", seed: int = 0) -> dict:
-    """Per setting tried ("ladder": carry and held bias), the long rollouts' found sharpness, found
-    share and frozen share, and the codes allowed to leave the frame unchanged ("still_codes")."""
+    """Per bias of LADDER ("ladder"), the long rollouts' found sharpness, found share and frozen
+    share, and the codes allowed to leave the frame unchanged ("still_codes")."""
     world = WorldModel.load(weights, device)
     frames = held_out_clips(data, world.config, 16, seed)[0]
     rng = torch.Generator().manual_seed(seed)
@@ -61,30 +56,25 @@ def measure(weights: Path, data: Path, device: str = "cpu", seed: int = 0) -> di
     bank = frames[:, ::5].flatten(0, 1)[:BANK_FRAMES].numpy()
     still = still_codes(world, frames)
     table = []
-    for held, bias in [(held, bias) for held in (False, True) for bias in LADDER]:
-        world.sampler = dataclasses.replace(world.sampler, carry_bias=bias, held_bias=bias if held else 0.0)
+    for bias in LADDER:
+        world.sampler = dataclasses.replace(world.sampler, carry_bias=bias)
         runs = [stability(world, p, k, real_sharpness, bank, still) for p, k in zip(prompts, keys)]
-        table.append({"carry_bias": bias, "held_bias": world.sampler.held_bias,
-                      "found_sharpness": float(np.mean([r.found_sharpness for r in runs])),
+        table.append({"carry_bias": bias, "found_sharpness": float(np.mean([r.found_sharpness for r in runs])),
                       "found_share": float(np.mean([r.found_share for r in runs])),
                       "frozen": float(np.mean([r.frozen for r in runs]))})
     return {"ladder": table, "still_codes": sorted(still)}
 
 
-def choose(table: list[dict]) -> tuple[float, float]:
-    """(carry bias, held bias): the simplest within NOISE of the best found sharpness among the
-    settings under FROZEN_CAP (no held bias before one, then the smaller carry bias)."""
+def choose(table: list[dict]) -> float:
+    """The smallest bias within NOISE of the best found sharpness among those under FROZEN_CAP."""
     allowed = [row for row in table if row["frozen"] <= FROZEN_CAP] or table[:1]
     best = max(row["found_sharpness"] for row in allowed)
-    good = [row for row in allowed if row["found_sharpness"] >= best - NOISE]
-    pick = min(good, key=lambda row: (row.get("held_bias", 0.0) > 0, row["carry_bias"]))
-    return pick["carry_bias"], pick.get("held_bias", 0.0)
+    return min(row["carry_bias"] for row in allowed if row["found_sharpness"] >= best - NOISE)
 
 
 def calibrate(weights: Path, data: Path, device: str = "cpu") -> dict:
-    """Choose the carry and held biases of the world in `weights` on training clips in `data` and
-    write them into its dynamics file; the table goes to weights/calibration.json, which a resumed
-    run reuses."""
+    """Choose the carry bias of the world in `weights` on training clips in `data` and write it into
+    its dynamics file; the table goes to weights/calibration.json, which a resumed run reuses."""
     path = weights / CALIBRATION
     try:
         found = json.loads(path.read_text())
@@ -92,12 +82,10 @@ def calibrate(weights: Path, data: Path, device: str = "cpu") -> dict:
         found = None
     if found is None:
         found = measure(weights, data, device)
-        carry, held = choose(found["ladder"])
-        found = {"carry_bias": carry, "held_bias": held, **found, "clips": str(data)}
+        found = {"carry_bias": choose(found["ladder"]), **found, "clips": str(data)}
     dynamics = read_weights(weights / WEIGHT_FILES["dynamics"], "dynamics")
     config = dynamics.config
-    sampler = dataclasses.replace(config.sampler, carry_bias=found["carry_bias"], held_bias=found.get("held_bias", 0.0))
-    config = dataclasses.replace(config, sampler=sampler)
+    config = dataclasses.replace(config, sampler=dataclasses.replace(config.sampler, carry_bias=found["carry_bias"]))
     save_weights(weights / WEIGHT_FILES["dynamics"], "dynamics", dynamics.tensors, config, dynamics.summary)
     write_json(path, found)
     return found

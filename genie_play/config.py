@@ -61,8 +61,6 @@ class SamplerConfig:
     # (min-p): variety among good candidates, never the long tail of stray objects
     carry_bias: float = 3.0  # added to the carry id's logit, so a block leaves the moved frame only when
     # the model is sure (a misplaced block is a visible scar; a missed change is not)
-    held_bias: float = 0.0  # added to the logit of the id that keeps a block where it was on screen (a plane
-    # the river scrolls under); the calibration sets it per world, as some worlds' skylines take it too readily
 
 
 @dataclass(frozen=True)

@@ -151,11 +151,9 @@ def model_card(out: Path, result: dict, effects: list, keymap, imported: dict) -
             lines.append(f"| {what.format(key=result.get('survival_key', 'right'))} | {result[key]:.3f} |")
     if (out / CALIBRATION).exists():
         found = read_json(out / CALIBRATION)
-        tried = ", ".join(f"{row['carry_bias']:g}/{row.get('held_bias', 0.0):g}: {row['found_sharpness']:.2f}"
-                          for row in found["ladder"])
-        lines += ["", f"The sampler's carry bias is {found['carry_bias']:g} and its held bias "
-                      f"{found.get('held_bias', 0.0):g}, chosen on training clips by the found sharpness of "
-                      f"{LONG_STEPS} random keys at each pair tried (carry/held: {tried})."]
+        tried = ", ".join(f"{row['carry_bias']:g}: {row['found_sharpness']:.2f}" for row in found["ladder"])
+        lines += ["", f"The sampler's carry bias is {found['carry_bias']:g}, chosen on training clips by the found "
+                      f"sharpness of {LONG_STEPS} random keys at each bias tried ({tried})."]
     lines += ["", "What each code does in the held-out clips (no labels: read from the pixels):", "",
               "| code | label | keys | measured |", "|---|---|---|---|"]
     for e in effects:

@@ -1,4 +1,4 @@
-"""The sampler's calibration: the carry and held biases a trained world plays with, chosen by its own long rollouts."""
+"""The sampler's calibration: the carry bias a trained world plays with, chosen by its own long rollouts."""
 
 import json
 
@@ -11,26 +11,20 @@ from genie_play.calibrate import FROZEN_CAP, LADDER, NOISE, calibrate, choose, s
 from genie_play.io import read_weights
 
 
-def row(bias, found, frozen=0.0, held=0.0):
-    return {"carry_bias": bias, "held_bias": held, "found_sharpness": found, "found_share": 1.0, "frozen": frozen}
+def row(bias, found, frozen=0.0):
+    return {"carry_bias": bias, "found_sharpness": found, "found_share": 1.0, "frozen": frozen}
 
 
 def test_the_smallest_bias_about_as_sharp_as_the_best_wins():
-    assert choose([row(3, 0.46), row(8, 0.43), row(16, 0.98)]) == (16, 0)  # Defender: the skyline survives
-    assert choose([row(3, 0.65), row(8, 0.55), row(16, 0.34)]) == (3, 0)  # new boats need the tokens
-    assert choose([row(3, 0.95), row(8, 0.95 + NOISE / 2), row(16, 0.96)]) == (3, 0)  # within noise: the smaller
-
-
-def test_a_held_bias_is_chosen_only_when_clearly_sharper():
-    plain = [row(3, 0.58), row(8, 0.40), row(16, 0.45)]
-    assert choose(plain + [row(3, 0.61, held=3), row(8, 0.78, held=8), row(16, 0.60, held=16)]) == (8, 8)
-    assert choose(plain + [row(3, 0.60, held=3), row(8, 0.62, held=8), row(16, 0.3, held=16)]) == (3, 0)
+    assert choose([row(3, 0.46), row(8, 0.43), row(16, 0.98)]) == 16  # Defender: the skyline survives
+    assert choose([row(3, 0.65), row(8, 0.55), row(16, 0.34)]) == 3  # River Raid: new boats need the tokens
+    assert choose([row(3, 0.95), row(8, 0.95 + NOISE / 2), row(16, 0.96)]) == 3  # within noise: the smaller
 
 
 def test_a_bias_that_freezes_moving_keys_is_not_chosen():
-    assert choose([row(3, 0.5), row(8, 0.7), row(16, 1.0, frozen=FROZEN_CAP + 0.01)]) == (8, 0)
+    assert choose([row(3, 0.5), row(8, 0.7), row(16, 1.0, frozen=FROZEN_CAP + 0.01)]) == 8
     frozen = FROZEN_CAP + 0.1
-    assert choose([row(3, 0.5, frozen), row(8, 0.7, frozen)]) == (3, 0)  # none allowed: the first, as trained
+    assert choose([row(3, 0.5, frozen), row(8, 0.7, frozen)]) == 3  # none allowed: the first, as trained
 
 
 def test_calibration_writes_the_chosen_bias_into_the_world_and_a_resume_reuses_it(trained_world, monkeypatch):
@@ -38,11 +32,9 @@ def test_calibration_writes_the_chosen_bias_into_the_world_and_a_resume_reuses_i
 
     weights, data = trained_world
     found = calibrate(weights, data, "cpu")
-    assert found["carry_bias"] in LADDER and found["held_bias"] in (0.0, found["carry_bias"])
-    assert {(r["carry_bias"], r["held_bias"]) for r in found["ladder"]} == {(b, h) for b in LADDER for h in (0.0, b)}
+    assert found["carry_bias"] in LADDER and len(found["ladder"]) == len(LADDER)
     assert all(0 <= r["frozen"] <= 1 and r["found_sharpness"] >= 0 for r in found["ladder"])
-    sampler = read_weights(weights / "dynamics.safetensors", "dynamics").config.sampler
-    assert (sampler.carry_bias, sampler.held_bias) == (found["carry_bias"], found["held_bias"])
+    assert read_weights(weights / "dynamics.safetensors", "dynamics").config.sampler.carry_bias == found["carry_bias"]
     assert json.loads((weights / "calibration.json").read_text()) == found
     monkeypatch.setattr(calibration, "measure", lambda *a, **k: pytest.fail("a resumed run measures again"))
     assert calibrate(weights, data, "cpu") == found

@@ -9,7 +9,7 @@ from genie_play.cli import main
 from genie_play.errors import GenieError
 from genie_play.presets import PRESETS
 from genie_play.eval import metrics as M
-from genie_play.eval.evaluate import EvalOptions, evaluate
+from genie_play.eval.evaluate import ROLLOUTS, EvalOptions, evaluate
 from genie_play.io import save_weights
 from genie_play.world.dynamics import Dynamics
 from genie_play.world.lam import LatentActionModel
@@ -86,7 +86,7 @@ def test_eval_command_writes_metrics_and_report(data, tmp_path, capsys):
     assert 0 <= result["dynamics_psnr_8_stderr"] < 30
     # the stability metrics are means over several long rollouts: one sampled world varies too much
     ratios = result["rollout_sharpness_ratios"]
-    assert result["rollout_count"] == len(ratios) == 3 and result["rollout_sharpness_ratio"] == pytest.approx(sum(ratios) / 3)
+    assert result["rollout_count"] == len(ratios) == ROLLOUTS and result["rollout_sharpness_ratio"] == pytest.approx(sum(ratios) / ROLLOUTS)
     # ... and count only the detail a real frame or the prompt shows too (eval/survival.py, tested there)
     assert 0 <= result["rollout_found_sharpness_ratio"] < 100
     assert 0 <= result["rollout_found_share"] <= 1

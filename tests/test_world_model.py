@@ -99,15 +99,6 @@ def test_the_hole_is_the_strip_the_move_uncovers_and_carry_is_invalid_there():
     assert not valid[0, :, 15, vocab.carry].any() and valid[0, :, :15, vocab.carry].all()
 
 
-def test_the_held_ids_keep_every_block_where_it_was_on_screen():
-    vocab = tk.vocabulary(PRESETS["default"])
-    prev = torch.from_numpy(textured(seed=1)[:64, :64])[None]
-    for move in ([0, -4], [3, 8], [0, 0]):
-        moves = torch.tensor([[move]])
-        assert torch.equal(tk.decode(prev, moves, tk.held_ids(moves, vocab, 64), vocab), prev)
-    assert (tk.held_ids(torch.zeros(1, 1, 2, dtype=torch.long), vocab, 64) == vocab.carry).all()
-
-
 def test_under_an_overlay_the_hole_is_the_world_strip_next_to_it():
     moves = torch.tensor([[[-4, 0]]])  # content up 4 px: the camera goes down
     hole = tk.hole(moves, 64, (0, 8))  # a score bar in the bottom 8 rows
@@ -170,23 +161,6 @@ def test_play_holds_the_overlay_and_never_remembers_it_as_world(tmp_path):
     assert np.array_equal(frame[:56], prompt[:56])  # the world's rows came back from memory as they were
     _, known = world.memory.read(56, -64, 8, 256)
     assert not known.any()
-
-
-def test_a_held_bias_keeps_blocks_where_they_were_on_screen_while_the_view_moves():
-    from genie_play.world.dynamics import Dynamics
-    from genie_play.world.sampler import Sampler
-    from genie_play.world.world_model import WorldModel
-
-    config, vocab = PRESETS["default"], tk.vocabulary(PRESETS["default"])
-    dynamics = Dynamics(config)
-    with torch.no_grad():
-        dynamics.move_mlp[-1].bias[vocab.move_table().tolist().index([0, -4])] = 50.0  # the view goes right
-    prompt = textured(seed=7)[:64, :64]
-    for held, same in ((0.0, False), (1e6, True)):
-        world = WorldModel(tk.Tokenizer(config), dynamics, sampler=Sampler.from_config(config.sampler, held_bias=held))
-        world.reset(prompt)
-        frame = world.step(0)
-        assert world.camera == (0, 4) and np.array_equal(frame, prompt) == same
 
 
 def test_config_refuses_bands_that_do_not_split_the_grid():

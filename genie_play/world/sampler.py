@@ -3,10 +3,8 @@
 Its knobs (config.SamplerConfig) live here, not in the network. Only the strip that scrolled in
 is sampled (temperature, then min-p: sources at least `min_p` as likely as the best); every other
 block takes its most likely source with `carry_bias` added to the carry id, so the picture never
-shuffles and a block leaves the moved frame only when the model is sure, and `held_bias` added to
-the id that keeps the block where it was on screen (what the view scrolls under: a plane, a ship).
-Those blocks are also the most confident, so MaskGIT settles them first and paints the new strip
-beside them.
+shuffles and a block leaves the moved frame only when the model is sure. Those blocks are also
+the most confident, so MaskGIT settles them first and paints the new strip beside them.
 """
 
 from __future__ import annotations
@@ -32,7 +30,6 @@ class Sampler:
     temperature: float
     min_p: float
     carry_bias: float
-    held_bias: float = 0.0
 
     def __post_init__(self):
         if self.maskgit_steps < 1 or self.temperature < 0 or not 0 <= self.min_p <= 1:
@@ -51,16 +48,13 @@ class Sampler:
         return dataclasses.astuple(self)
 
     def block_ids(self, token_logits: Callable[[torch.Tensor], torch.Tensor], new: torch.Tensor, valid: torch.Tensor,
-                  carry: int, held: torch.Tensor, mask_id: int, generators: list[torch.Generator]) -> torch.Tensor:
+                  carry: int, mask_id: int, generators: list[torch.Generator]) -> torch.Tensor:
         """token_logits maps ids (B, G, G) (mask_id where unknown) -> logits (B, G, G, V); new (B, G, G)
-        marks the new strip's blocks, valid (B, G, G, V) the sources inside the frame, held (B, G, G)
-        each block's id that keeps it where it was on screen -> ids (B, G, G)."""
+        marks the new strip's blocks, valid (B, G, G, V) the sources inside the frame -> ids (B, G, G)."""
         B, G = new.shape[:2]
         scale = torch.where(new, 1.0, GREEDY)[..., None]
-        bias = torch.zeros(valid.shape, device=valid.device)  # (B, G, G, V)
-        bias[..., carry] = self.carry_bias
-        moving = (held != carry)[..., None].to(bias.dtype)  # standing still, the held id is the carry id
-        bias.scatter_add_(-1, held[..., None], moving * self.held_bias)
+        bias = torch.zeros(valid.shape[-1], device=valid.device)
+        bias[carry] = self.carry_bias
 
         def next_logits(ids: torch.Tensor) -> torch.Tensor:  # (B, N) -> (B, N, V)
             logits = (token_logits(ids.view(B, G, G)) + bias).masked_fill(~valid, -1e9)

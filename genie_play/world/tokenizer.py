@@ -172,14 +172,6 @@ def decode(prev: torch.Tensor, moves: torch.Tensor, ids: torch.Tensor, vocab: Vo
     return torch.gather(flat, 1, index).view_as(prev)
 
 
-def held_ids(moves: torch.Tensor, vocab: Vocabulary, size: int) -> torch.Tensor:
-    """(B, G, G): each block's id that copies it from where it was on screen, moves (B, bands, 2) px."""
-    rows = row_moves(moves, size)[:, ::vocab.block]  # (B, G, 2): a block's rows share a band
-    dy, dx = rows[..., 0], rows[..., 1]  # the source is moved back by the move, then offset by it again
-    ids = (dy + vocab.reach_y) * (2 * vocab.reach_x + 1) + dx + vocab.reach_x  # (B, G)
-    return ids[:, :, None].expand(-1, -1, size // vocab.block)
-
-
 def valid_ids(moves: torch.Tensor, vocab: Vocabulary, size: int) -> torch.Tensor:
     """(B, G, G, size) bool: the ids whose whole source block lies inside the frame."""
     G, k = size // vocab.block, vocab.block

@@ -89,7 +89,7 @@ class WorldModel:
     def load(cls, weights_dir: str | os.PathLike, device: str | torch.device = "auto", *, seed: int = 0,
              **sampling) -> WorldModel:
         """Load the three networks from a folder, checking they fit together; `sampling` overrides
-        the files' sampler knobs (maskgit_steps, temperature, min_p, carry_bias, held_bias; None keeps one)."""
+        the files' sampler knobs (maskgit_steps, temperature, min_p, carry_bias; None keeps one)."""
         folder = Path(weights_dir)
         if not folder.is_dir():
             raise file_error(folder, "weights folder not found")
@@ -258,8 +258,7 @@ class WorldModel:
             return self.dynamics.token_logits(context, ids)
 
         with self._phase("maskgit_ms"):
-            ids = self.sampler.block_ids(token_logits, new, valid, self.vocab.carry, tk.held_ids(px, self.vocab, size),
-                                         self.dynamics.mask_id, generators)
+            ids = self.sampler.block_ids(token_logits, new, valid, self.vocab.carry, self.dynamics.mask_id, generators)
         with self._phase("decode_ms"):
             nxt = tk.decode(frames, px, ids, self.vocab)
             if filled is not None:

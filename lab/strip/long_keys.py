@@ -1,6 +1,6 @@
-"""Lab: 200 random keys from held-out first frames, as the calibration measures them, with the
-strip painter of the package or of a variant in lab/strip/variants.py (STRIP=name).
-usage: [STRIP=name] [CARRY=bias] [HELD=bias] [FLOOR=mse] python lab/strip/long_keys.py OUT_PREFIX WORLD:HELDOUT_SHARDS [ROLLOUTS]
+"""Lab: 200 random keys from held-out first frames, as the calibration measures them, at the
+world's carry bias or the one given (CARRY; FLOOR: the strip painter's).
+usage: [CARRY=bias] [FLOOR=mse] python lab/strip/long_keys.py OUT_PREFIX WORLD:HELDOUT_SHARDS [ROLLOUTS]
 Prints the means (sharpness, found sharpness, found share, frozen) and writes OUT_PREFIX.json and
 OUT_PREFIX.png (three rollouts: first frame, then every 50th frame)."""
 import json
@@ -15,23 +15,18 @@ from PIL import Image
 from genie_play.calibrate import LONG_STEPS, still_codes
 from genie_play.eval import metrics as M
 from genie_play.eval.evaluate import BANK_FRAMES, held_out_clips, stability
-from genie_play.world import world_model as wm
 from genie_play.world.world_model import WorldModel
 
-sys.path.insert(0, os.path.dirname(__file__))
 if os.environ.get("FLOOR"):
     import genie_play.world.strip as strip_module
     strip_module.FLOOR = float(os.environ["FLOOR"])
-if os.environ.get("STRIP"):
-    import variants
-    wm.fill_new = getattr(variants, os.environ["STRIP"])
 
 out, spec = sys.argv[1], sys.argv[2]
 rollouts = int(sys.argv[3]) if len(sys.argv) > 3 else 8
 weights, data = spec.split(":")
 torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
 knob = lambda k: float(os.environ[k]) if os.environ.get(k) else None
-world = WorldModel.load(weights, "cpu", carry_bias=knob("CARRY"), held_bias=knob("HELD"))
+world = WorldModel.load(weights, "cpu", carry_bias=knob("CARRY"))
 frames = held_out_clips(data, world.config, 16, 0)[0]
 rng = torch.Generator().manual_seed(0)
 keys = [torch.randint(world.num_actions, (LONG_STEPS,), generator=rng).tolist() for _ in range(rollouts)]
@@ -41,7 +36,7 @@ bank = frames[:, ::5].flatten(0, 1)[:BANK_FRAMES].numpy()
 still = still_codes(world, frames)
 t0 = time.time()
 runs = [stability(world, p, k, real, bank, still) for p, k in zip(prompts, keys)]
-res = {"strip": os.environ.get("STRIP", "package"), "world": weights, "carry": world.sampler.carry_bias, "held": world.sampler.held_bias, "floor": os.environ.get("FLOOR"),
+res = {"world": weights, "carry": world.sampler.carry_bias, "floor": os.environ.get("FLOOR"),
        "sharpness": float(np.mean([r.sharpness for r in runs])),
        "found_sharpness": float(np.mean([r.found_sharpness for r in runs])),
        "found_each": [round(r.found_sharpness, 3) for r in runs],

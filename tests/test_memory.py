@@ -83,7 +83,7 @@ class ScriptedDynamics(torch.nn.Module):
 
         super().__init__()
         self.inner, self.config, self.vocab = Dynamics(config), config, tk.vocabulary(config)
-        self.no_move, self.mask_id = self.inner.no_move, self.inner.mask_id
+        self.no_move, self.mask_id, self.overlay_rows = self.inner.no_move, self.inner.mask_id, self.inner.overlay_rows
         table = self.vocab.move_table().tolist()
         self.classes = [table.index([0, -4]), table.index([0, 4]), table.index([0, 0])]
 

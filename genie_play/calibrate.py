@@ -18,11 +18,10 @@ import dataclasses
 import json
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from genie_play.eval import metrics as M
-from genie_play.eval.evaluate import BANK_FRAMES, ROLLOUTS, effect_table, held_out_clips, moving_nothing, stability
+from genie_play.eval.evaluate import (ROLLOUTS, effect_table, held_out_clips, long_rollout_means, long_rollouts,
+                                     moving_nothing)
 from genie_play.io import read_weights, save_weights, write_json
 from genie_play.world.world_model import WEIGHT_FILES, WorldModel
 
@@ -52,16 +51,13 @@ def measure(weights: Path, data: Path, device: str = "cpu", seed: int = 0) -> di
     rng = torch.Generator().manual_seed(seed)
     keys = [torch.randint(world.num_actions, (LONG_STEPS,), generator=rng).tolist() for _ in range(ROLLOUTS)]
     prompts = [frames[i * len(frames) // ROLLOUTS, 0] for i in range(ROLLOUTS)]
-    real_sharpness = M.sharpness(frames.flatten(0, 1)).mean()
-    bank = frames[:, ::5].flatten(0, 1)[:BANK_FRAMES].numpy()
     still = still_codes(world, frames)
     table = []
     for bias in LADDER:
         world.sampler = dataclasses.replace(world.sampler, carry_bias=bias)
-        runs = [stability(world, p, k, real_sharpness, bank, still) for p, k in zip(prompts, keys)]
-        table.append({"carry_bias": bias, "found_sharpness": float(np.mean([r.found_sharpness for r in runs])),
-                      "found_share": float(np.mean([r.found_share for r in runs])),
-                      "frozen": float(np.mean([r.frozen for r in runs]))})
+        means = long_rollout_means("long", long_rollouts(world, frames, prompts, keys, still))
+        table.append({"carry_bias": bias, "found_sharpness": means["long_found_sharpness_ratio"],
+                      "found_share": means["long_found_share"], "frozen": means["long_frozen_fraction"]})
     return {"ladder": table, "still_codes": sorted(still)}
 
 

@@ -251,7 +251,15 @@ def stability(world: WorldModel, prompt: torch.Tensor, actions: list[int], real_
                        float(share.mean()), frozen)
 
 
-def _long_rollout_means(prefix: str, runs: list[LongRollout]) -> dict:
+def long_rollouts(world: WorldModel, frames: torch.Tensor, prompts: list[torch.Tensor], sequences: list[list[int]],
+                  still: frozenset = frozenset()) -> list[LongRollout]:
+    """Each prompt's long rollout under its keys, scored against the real clips `frames` (C, T, H, W, 3)."""
+    real_sharpness = M.sharpness(frames.flatten(0, 1)).mean()
+    bank = frames[:, ::5].flatten(0, 1)[:BANK_FRAMES].numpy()  # real frames: what a kept patch may look like
+    return [stability(world, prompt, keys, real_sharpness, bank, still) for prompt, keys in zip(prompts, sequences)]
+
+
+def long_rollout_means(prefix: str, runs: list[LongRollout]) -> dict:
     """The means over `runs` (and each run's sharpness ratio) under `prefix`_... keys."""
     return {f"{prefix}_sharpness_ratio": float(np.mean([r.sharpness for r in runs])),
             f"{prefix}_sharpness_ratios": [r.sharpness for r in runs],
@@ -321,26 +329,25 @@ def _dynamics_metrics(world: WorldModel, frames: torch.Tensor, inferred: torch.T
     # first clips' first frames, and the sketch), and the metrics are their means.
     sequences = [torch.randint(world.num_actions, (opts.rollout_steps,), generator=rng).tolist() for _ in range(ROLLOUTS)]
     prompts = [frames[i % len(frames), 0] for i in range(ROLLOUTS)]
-    real_sharpness = M.sharpness(frames.flatten(0, 1)).mean()
     # Standing still may leave a frame as it was; every other key must change it. Still: the true
     # action idle where the data has true actions, else a code that moves nothing on screen.
     still = frozenset(c for c in range(world.num_actions) if result.get(f"lam_code{c}_action") == "idle")
     if not any(result.get(f"lam_code{c}_action") for c in range(world.num_actions)):
         still = moving_nothing(result, world.num_actions)
     result["rollout_still_codes"] = sorted(still)
-    bank = frames[:, ::5].flatten(0, 1)[:BANK_FRAMES].numpy()  # real frames: what a kept patch may look like
-    runs = [stability(world, prompt, keys, real_sharpness, bank, still) for prompt, keys in zip(prompts, sequences)]
+    runs = long_rollouts(world, frames, prompts, sequences, still)
     long = runs[0].frames
     tails = [run.frames[-max(1, len(run.frames) // 4):] for run in runs]
     result.update(
-        rollout_steps=opts.rollout_steps, rollout_count=len(runs), **_long_rollout_means("rollout", runs),
+        rollout_steps=opts.rollout_steps, rollout_count=len(runs), **long_rollout_means("rollout", runs),
         rollout_tail_psnr_vs_prompt=float(np.mean([M.psnr(t, p.expand_as(t)).mean().item() for t, p in zip(tails, prompts)])),
     )
     sketch = _sketch_prompt(world.config.image_size)
     if sketch is not None:  # players draw: the same random keys from a bundled sketch
         sketch_sharpness = M.sharpness(sketch[None]).mean()
-        runs = [stability(world, sketch, keys, sketch_sharpness, bank[:0], still) for keys in sequences]
-        result.update(_long_rollout_means("rollout_sketch", runs))
+        runs = [stability(world, sketch, keys, sketch_sharpness, np.zeros((0, *sketch.shape), np.uint8), still)
+                for keys in sequences]
+        result.update(long_rollout_means("rollout_sketch", runs))
     for code, px in enumerate(view_scroll(world, frames[0, 0].numpy())):
         result[f"action{code}_scroll_px"] = px  # what holding the code 8 steps does to the view
     panel = []

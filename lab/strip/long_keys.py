@@ -13,8 +13,7 @@ import torch
 from PIL import Image
 
 from genie_play.calibrate import LONG_STEPS, still_codes
-from genie_play.eval import metrics as M
-from genie_play.eval.evaluate import BANK_FRAMES, held_out_clips, stability
+from genie_play.eval.evaluate import held_out_clips, long_rollouts
 from genie_play.world.world_model import WorldModel
 
 if os.environ.get("FLOOR"):
@@ -31,11 +30,9 @@ frames = held_out_clips(data, world.config, 16, 0)[0]
 rng = torch.Generator().manual_seed(0)
 keys = [torch.randint(world.num_actions, (LONG_STEPS,), generator=rng).tolist() for _ in range(rollouts)]
 prompts = [frames[i * len(frames) // rollouts, 0] for i in range(rollouts)]
-real = M.sharpness(frames.flatten(0, 1)).mean()
-bank = frames[:, ::5].flatten(0, 1)[:BANK_FRAMES].numpy()
 still = still_codes(world, frames)
 t0 = time.time()
-runs = [stability(world, p, k, real, bank, still) for p, k in zip(prompts, keys)]
+runs = long_rollouts(world, frames, prompts, keys, still)
 res = {"world": weights, "carry": world.sampler.carry_bias, "floor": os.environ.get("FLOOR"),
        "sharpness": float(np.mean([r.sharpness for r in runs])),
        "found_sharpness": float(np.mean([r.found_sharpness for r in runs])),

@@ -154,6 +154,11 @@ def model_card(out: Path, result: dict, effects: list, keymap, imported: dict) -
         tried = ", ".join(f"{row['carry_bias']:g}: {row['found_sharpness']:.2f}" for row in found["ladder"])
         lines += ["", f"The sampler's carry bias is {found['carry_bias']:g}, chosen on training clips by the found "
                       f"sharpness of {LONG_STEPS} random keys at each bias tried ({tried})."]
+    top, bottom = result.get("overlay_rows", (0, 0))
+    if top or bottom:
+        lines += ["", f"The screen's overlay: {top} rows at the top and {bottom} at the bottom stay put while the "
+                      "camera moves in the training clips (a score bar, a gauge); play keeps them on screen and out "
+                      "of the world it remembers."]
     lines += ["", "What each code does in the held-out clips (no labels: read from the pixels):", "",
               "| code | label | keys | measured |", "|---|---|---|---|"]
     for e in effects:

@@ -82,6 +82,7 @@ def test_eval_command_writes_metrics_and_report(data, tmp_path, capsys):
     # the tokenizer's ceiling: rebuilding each real frame from the real frame before beats showing that frame again
     assert result["tokenizer_psnr"] > result["tokenizer_copy_psnr"]
     assert result["maskgit_steps"] == TINY.sampler.maskgit_steps and result["carry_bias"] == TINY.sampler.carry_bias
+    assert result["overlay_rows"] == [0, 0]  # an untrained world has no screen overlay
     # rollout PSNR comes with its standard error over the clips: a 16-clip mean moves by dB between clip sets
     assert 0 <= result["dynamics_psnr_8_stderr"] < 30
     # the stability metrics are means over several long rollouts: one sampled world varies too much

@@ -211,6 +211,15 @@ def test_train_all_from_videos_names_the_keys_evaluates_and_writes_a_card(tmp_pa
     assert json.loads((tmp_path / "p.json").read_text())["prompt"] == str(out / "prompts" / "default.png")
 
 
+def test_a_footage_worlds_card_names_its_screen_overlay_only_when_it_has_one(tmp_path):
+    from genie_play.footage import model_card
+
+    imported = {"clips": 40, "sources": 1, "heldout_clips": 4}
+    card = model_card(tmp_path, {"overlay_rows": [0, 7]}, [], None, imported)
+    assert "0 rows at the top and 7 at the bottom stay put" in card
+    assert "overlay" not in model_card(tmp_path, {"overlay_rows": [0, 0]}, [], None, imported)
+
+
 def test_footage_that_cannot_make_a_world_is_refused_in_one_line(tmp_path, capsys):
     short = tmp_path / "short"
     short.mkdir()

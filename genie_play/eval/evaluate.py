@@ -93,7 +93,7 @@ def evaluate(opts: EvalOptions) -> dict:
         effect_table(frames[every], codes[every], lam.config.num_actions, result)
     if world is not None:
         result.update(maskgit_steps=world.sampler.maskgit_steps, temperature=world.sampler.temperature,
-                      min_p=world.sampler.min_p, carry_bias=world.sampler.carry_bias)
+                      min_p=world.sampler.min_p, carry_bias=world.sampler.carry_bias, overlay_rows=list(world.overlay))
         _dynamics_metrics(world, few, codes[spread], opts, result, rollouts, clips[spread])  # the LAM's codes of those clips
         if probe is not None:
             _probe_reads(world, few, probe, action_names, result)

@@ -245,8 +245,8 @@ def overlay_rows(prev: torch.Tensor, nxt: torch.Tensor, moves: torch.Tensor, chu
         tells += telling.float().sum(dim=(0, 2))
         held_wins += (telling & held).float().sum(dim=(0, 2))
     evidence = tells >= OVERLAY_EVIDENCE * W * max(1, len(prev))
-    held = held_wins / tells.clamp_min(1)
-    overlay = evidence & (held >= OVERLAY_HELD)
+    held_share = held_wins / tells.clamp_min(1)  # (H,)
+    overlay = evidence & (held_share >= OVERLAY_HELD)
 
     def band(rows: list[int]) -> int:
         size = 0
@@ -256,7 +256,7 @@ def overlay_rows(prev: torch.Tensor, nxt: torch.Tensor, moves: torch.Tensor, chu
             if overlay[r]:
                 size = n + 1
         past = [r for r in rows[size:] if evidence[r]]
-        return size if not past or held[past[0]] < OVERLAY_EDGE else 0
+        return size if not past or held_share[past[0]] < OVERLAY_EDGE else 0
 
     return band(list(range(H))), band(list(range(H - 1, -1, -1)))
 

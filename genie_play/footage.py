@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -72,8 +73,8 @@ def write_prompts(out: Path, heldout: Path, config: GenieConfig) -> None:
             Image.fromarray(clip[0].numpy()).save(tmp, format="PNG")
 
 
-def name_codes(out: Path, data: Path, device: str) -> list:
-    """What each code of out/lam.safetensors does in the held-out clips; writes out/keymap.toml from it."""
+def code_effects(lam_path: Path, heldout: Path, device: str) -> list:
+    """What each code of the LAM in `lam_path` does in the held-out clips (eval/code_effects.py)."""
     import torch
 
     from genie_play.device import select_device
@@ -84,16 +85,42 @@ def name_codes(out: Path, data: Path, device: str) -> list:
     from genie_play.world.lam import LatentActionModel
 
     device = select_device(device)
-    lam = load_network(out / "lam.safetensors", "lam", LatentActionModel)[0].to(device).eval()
-    frames, _, _, _ = held_out_clips(data, lam.config, 256, 0)
+    lam = load_network(lam_path, "lam", LatentActionModel)[0].to(device).eval()
+    frames, _, _, _ = held_out_clips(heldout, lam.config, 256, 0)
     with torch.inference_mode():
         codes = infer_codes(lam, frames, device)
-    effects = fx.measure(frames.numpy(), codes.numpy(), lam.config.num_actions)
+    return fx.measure(frames.numpy(), codes.numpy(), lam.config.num_actions)
+
+
+def name_codes(out: Path, data: Path, device: str) -> list:
+    """What each code of out/lam.safetensors does in the held-out clips; writes out/keymap.toml from it."""
+    from genie_play.eval import code_effects as fx
+
+    effects = code_effects(out / "lam.safetensors", data, device)
     header = ("# Proposed by `genie-play train all --videos` from what each code does on screen in the held-out\n"
               "# clips (view and sprite moves in px a step, beyond the resting code's); check it in the action\n"
               "# explorer (Tab) and rename or remap (M).\n")
     write_text(out / "keymap.toml", header + fx.propose_keymap(effects).to_toml())
     return effects
+
+
+ARROWS = ("right", "left", "up", "down")
+STEERLESS = ("no code moves the view or a sprite in the held-out clips, so no arrow key will steer the world "
+             "(footage whose camera follows what the player moves works best)")
+
+
+def steers(keymap) -> bool:
+    """Does the keymap bind an arrow key (a code that moves the view or a sprite)?"""
+    return any(keymap.code_for_key(key) is not None for key in ARROWS)
+
+
+def check_steering(lam_path: Path, heldout: Path, device: str) -> None:
+    """Right after the LAM stage, before the long dynamics stage: warn when its codes steer nothing."""
+    from genie_play.eval.code_effects import propose_keymap
+
+    if not steers(propose_keymap(code_effects(lam_path, heldout, device))):
+        print(f"genie-play: warning: {lam_path}: {STEERLESS}; training goes on (Ctrl-C stops it, --resume "
+              "continues)", file=sys.stderr)
 
 
 def evaluate_footage(out: Path, data: Path, device: str) -> tuple[dict, list]:
@@ -108,8 +135,10 @@ def write_model_card(out: Path, data: Path, result: dict, effects: list) -> None
     """out/MODEL_CARD.md, once every stage's time is in out/stages.json; says how to play the world."""
     from genie_play.keymap import load_keymap
 
-    write_text(out / "MODEL_CARD.md", model_card(out, result, effects, load_keymap(out / "keymap.toml"),
-                                                read_json(data / IMPORTED)))
+    keymap = load_keymap(out / "keymap.toml")
+    write_text(out / "MODEL_CARD.md", model_card(out, result, effects, keymap, read_json(data / IMPORTED)))
+    if not steers(keymap):
+        print(f"genie-play: warning: {out}: {STEERLESS}", file=sys.stderr)
     print(f"{out}: your world is ready (MODEL_CARD.md). Play it: genie-play play --weights {out}"
           " (it starts on a held-out frame of your footage; G shows the others)")
 
@@ -159,6 +188,8 @@ def model_card(out: Path, result: dict, effects: list, keymap, imported: dict) -
         lines += ["", f"The screen's overlay: {top} rows at the top and {bottom} at the bottom stay put while the "
                       "camera moves in the training clips (a score bar, a gauge); play keeps them on screen and out "
                       "of the world it remembers."]
+    if keymap is not None and not steers(keymap):
+        lines += ["", f"**This world does not steer:** {STEERLESS}."]
     lines += ["", "What each code does in the held-out clips (no labels: read from the pixels):", "",
               "| code | label | keys | measured |", "|---|---|---|---|"]
     for e in effects:

@@ -119,6 +119,10 @@ def train_networks(config: GenieConfig, opts: RunOptions) -> list[Path]:
                 return []
     exported = out / "dynamics" / "dynamics.safetensors"
     if not (opts.resume and exported.exists()):
+        if opts.videos:
+            from genie_play.footage import check_steering
+
+            check_steering(Path(lam), Path(opts.data).parent / "heldout", opts.device)
         with timed(out, "dynamics"):
             exported = train_dynamics(config, Path(opts.data), out / "dynamics", Path(lam), resume=opts.resume,
                                       init=opts.init, progress=not opts.quiet)

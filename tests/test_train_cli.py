@@ -220,6 +220,23 @@ def test_a_footage_worlds_card_names_its_screen_overlay_only_when_it_has_one(tmp
     assert "overlay" not in model_card(tmp_path, {"overlay_rows": [0, 0]}, [], None, imported)
 
 
+def test_a_world_whose_codes_steer_nothing_says_so_before_the_dynamics_stage_and_on_its_card(tmp_path, capsys,
+                                                                                           monkeypatch):
+    from genie_play import footage
+    from genie_play.eval.code_effects import CodeEffect, propose_keymap
+
+    still = [CodeEffect(c, 100, (0.0, 0.0), (0.0, 0.0), 0.02) for c in range(8)]  # Private Eye's LAM: no code moves
+    scroll = [CodeEffect(0, 100, (3.0, 0.0), (0.0, 0.0), 0.02)] + still[1:]
+    imported = {"clips": 40, "sources": 1, "heldout_clips": 4}
+    assert "does not steer" in footage.model_card(tmp_path, {}, still, propose_keymap(still), imported)
+    assert "does not steer" not in footage.model_card(tmp_path, {}, scroll, propose_keymap(scroll), imported)
+    for effects, warned in ((still, True), (scroll, False)):
+        monkeypatch.setattr(footage, "code_effects", lambda *args, e=effects: e)
+        footage.check_steering(tmp_path / "lam.safetensors", tmp_path, "cpu")
+        err = capsys.readouterr().err
+        assert ("no arrow key will steer" in err and "lam.safetensors" in err and len(err.splitlines()) == 1) == warned
+
+
 def test_footage_that_cannot_make_a_world_is_refused_in_one_line(tmp_path, capsys):
     short = tmp_path / "short"
     short.mkdir()

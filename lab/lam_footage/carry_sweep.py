@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from genie_play.eval import metrics as M
-from genie_play.eval.evaluate import BANK_FRAMES, _long_rollout_means, held_out_clips, stability
+from genie_play.eval.evaluate import BANK_FRAMES, long_rollout_means, held_out_clips, stability
 from genie_play.eval.survival import scroll_key, survival
 from genie_play.world.world_model import WorldModel
 
@@ -23,7 +23,7 @@ for bias in map(float, sys.argv[2:]):
     keys = [torch.randint(world.num_actions, (200,), generator=rng).tolist() for _ in range(3)]
     real = M.sharpness(frames.flatten(0, 1)).mean()
     runs = [stability(world, frames[i, 0], k, real, bank) for i, k in enumerate(keys)]
-    long = _long_rollout_means("rollout", runs)
+    long = long_rollout_means("rollout", runs)
     key, code = scroll_key(world, frames[0, 0].numpy())
     held = [survival(world, frames[i, 0].numpy(), code, steps=(8,), key=key) for i in range(0, 16, 2)]
     print(f"carry_bias {bias:4.1f}: sharpness {long['rollout_sharpness_ratio']:.2f}, found sharpness "

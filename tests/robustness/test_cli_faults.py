@@ -361,7 +361,10 @@ def test_real_ctrl_c_with_worker_processes(tmp_path):
     out = tmp_path / "data"
     proc = subprocess.Popen([sys.executable, "-m", "genie_play", "data", "generate", "--out", str(out), "--episodes", "2000",
                              "--frames", "8", "--size", "16", "--workers", "2"], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)  # its own group, like a terminal job
+                            stderr=subprocess.PIPE, start_new_session=True,  # its own group, like a terminal job
+                            # and Ctrl-C at its default, as in a terminal: a test run started with `&` from a
+                            # script ignores SIGINT, and a child inherits that (CI once failed so, three times)
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     chunks: list[bytes] = []
 
     def read():

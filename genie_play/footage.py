@@ -104,14 +104,15 @@ def name_codes(out: Path, data: Path, device: str) -> list:
     return effects
 
 
-ARROWS = ("right", "left", "up", "down")
 STEERLESS = ("no code moves the view or a sprite in the held-out clips, so no arrow key will steer the world "
              "(footage whose camera follows what the player moves works best)")
 
 
 def steers(keymap) -> bool:
     """Does the keymap bind an arrow key (a code that moves the view or a sprite)?"""
-    return any(keymap.code_for_key(key) is not None for key in ARROWS)
+    from genie_play.eval.code_effects import KEYS
+
+    return any(keymap.code_for_key(key) is not None for key in KEYS)  # the arrows the proposal binds
 
 
 def check_steering(lam_path: Path, heldout: Path, device: str) -> None:

@@ -156,8 +156,8 @@ ROWS = (  # (metric, what it says), in the card's order
     ("rollout_found_sharpness_ratio", "... counting only detail real frames also show (a torn frame's seams count as flat)"),
     ("rollout_found_share", "... share of its 8x8 patches found in real frames"),
     ("rollout_frozen_fraction", "200 random keys: share of moving keys that left the frame unchanged"),
-    ("opposite_right_left", "right and left travel opposite ways (share of held-out first frames)"),
-    ("opposite_down_up", "down and up travel opposite ways (share of held-out first frames)"),
+    ("opposite_right_left", "right and left travel opposite ways, the view or a sprite moved whole (share of held-out first frames)"),
+    ("opposite_down_up", "down and up travel opposite ways, the view or a sprite moved whole (share of held-out first frames)"),
     ("lam_perplexity", "codes in use (perplexity of 8)"),
 )
 

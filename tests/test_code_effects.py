@@ -147,3 +147,25 @@ def test_names_from_pixels_agree_with_the_true_actions_on_six_of_eight_codes(tmp
         view, sprite = (fx._direction(v) for v in fx.relative(e, rest))
         agree += (view if view in ("left", "right") else None, sprite == "up") == EXPECTED[top]
     assert agree >= 6
+
+
+def _street_with_car(car_x: int, stripes: int = 0) -> np.ndarray:
+    """A still street under textured houses, a car at column car_x and `stripes` black stripes grown from its back."""
+    frame = np.full((64, 64, 3), 160, np.uint8)
+    frame[4:24] = _texture(1, 20, 64)
+    frame[40:] = 90
+    frame[30:38, car_x:car_x + 8] = 20
+    frame[32:34, car_x + 2:car_x + 6] = (200, 30, 30)
+    for j in range(stripes):
+        frame[30:38, car_x + 8 + 2 * j] = 20
+    return frame
+
+
+def test_a_piece_travels_only_when_it_moves_whole():
+    # Private Eye on a world whose token head tore the car: right grew a comb of stripes from a
+    # car that stayed, which the per-step sprite move read as a car driving right.
+    driving = [_street_with_car(20 + 2 * k) for k in range(5)]
+    assert fx.travel(driving).tolist() == [8.0, 0.0]
+    comb = [_street_with_car(20, stripes=k) for k in range(5)]
+    assert [fx.sprite_move(a, b, (0, 0))[0] for a, b in zip(comb[1:], comb[2:])] == [(2, 0)] * 3  # read as a move
+    assert fx.travel(comb).tolist() == [0.0, 0.0]

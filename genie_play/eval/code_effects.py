@@ -220,12 +220,22 @@ def propose_keymap(effects: list[CodeEffect]) -> Keymap:
     return Keymap(bindings, "proposed from what each code does on screen")
 
 
+def whole_move(a: np.ndarray, b: np.ndarray, view: tuple[int, int]) -> tuple[int, int]:
+    """sprite_move from a to b, kept only when b's piece also moves back onto a's by the opposite
+    move: a piece moved whole does, a torn or stretched one (a comb grown from a car that stays) does not."""
+    move, _ = sprite_move(a, b, view)
+    if move == (0, 0):
+        return move
+    back, _ = sprite_move(b, a, (-view[0], -view[1]))
+    return move if abs(back[0] + move[0]) <= 1 and abs(back[1] + move[1]) <= 1 else (0, 0)
+
+
 def travel(frames: list[np.ndarray]) -> np.ndarray:
-    """Total (x, y) px over consecutive frames of the view's move plus a sprite's move on screen."""
+    """Total (x, y) px over consecutive frames of the view's move plus a whole sprite's move on screen."""
     total = np.zeros(2)
     for a, b in zip(frames, frames[1:]):
         view = view_move(a, b)
-        total += np.add(view, sprite_move(a, b, view)[0])
+        total += np.add(view, whole_move(a, b, view))
     return total
 
 

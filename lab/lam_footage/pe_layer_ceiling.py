@@ -1,0 +1,104 @@
+"""Lab: what a sprite moved whole would give a footage world whose keys move a sprite (Private Eye),
+measured before building one. On the evaluation's 16 held-out clips, with the world's LAM codes: the
+world's rollout, the first frame held still, and the clip's largest moving piece cut from the clip's
+median background (an oracle: it knows the frames to come) and moved whole, by its true move (its
+pixels tracked into the real frames) or by its code's mean move (label-free). PSNR over steps 1-8,
+and in a 16x16 box on the piece's tracked place.
+Usage: pe_layer_ceiling.py RUN [OUT.png] (a `train all --videos` folder; the picture: two clips,
+per clip the real frames 0-8 over the world's and both pieces' rollouts; clips 4 and 8)."""
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sprite"))
+from apart import piece_move  # noqa: E402
+from layer import _components  # noqa: E402
+
+from genie_play.eval import code_effects as fx  # noqa: E402
+from genie_play.eval.evaluate import held_out_clips  # noqa: E402
+from genie_play.eval.lam_metrics import infer_codes  # noqa: E402
+from genie_play.eval.metrics import psnr  # noqa: E402
+from genie_play.footage import code_effects  # noqa: E402
+from genie_play.world.world_model import WorldModel  # noqa: E402
+
+STEPS, BOX, DIFF = 8, 16, 24
+
+
+def piece(frame: np.ndarray, bg: np.ndarray):
+    """The largest connected piece of `frame` unlike the background: (ys, xs) or None."""
+    on = np.abs(frame.astype(np.int16) - bg.astype(np.int16)).max(axis=-1) > DIFF
+    comps = _components(on)
+    if not comps:
+        return None
+    best = max(comps, key=len)
+    return np.array([p[0] for p in best]), np.array([p[1] for p in best])
+
+
+def paste(bg: np.ndarray, src: np.ndarray, where, dx: int, dy: int) -> np.ndarray:
+    out = bg.copy()
+    ys, xs = where
+    ny, nx = ys + dy, xs + dx
+    ok = (ny >= 0) & (ny < bg.shape[0]) & (nx >= 0) & (nx < bg.shape[1])
+    out[ny[ok], nx[ok]] = src[ys[ok], xs[ok]]
+    return out
+
+
+def box_psnr(a: np.ndarray, b: np.ndarray, centre) -> float:
+    cy, cx = centre
+    y0 = int(np.clip(cy - BOX // 2, 0, a.shape[0] - BOX))
+    x0 = int(np.clip(cx - BOX // 2, 0, a.shape[1] - BOX))
+    crop = (slice(y0, y0 + BOX), slice(x0, x0 + BOX))
+    return float(psnr(torch.from_numpy(a[crop]), torch.from_numpy(b[crop])))
+
+
+def main(run: Path, picture: Path | None) -> None:
+    world = WorldModel.load(run, "cpu", seed=0)
+    frames = held_out_clips(run / "data" / "heldout", world.config, 16, 0)[0]  # (C, T, H, W, 3) uint8
+    codes = infer_codes(world.lam, frames, "cpu").numpy()  # (C, T-1)
+    effects = code_effects(run / "lam.safetensors", run / "data" / "heldout", "cpu")
+    per_code = {e.code: (int(round(e.sprite[0])), int(round(e.sprite[1]))) for e in effects}
+    scores = {name: ([], []) for name in ("world", "still", "piece, true move", "piece, code's move")}
+    rows = []
+    for c, clip in enumerate(frames.numpy()):
+        bg = np.median(clip, axis=0).astype(np.uint8)
+        first = piece(clip[0], bg)
+        rolled = {name: [] for name in scores}
+        world.reset(clip[0])
+        true, mean, places = np.zeros(2, int), np.zeros(2, int), []
+        for t in range(STEPS):
+            rolled["world"].append(world.step(int(codes[c, t])))
+            rolled["still"].append(clip[0])
+            if first is not None:  # follow the piece's own pixels into the next real frame
+                mask = np.zeros(clip[0].shape[:2], bool)
+                ys, xs = first[0] + true[1], first[1] + true[0]
+                ok = (ys >= 0) & (ys < mask.shape[0]) & (xs >= 0) & (xs < mask.shape[1])
+                mask[ys[ok], xs[ok]] = True
+                dy, dx, _ = piece_move(clip[t], clip[t + 1], mask)
+                true += (dx, dy)
+                places.append((int((first[0] + true[1]).mean()), int((first[1] + true[0]).mean())))
+            mean += per_code[int(codes[c, t])]
+            for name, (dx, dy) in (("piece, true move", true), ("piece, code's move", mean)):
+                rolled[name].append(paste(bg, clip[0], first, dx, dy) if first is not None else clip[0])
+        if picture is not None and c in (4, 8):
+            rows.append(list(clip[:STEPS + 1]))
+            rows += [[clip[0]] + [np.asarray(f) for f in rolled[name]] for name in scores if name != "still"]
+        for t in range(STEPS):
+            real = clip[t + 1]
+            for name, (whole, box) in scores.items():
+                made = np.asarray(rolled[name][t])
+                whole.append(float(psnr(torch.from_numpy(made), torch.from_numpy(real))))
+                if first is not None:
+                    box.append(box_psnr(made, real, places[t]))
+    print(f"{run.name}: 16 held-out clips, steps 1-{STEPS}, LAM codes; code moves {per_code}")
+    print("| rollout | PSNR_8 (dB) | box on the piece (dB) |\n|---|---|---|")
+    for name, (whole, box) in scores.items():
+        print(f"| {name} | {np.mean(whole):.2f} | {np.mean(box):.2f} |")
+    if picture is not None:
+        from genie_play.images import save_grid
+        save_grid(picture, rows)
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), Path(sys.argv[2]) if len(sys.argv) > 2 else None)

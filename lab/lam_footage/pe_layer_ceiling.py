@@ -1,12 +1,14 @@
 """Lab: what a sprite moved whole would give a footage world whose keys move a sprite (Private Eye),
 measured before building one. On the evaluation's 16 held-out clips, with the world's LAM codes: the
 world's rollout, the first frame held still, and the clip's largest moving piece cut from the clip's
-median background (an oracle: it knows the frames to come) and moved whole, by its true move (its
-pixels tracked into the real frames) or by its code's mean move (label-free). PSNR over steps 1-8,
-and in a 16x16 box on the piece's tracked place.
-Usage: pe_layer_ceiling.py RUN [OUT.png] (a `train all --videos` folder; the picture: two clips,
-per clip the real frames 0-8 over the world's and both pieces' rollouts; clips 4 and 8)."""
+median background (an oracle: it knows the frames to come) and moved whole: by its true move (its
+pixels tracked into the real frames), or label-free by its code (the code effects' mean move; the
+commonest tracked move of that code in training clips; the commonest given also its last move).
+PSNR over steps 1-8, and in a 16x16 box on the piece's tracked place.
+Usage: pe_layer_ceiling.py RUN [OUT.png] (a `train all --videos` folder; the picture: clips 4 and 8,
+each the real frames 0-8 over the rollouts named in PICTURED)."""
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +26,8 @@ from genie_play.footage import code_effects  # noqa: E402
 from genie_play.world.world_model import WorldModel  # noqa: E402
 
 STEPS, BOX, DIFF = 8, 16, 24
+TRAIN_CLIPS = 256  # training clips the move table is read from
+PICTURED = ("world", "piece, true move", "piece, code's commonest move")
 
 
 def piece(frame: np.ndarray, bg: np.ndarray):
@@ -53,37 +57,73 @@ def box_psnr(a: np.ndarray, b: np.ndarray, centre) -> float:
     return float(psnr(torch.from_numpy(a[crop]), torch.from_numpy(b[crop])))
 
 
+def track(clip: np.ndarray, first) -> list[tuple[int, int]]:
+    """The piece's (dx, dy) each step, its pixels followed from frame to frame of the real clip."""
+    moves, at = [], np.zeros(2, int)
+    for t in range(len(clip) - 1):
+        mask = np.zeros(clip[0].shape[:2], bool)
+        ys, xs = first[0] + at[1], first[1] + at[0]
+        ok = (ys >= 0) & (ys < mask.shape[0]) & (xs >= 0) & (xs < mask.shape[1])
+        mask[ys[ok], xs[ok]] = True
+        dy, dx, _ = piece_move(clip[t], clip[t + 1], mask)
+        moves.append((dx, dy))
+        at += (dx, dy)
+    return moves
+
+
+def move_table(frames: np.ndarray, codes: np.ndarray) -> tuple[dict, dict]:
+    """From training clips, label-free: the commonest next move of the largest moving piece given
+    (its code, its last move), and given its code alone."""
+    both, alone = {}, {}
+    for clip, clip_codes in zip(frames, codes):
+        bg = np.median(clip, axis=0).astype(np.uint8)
+        first = piece(clip[0], bg)
+        if first is None:
+            continue
+        moves = track(clip, first)
+        for t, move in enumerate(moves):
+            last = moves[t - 1] if t else None
+            both.setdefault((int(clip_codes[t]), last), Counter())[move] += 1
+            alone.setdefault(int(clip_codes[t]), Counter())[move] += 1
+    return both, alone
+
+
 def main(run: Path, picture: Path | None) -> None:
     world = WorldModel.load(run, "cpu", seed=0)
     frames = held_out_clips(run / "data" / "heldout", world.config, 16, 0)[0]  # (C, T, H, W, 3) uint8
     codes = infer_codes(world.lam, frames, "cpu").numpy()  # (C, T-1)
     effects = code_effects(run / "lam.safetensors", run / "data" / "heldout", "cpu")
     per_code = {e.code: (int(round(e.sprite[0])), int(round(e.sprite[1]))) for e in effects}
-    scores = {name: ([], []) for name in ("world", "still", "piece, true move", "piece, code's move")}
+    train = held_out_clips(run / "data" / "train", world.config, TRAIN_CLIPS, 0)[0]
+    both, alone = move_table(train.numpy(), infer_codes(world.lam, train, "cpu").numpy())
+    names = ("world", "still", "piece, true move", "piece, code's mean move", "piece, code's commonest move",
+             "piece, code + last move")
+    scores = {name: ([], []) for name in names}
     rows = []
     for c, clip in enumerate(frames.numpy()):
         bg = np.median(clip, axis=0).astype(np.uint8)
         first = piece(clip[0], bg)
         rolled = {name: [] for name in scores}
         world.reset(clip[0])
-        true, mean, places = np.zeros(2, int), np.zeros(2, int), []
+        true = track(clip[:STEPS + 1], first) if first is not None else [(0, 0)] * STEPS
+        at = {name: np.zeros(2, int) for name in names[2:]}
+        last, places = None, []
         for t in range(STEPS):
-            rolled["world"].append(world.step(int(codes[c, t])))
+            code = int(codes[c, t])
+            rolled["world"].append(world.step(code))
             rolled["still"].append(clip[0])
-            if first is not None:  # follow the piece's own pixels into the next real frame
-                mask = np.zeros(clip[0].shape[:2], bool)
-                ys, xs = first[0] + true[1], first[1] + true[0]
-                ok = (ys >= 0) & (ys < mask.shape[0]) & (xs >= 0) & (xs < mask.shape[1])
-                mask[ys[ok], xs[ok]] = True
-                dy, dx, _ = piece_move(clip[t], clip[t + 1], mask)
-                true += (dx, dy)
-                places.append((int((first[0] + true[1]).mean()), int((first[1] + true[0]).mean())))
-            mean += per_code[int(codes[c, t])]
-            for name, (dx, dy) in (("piece, true move", true), ("piece, code's move", mean)):
-                rolled[name].append(paste(bg, clip[0], first, dx, dy) if first is not None else clip[0])
+            usual = (alone.get(code) or Counter({(0, 0): 1})).most_common(1)[0][0]
+            table = both.get((code, last)) or alone.get(code) or Counter({(0, 0): 1})
+            last = table.most_common(1)[0][0]
+            for name, move in zip(names[2:], (true[t], per_code[code], usual, last)):
+                at[name] += move
+                rolled[name].append(paste(bg, clip[0], first, *at[name]) if first is not None else clip[0])
+            if first is not None:
+                truth = at["piece, true move"]
+                places.append((int((first[0] + truth[1]).mean()), int((first[1] + truth[0]).mean())))
         if picture is not None and c in (4, 8):
             rows.append(list(clip[:STEPS + 1]))
-            rows += [[clip[0]] + [np.asarray(f) for f in rolled[name]] for name in scores if name != "still"]
+            rows += [[clip[0]] + [np.asarray(f) for f in rolled[name]] for name in PICTURED]
         for t in range(STEPS):
             real = clip[t + 1]
             for name, (whole, box) in scores.items():

@@ -6,7 +6,8 @@ pixels tracked into the real frames), or label-free by its code (the code effect
 commonest tracked move of that code in training clips; the commonest given also its last move).
 PSNR over steps 1-8, and in a 16x16 box on the piece's tracked place.
 Usage: pe_layer_ceiling.py RUN [OUT.png] (a `train all --videos` folder; the picture: clips 4 and 8,
-each the real frames 0-8 over the rollouts named in PICTURED)."""
+each the real frames 0-8 over the rollouts named in PICTURED). Two-piece rows: the two largest pieces, moved
+by their true moves or each by the commonest move its size rank makes under the code in training clips."""
 import sys
 from collections import Counter
 from pathlib import Path
@@ -27,21 +28,26 @@ from genie_play.world.world_model import WorldModel  # noqa: E402
 
 STEPS, BOX, DIFF = 8, 16, 24
 TRAIN_CLIPS = 256  # training clips the move table is read from
-PICTURED = ("world", "piece, true move", "piece, code's commonest move")
+MIN_PIECE = 6  # px: smaller pieces are specks
+RANKS = 2  # the two-piece layer: the largest and the second largest piece
+PICTURED = ("world", "two pieces, true moves", "two pieces, each its rank's commonest move")
+
+
+def pieces(frame: np.ndarray, bg: np.ndarray, k: int) -> list:
+    """The k largest connected pieces of `frame` unlike the background (at least MIN_PIECE px): [(ys, xs)]."""
+    on = np.abs(frame.astype(np.int16) - bg.astype(np.int16)).max(axis=-1) > DIFF
+    comps = sorted((c for c in _components(on) if len(c) >= MIN_PIECE), key=len, reverse=True)[:k]
+    return [(np.array([p[0] for p in c]), np.array([p[1] for p in c])) for c in comps]
 
 
 def piece(frame: np.ndarray, bg: np.ndarray):
     """The largest connected piece of `frame` unlike the background: (ys, xs) or None."""
-    on = np.abs(frame.astype(np.int16) - bg.astype(np.int16)).max(axis=-1) > DIFF
-    comps = _components(on)
-    if not comps:
-        return None
-    best = max(comps, key=len)
-    return np.array([p[0] for p in best]), np.array([p[1] for p in best])
+    found = pieces(frame, bg, 1)
+    return found[0] if found else None
 
 
-def paste(bg: np.ndarray, src: np.ndarray, where, dx: int, dy: int) -> np.ndarray:
-    out = bg.copy()
+def paste(bg: np.ndarray, src: np.ndarray, where, dx: int, dy: int, out: np.ndarray | None = None) -> np.ndarray:
+    out = bg.copy() if out is None else out
     ys, xs = where
     ny, nx = ys + dy, xs + dx
     ok = (ny >= 0) & (ny < bg.shape[0]) & (nx >= 0) & (nx < bg.shape[1])
@@ -88,6 +94,17 @@ def move_table(frames: np.ndarray, codes: np.ndarray) -> tuple[dict, dict]:
     return both, alone
 
 
+def rank_tables(frames: np.ndarray, codes: np.ndarray) -> list[dict]:
+    """Per size rank of piece, label-free: code -> its pieces' tracked moves in training clips."""
+    tables = [{} for _ in range(RANKS)]
+    for clip, clip_codes in zip(frames, codes):
+        bg = np.median(clip, axis=0).astype(np.uint8)
+        for rank, found in enumerate(pieces(clip[0], bg, RANKS)):
+            for t, move in enumerate(track(clip, found)):
+                tables[rank].setdefault(int(clip_codes[t]), Counter())[move] += 1
+    return tables
+
+
 def main(run: Path, picture: Path | None) -> None:
     world = WorldModel.load(run, "cpu", seed=0)
     frames = held_out_clips(run / "data" / "heldout", world.config, 16, 0)[0]  # (C, T, H, W, 3) uint8
@@ -95,9 +112,11 @@ def main(run: Path, picture: Path | None) -> None:
     effects = code_effects(run / "lam.safetensors", run / "data" / "heldout", "cpu")
     per_code = {e.code: (int(round(e.sprite[0])), int(round(e.sprite[1]))) for e in effects}
     train = held_out_clips(run / "data" / "train", world.config, TRAIN_CLIPS, 0)[0]
-    both, alone = move_table(train.numpy(), infer_codes(world.lam, train, "cpu").numpy())
+    train_codes = infer_codes(world.lam, train, "cpu").numpy()
+    both, alone = move_table(train.numpy(), train_codes)
+    tables = rank_tables(train.numpy(), train_codes)
     names = ("world", "still", "piece, true move", "piece, code's mean move", "piece, code's commonest move",
-             "piece, code + last move")
+             "piece, code + last move", "two pieces, true moves", "two pieces, each its rank's commonest move")
     scores = {name: ([], []) for name in names}
     rows = []
     for c, clip in enumerate(frames.numpy()):
@@ -106,7 +125,10 @@ def main(run: Path, picture: Path | None) -> None:
         rolled = {name: [] for name in scores}
         world.reset(clip[0])
         true = track(clip[:STEPS + 1], first) if first is not None else [(0, 0)] * STEPS
-        at = {name: np.zeros(2, int) for name in names[2:]}
+        at = {name: np.zeros(2, int) for name in names[2:6]}
+        two = pieces(clip[0], bg, RANKS)
+        two_true = [track(clip[:STEPS + 1], w) for w in two]
+        two_at = {name: [np.zeros(2, int) for _ in two] for name in names[6:]}
         last, places = None, []
         for t in range(STEPS):
             code = int(codes[c, t])
@@ -115,9 +137,16 @@ def main(run: Path, picture: Path | None) -> None:
             usual = (alone.get(code) or Counter({(0, 0): 1})).most_common(1)[0][0]
             table = both.get((code, last)) or alone.get(code) or Counter({(0, 0): 1})
             last = table.most_common(1)[0][0]
-            for name, move in zip(names[2:], (true[t], per_code[code], usual, last)):
+            for name, move in zip(names[2:6], (true[t], per_code[code], usual, last)):
                 at[name] += move
                 rolled[name].append(paste(bg, clip[0], first, *at[name]) if first is not None else clip[0])
+            for name in names[6:]:
+                made = bg.copy() if two else clip[0]
+                for r, where in enumerate(two):
+                    usual_r = (tables[r].get(code) or Counter({(0, 0): 1})).most_common(1)[0][0]
+                    two_at[name][r] += two_true[r][t] if name == names[6] else usual_r
+                    paste(bg, clip[0], where, *two_at[name][r], out=made)
+                rolled[name].append(made)
             if first is not None:
                 truth = at["piece, true move"]
                 places.append((int((first[0] + truth[1]).mean()), int((first[1] + truth[0]).mean())))

@@ -7,7 +7,8 @@ commonest tracked move of that code in training clips; the commonest given also 
 PSNR over steps 1-8, and in a 16x16 box on the piece's tracked place.
 Usage: pe_layer_ceiling.py RUN [OUT.png] (a `train all --videos` folder; the picture: clips 4 and 8,
 each the real frames 0-8 over the rollouts named in PICTURED). Two-piece rows: the two largest pieces, moved
-by their true moves or each by the commonest move its size rank makes under the code in training clips."""
+by their true moves, or each by the commonest move its size rank (or its look: median colour) makes under
+the code in training clips."""
 import sys
 from collections import Counter
 from pathlib import Path
@@ -30,7 +31,8 @@ STEPS, BOX, DIFF = 8, 16, 24
 TRAIN_CLIPS = 256  # training clips the move table is read from
 MIN_PIECE = 6  # px: smaller pieces are specks
 RANKS = 2  # the two-piece layer: the largest and the second largest piece
-PICTURED = ("world", "two pieces, true moves", "two pieces, each its rank's commonest move")
+PICTURED = ("world", "two pieces, true moves", "two pieces, each its rank's commonest move",
+             "two pieces, each its look's commonest move")
 
 
 def pieces(frame: np.ndarray, bg: np.ndarray, k: int) -> list:
@@ -94,6 +96,23 @@ def move_table(frames: np.ndarray, codes: np.ndarray) -> tuple[dict, dict]:
     return both, alone
 
 
+def look(frame: np.ndarray, where) -> tuple:
+    """A piece's look: its median colour, 2 bits a channel (the black car, the yellow detective)."""
+    return tuple(int(v) // 64 for v in np.median(frame[where[0], where[1]], axis=0))
+
+
+def look_tables(frames: np.ndarray, codes: np.ndarray) -> dict:
+    """Per look of piece, label-free: code -> the tracked moves of the pieces with that look in training clips."""
+    tables = {}
+    for clip, clip_codes in zip(frames, codes):
+        bg = np.median(clip, axis=0).astype(np.uint8)
+        for found in pieces(clip[0], bg, RANKS):
+            table = tables.setdefault(look(clip[0], found), {})
+            for t, move in enumerate(track(clip, found)):
+                table.setdefault(int(clip_codes[t]), Counter())[move] += 1
+    return tables
+
+
 def rank_tables(frames: np.ndarray, codes: np.ndarray) -> list[dict]:
     """Per size rank of piece, label-free: code -> its pieces' tracked moves in training clips."""
     tables = [{} for _ in range(RANKS)]
@@ -115,8 +134,10 @@ def main(run: Path, picture: Path | None) -> None:
     train_codes = infer_codes(world.lam, train, "cpu").numpy()
     both, alone = move_table(train.numpy(), train_codes)
     tables = rank_tables(train.numpy(), train_codes)
+    looks = look_tables(train.numpy(), train_codes)
     names = ("world", "still", "piece, true move", "piece, code's mean move", "piece, code's commonest move",
-             "piece, code + last move", "two pieces, true moves", "two pieces, each its rank's commonest move")
+             "piece, code + last move", "two pieces, true moves", "two pieces, each its rank's commonest move",
+             "two pieces, each its look's commonest move")
     scores = {name: ([], []) for name in names}
     rows = []
     for c, clip in enumerate(frames.numpy()):
@@ -143,7 +164,8 @@ def main(run: Path, picture: Path | None) -> None:
             for name in names[6:]:
                 made = bg.copy() if two else clip[0]
                 for r, where in enumerate(two):
-                    usual_r = (tables[r].get(code) or Counter({(0, 0): 1})).most_common(1)[0][0]
+                    by = tables[r] if name == names[7] else looks.get(look(clip[0], where), {})
+                    usual_r = (by.get(code) or Counter({(0, 0): 1})).most_common(1)[0][0]
                     two_at[name][r] += two_true[r][t] if name == names[6] else usual_r
                     paste(bg, clip[0], where, *two_at[name][r], out=made)
                 rolled[name].append(made)

@@ -20,7 +20,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sprite"))
 from apart import piece_move  # noqa: E402
 from layer import _components  # noqa: E402
 
-from genie_play.eval import code_effects as fx  # noqa: E402
 from genie_play.eval.evaluate import held_out_clips  # noqa: E402
 from genie_play.eval.lam_metrics import infer_codes  # noqa: E402
 from genie_play.eval.metrics import psnr  # noqa: E402
@@ -79,48 +78,31 @@ def track(clip: np.ndarray, first) -> list[tuple[int, int]]:
     return moves
 
 
-def move_table(frames: np.ndarray, codes: np.ndarray) -> tuple[dict, dict]:
-    """From training clips, label-free: the commonest next move of the largest moving piece given
-    (its code, its last move), and given its code alone."""
-    both, alone = {}, {}
-    for clip, clip_codes in zip(frames, codes):
-        bg = np.median(clip, axis=0).astype(np.uint8)
-        first = piece(clip[0], bg)
-        if first is None:
-            continue
-        moves = track(clip, first)
-        for t, move in enumerate(moves):
-            last = moves[t - 1] if t else None
-            both.setdefault((int(clip_codes[t]), last), Counter())[move] += 1
-            alone.setdefault(int(clip_codes[t]), Counter())[move] += 1
-    return both, alone
-
-
 def look(frame: np.ndarray, where) -> tuple:
     """A piece's look: its median colour, 2 bits a channel (the black car, the yellow detective)."""
     return tuple(int(v) // 64 for v in np.median(frame[where[0], where[1]], axis=0))
 
 
-def look_tables(frames: np.ndarray, codes: np.ndarray) -> dict:
-    """Per look of piece, label-free: code -> the tracked moves of the pieces with that look in training clips."""
-    tables = {}
-    for clip, clip_codes in zip(frames, codes):
-        bg = np.median(clip, axis=0).astype(np.uint8)
-        for found in pieces(clip[0], bg, RANKS):
-            table = tables.setdefault(look(clip[0], found), {})
-            for t, move in enumerate(track(clip, found)):
-                table.setdefault(int(clip_codes[t]), Counter())[move] += 1
-    return tables
+def commonest(counter: Counter | None) -> tuple[int, int]:
+    return (counter or Counter({(0, 0): 1})).most_common(1)[0][0]
 
 
-def rank_tables(frames: np.ndarray, codes: np.ndarray) -> list[dict]:
-    """Per size rank of piece, label-free: code -> its pieces' tracked moves in training clips."""
-    tables = [{} for _ in range(RANKS)]
+def move_tables(frames: np.ndarray, codes: np.ndarray) -> dict:
+    """From training clips, label-free, each piece tracked once: code -> the tracked moves of the
+    largest piece ("alone"), of each size rank ("ranks") and of each look ("looks"); and
+    (code, last move) -> the largest piece's next move ("both")."""
+    tables = {"both": {}, "alone": {}, "ranks": [{} for _ in range(RANKS)], "looks": {}}
     for clip, clip_codes in zip(frames, codes):
         bg = np.median(clip, axis=0).astype(np.uint8)
         for rank, found in enumerate(pieces(clip[0], bg, RANKS)):
-            for t, move in enumerate(track(clip, found)):
-                tables[rank].setdefault(int(clip_codes[t]), Counter())[move] += 1
+            moves = track(clip, found)
+            by_look = tables["looks"].setdefault(look(clip[0], found), {})
+            for t, move in enumerate(moves):
+                code = int(clip_codes[t])
+                for table in [tables["ranks"][rank], by_look] + ([tables["alone"]] if rank == 0 else []):
+                    table.setdefault(code, Counter())[move] += 1
+                if rank == 0:
+                    tables["both"].setdefault((code, moves[t - 1] if t else None), Counter())[move] += 1
     return tables
 
 
@@ -132,9 +114,8 @@ def main(run: Path, picture: Path | None) -> None:
     per_code = {e.code: (int(round(e.sprite[0])), int(round(e.sprite[1]))) for e in effects}
     train = held_out_clips(run / "data" / "train", world.config, TRAIN_CLIPS, 0)[0]
     train_codes = infer_codes(world.lam, train, "cpu").numpy()
-    both, alone = move_table(train.numpy(), train_codes)
-    tables = rank_tables(train.numpy(), train_codes)
-    looks = look_tables(train.numpy(), train_codes)
+    tables = move_tables(train.numpy(), train_codes)
+    both, alone = tables["both"], tables["alone"]
     names = ("world", "still", "piece, true move", "piece, code's mean move", "piece, code's commonest move",
              "piece, code + last move", "two pieces, true moves", "two pieces, each its rank's commonest move",
              "two pieces, each its look's commonest move")
@@ -155,17 +136,16 @@ def main(run: Path, picture: Path | None) -> None:
             code = int(codes[c, t])
             rolled["world"].append(world.step(code))
             rolled["still"].append(clip[0])
-            usual = (alone.get(code) or Counter({(0, 0): 1})).most_common(1)[0][0]
-            table = both.get((code, last)) or alone.get(code) or Counter({(0, 0): 1})
-            last = table.most_common(1)[0][0]
+            usual = commonest(alone.get(code))
+            last = commonest(both.get((code, last)) or alone.get(code))
             for name, move in zip(names[2:6], (true[t], per_code[code], usual, last)):
                 at[name] += move
                 rolled[name].append(paste(bg, clip[0], first, *at[name]) if first is not None else clip[0])
             for name in names[6:]:
                 made = bg.copy() if two else clip[0]
                 for r, where in enumerate(two):
-                    by = tables[r] if name == names[7] else looks.get(look(clip[0], where), {})
-                    usual_r = (by.get(code) or Counter({(0, 0): 1})).most_common(1)[0][0]
+                    by = tables["ranks"][r] if name == names[7] else tables["looks"].get(look(clip[0], where), {})
+                    usual_r = commonest(by.get(code))
                     two_at[name][r] += two_true[r][t] if name == names[6] else usual_r
                     paste(bg, clip[0], where, *two_at[name][r], out=made)
                 rolled[name].append(made)

@@ -7,6 +7,7 @@ the detector's probability in red)."""
 from __future__ import annotations
 
 import glob
+import os
 import sys
 import time
 from pathlib import Path
@@ -23,6 +24,19 @@ from apart import apart, camera_moves, followed  # noqa: E402
 from genie_play.data.shards import open_folder  # noqa: E402
 from genie_play.images import prompt_frame  # noqa: E402
 from genie_play.world import tokenizer as tk  # noqa: E402
+
+
+AUGMENT = os.environ.get("AUGMENT", "0") == "1"  # train on recoloured frames: styles it never saw
+
+
+def recolour(frames: torch.Tensor) -> torch.Tensor:
+    """(B, ..., 3) uint8 frames, each with its channels shuffled and, half of them, inverted: the
+    held-out styles are palettes (dark neon, pale crayon) the training families do not have."""
+    out = torch.empty_like(frames)
+    for b in range(len(frames)):
+        x = frames[b][..., torch.randperm(3)]
+        out[b] = 255 - x if torch.rand(()) < 0.5 else x
+    return out
 
 
 class Detector(nn.Module):
@@ -92,6 +106,8 @@ if __name__ == "__main__":
             x, y = x.flip(2), Y[i].flip(2)
         else:
             y = Y[i]
+        if AUGMENT:
+            x = recolour(x)
         loss = F.binary_cross_entropy_with_logits(det(x), y.float(), pos_weight=pos.sqrt())
         opt.zero_grad(), loss.backward(), opt.step()
         if it % 250 == 0:

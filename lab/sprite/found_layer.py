@@ -17,7 +17,7 @@ sys.path.insert(0, "lab/sprite")
 from apart import REACH  # noqa: E402
 from clips import clips_of, said  # noqa: E402
 from detector import load_detector  # noqa: E402
-from layer import LayerWorld, Sprite, _components  # noqa: E402
+from layer import LayerWorld, Sprite, _components, _fill_rows  # noqa: E402
 from mover import HISTORY, UNKNOWN, centre, crop, load_mover, pieces  # noqa: E402
 
 from genie_play.world.world_model import WorldModel  # noqa: E402
@@ -25,6 +25,10 @@ from genie_play.world.world_model import WorldModel  # noqa: E402
 FOUND = 0.5  # detector probability for a pixel to be part of a piece
 GROW = 3  # px the piece may grow into pixels unlike every colour on a ring around it (0: no growth)
 UNLIKE = 40
+FILL = os.environ.get("FILL", "rows")  # what goes behind the cut sprite: "rows" (nearest pixel of its row) or
+# "shift" (the frame beside it, moved by the horizontal offset that best fits the ring around the hole)
+CUT_MARGIN = int(os.environ.get("CUT_MARGIN", 0))  # px the cut piece is dilated by: its fringe goes with it
+START = os.environ.get("START", "unknown")  # the history at play start: "unknown" or "rest" (standing)
 PICK = "split"  # how the character is chosen among the pieces: "rise" (the mover's vertical moves under the
 # codes disagree: only the player jumps on a key), "split" (the token head's votes disagree) or "mass"
 
@@ -53,10 +57,29 @@ class FoundLayer(LayerWorld):
         mask = cands[int(np.argmax(score))]
         if GROW:
             mask = grow(frame, mask)
+        if CUT_MARGIN:
+            mask = _dilate(mask, CUT_MARGIN)
         ys, xs = np.nonzero(mask)
         y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-        self.last = [UNKNOWN] * (2 * HISTORY)
+        self.last = [UNKNOWN] * (2 * HISTORY) if START == "unknown" else [REACH] * (2 * HISTORY)
         return Sprite(frame[y0:y1, x0:x1].copy(), mask[y0:y1, x0:x1].copy(), int(y0), int(x0))
+
+    @torch.inference_mode()
+    def reset(self, image):
+        if FILL == "rows":
+            return super().reset(image)
+        frame = self.w.reset(image)
+        self.sprite = self._detect(frame)
+        self.bg = frame.copy()
+        if self.sprite is not None:
+            s = self.sprite
+            full = np.zeros(frame.shape[:2], bool)
+            h, wd = s.mask.shape
+            full[s.y:s.y + h, s.x:s.x + wd] = s.mask
+            self.bg = fill_shift(frame, full)
+            self.w.reset(self.bg)
+        self.frame = self._composite()
+        return self.frame
 
     def _rise_split(self, frame, mask) -> float:
         """How much the mover's vertical move of this piece depends on the code (total variation)."""
@@ -94,6 +117,38 @@ class FoundLayer(LayerWorld):
 
 def _dilate(mask: np.ndarray, r: int) -> np.ndarray:
     return F.max_pool2d(torch.from_numpy(mask)[None, None].float(), 2 * r + 1, 1, r)[0, 0].numpy() > 0
+
+
+def fill_shift(frame: np.ndarray, hole: np.ndarray, ring: int = 2, reach: int = 24) -> np.ndarray:
+    """frame with the hole's pixels (and a 1 px fringe) copied from the frame dx px beside them, dx
+    the offset (|dx| >= the hole's width, within reach) whose copy best matches the ring around it;
+    the row fill where no offset fits in the frame."""
+    cut = _dilate(hole, 1)
+    around = _dilate(cut, ring) & ~cut
+    W = hole.shape[1]
+    xs = np.nonzero(cut.any(0))[0]
+    width = xs.max() - xs.min() + 1
+    f = frame.astype(np.int32)
+    ys, xx = np.nonzero(cut | around)  # what the copy must cover
+    ay, ax = np.nonzero(around)  # what it is judged on
+    best, best_dx = np.inf, None
+    for dx in [d for d in range(-reach, reach + 1) if abs(d) >= width]:
+        src = xx + dx
+        if src.min() < 0 or src.max() >= W or cut[ys, src].any():
+            continue
+        err = np.abs(f[ay, ax + dx] - f[ay, ax]).mean()
+        if err < best:
+            best, best_dx = err, dx
+    if best_dx is None:
+        box_fill = frame.copy()
+        ys, xs2 = np.nonzero(cut)
+        y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs2.min(), xs2.max() + 1
+        box_fill[y0:y1, x0:x1] = _fill_rows(frame[y0:y1, x0:x1], cut[y0:y1, x0:x1])
+        return box_fill
+    out = frame.copy()
+    ys, xx = np.nonzero(cut)
+    out[ys, xx] = frame[ys, xx + best_dx]
+    return out
 
 
 def grow(frame: np.ndarray, mask: np.ndarray) -> np.ndarray:

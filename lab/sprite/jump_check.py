@@ -18,7 +18,7 @@ from mover import load_mover  # noqa: E402
 
 from genie_play.world.world_model import WorldModel  # noqa: E402
 
-JUMP, RIGHT, LEFT, IDLE = 7, 4, 3, 5  # models/keymap.toml
+JUMP, RIGHT, LEFT, IDLE = int(os.environ.get("JUMP", 7)), 4, 3, 5  # models/keymap.toml
 
 torch.set_grad_enabled(False)
 run = sys.argv[1]

@@ -118,6 +118,23 @@ def examples(folder, lam, vocab, detector=None):
     return torch.stack(X), torch.tensor(C), torch.tensor(L), torch.tensor(Y)
 
 
+def train_mover(codes: int, X, C, L, Y, train: torch.Tensor, steps: int, event_weight: float, recolour=None) -> Mover:
+    """A Mover trained `steps` steps of 256 examples drawn from `train` (indices), the examples whose
+    vertical move changes (take-off, the top, landing) weighted `event_weight`; `recolour` maps crops."""
+    mover = Mover(codes)
+    opt = torch.optim.AdamW(mover.parameters(), 2e-3)
+    for it in range(steps):
+        i = train[torch.randint(len(train), (256,))]
+        logits = mover(recolour(X[i]) if recolour else X[i], C[i], L[i])
+        event = (Y[i, 0] != L[i, 0]) & (L[i, 0] != UNKNOWN)  # the vertical move changes
+        weight = torch.where(event, event_weight, 1.0).repeat_interleave(2)
+        loss = (F.cross_entropy(logits.flatten(0, 1), Y[i].flatten(), reduction="none") * weight).sum() / weight.sum()
+        opt.zero_grad(), loss.backward(), opt.step()
+        if it % 500 == 0:
+            print(f"step {it} loss {loss.item():.3f}", flush=True)
+    return mover.eval()
+
+
 def load_mover(path, codes: int) -> nn.Module:
     """A mover file, or several separated by commas: their mean log-probability (an ensemble)."""
     movers = []
@@ -158,18 +175,7 @@ if __name__ == "__main__":
     common = torch.bincount(Y[:, 0]).max().item() / len(Y)
     print(f"{len(Y)} pieces ({time.time() - t0:.0f} s); commonest dy's share {common:.2f}", flush=True)
     split = int(0.9 * len(Y))
-    mover = Mover(w.num_actions)
-    opt = torch.optim.AdamW(mover.parameters(), 2e-3)
-    for it in range(steps):
-        i = torch.randint(split, (256,))
-        logits = mover(X[i], C[i], L[i])
-        event = (Y[i, 0] != L[i, 0]) & (L[i, 0] != UNKNOWN)  # the vertical move changes
-        weight = torch.where(event, EVENT_WEIGHT, 1.0).repeat_interleave(2)
-        loss = (F.cross_entropy(logits.flatten(0, 1), Y[i].flatten(), reduction="none") * weight).sum() / weight.sum()
-        opt.zero_grad(), loss.backward(), opt.step()
-        if it % 500 == 0:
-            print(f"step {it} loss {loss.item():.3f}", flush=True)
-    mover.eval()
+    mover = train_mover(w.num_actions, X, C, L, Y, torch.arange(split), steps, EVENT_WEIGHT)
     with torch.no_grad():
         pred = mover(X[split:], C[split:], L[split:]).argmax(-1)
     right = (pred == Y[split:]).float().mean(0)

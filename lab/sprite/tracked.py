@@ -19,13 +19,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
 sys.path.insert(0, "lab/sprite")
 from apart import REACH, piece_move  # noqa: E402
 from detector import load_detector  # noqa: E402
-from mover import HISTORY, UNKNOWN, Mover, centre, crop, pieces  # noqa: E402
+from mover import HISTORY, UNKNOWN, centre, crop, pieces, train_mover  # noqa: E402
 
 from genie_play.data.shards import open_folder  # noqa: E402
 from genie_play.world.world_model import WorldModel  # noqa: E402
@@ -150,18 +149,7 @@ if __name__ == "__main__":
     order = torch.randperm(len(Y), generator=g)
     split = int(0.9 * len(Y))
     tr, te = order[:split], order[split:]
-    mover = Mover(w.num_actions)
-    opt = torch.optim.AdamW(mover.parameters(), 2e-3)
-    for it in range(steps):
-        i = tr[torch.randint(split, (256,))]
-        logits = mover(recolour_crops(X[i]) if AUGMENT else X[i], C[i], L[i])
-        event = (Y[i, 0] != L[i, 0]) & (L[i, 0] != UNKNOWN)  # the vertical move changes
-        weight = torch.where(event, event_weight, 1.0).repeat_interleave(2)
-        loss = (F.cross_entropy(logits.flatten(0, 1), Y[i].flatten(), reduction="none") * weight).sum() / weight.sum()
-        opt.zero_grad(), loss.backward(), opt.step()
-        if it % 500 == 0:
-            print(f"step {it} loss {loss.item():.3f}", flush=True)
-    mover.eval()
+    mover = train_mover(w.num_actions, X, C, L, Y, tr, steps, event_weight, recolour_crops if AUGMENT else None)
     with torch.no_grad():
         pred = mover(X[te], C[te], L[te]).argmax(-1)
     right = (pred == Y[te]).float().mean(0)

@@ -118,6 +118,18 @@ def examples(folder, lam, vocab, detector=None):
     return torch.stack(X), torch.tensor(C), torch.tensor(L), torch.tensor(Y)
 
 
+def cached_examples(path: Path, make) -> tuple[torch.Tensor, ...]:
+    """(crops, codes, last moves, moves) from the file at `path`, else from make() (then saved there)."""
+    names = ("crops", "codes", "last", "moves")
+    if path.exists():
+        return tuple(load_file(str(path))[k] for k in names)
+    with torch.no_grad():
+        tensors = make()
+    save_file(dict(zip(names, tensors)), str(path.with_suffix(".tmp")))
+    path.with_suffix(".tmp").replace(path)
+    return tensors
+
+
 def train_mover(codes: int, X, C, L, Y, train: torch.Tensor, steps: int, event_weight: float, recolour=None) -> Mover:
     """A Mover trained `steps` steps of 256 examples drawn from `train` (indices), the examples whose
     vertical move changes (take-off, the top, landing) weighted `event_weight`; `recolour` maps crops."""
@@ -159,19 +171,14 @@ if __name__ == "__main__":
     out = Path(sys.argv[2])
     steps = int(sys.argv[3]) if len(sys.argv) > 3 else 2000
     w = WorldModel.load("models", "cpu")
-    cache = out / "mover_examples.safetensors"
-    names = ("crops", "codes", "last", "moves")
     t0 = time.time()
-    if cache.exists():
-        X, C, L, Y = (load_file(str(cache))[k] for k in names)
-    else:
-        with torch.no_grad():
-            from detector import load_detector
-            det = sys.argv[4] if len(sys.argv) > 4 else None
-            det = load_detector(det) if det not in (None, "followed") else det
-            X, C, L, Y = examples(sys.argv[1], w.lam, w.vocab, det)
-        save_file(dict(zip(names, (X, C, L, Y))), str(cache.with_suffix(".tmp")))
-        cache.with_suffix(".tmp").replace(cache)
+
+    def make():
+        from detector import load_detector
+        det = sys.argv[4] if len(sys.argv) > 4 else None
+        return examples(sys.argv[1], w.lam, w.vocab, load_detector(det) if det not in (None, "followed") else det)
+
+    X, C, L, Y = cached_examples(out / "mover_examples.safetensors", make)
     common = torch.bincount(Y[:, 0]).max().item() / len(Y)
     print(f"{len(Y)} pieces ({time.time() - t0:.0f} s); commonest dy's share {common:.2f}", flush=True)
     split = int(0.9 * len(Y))

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 sys.path.insert(0, "lab/sprite")
 from apart import REACH, piece_move  # noqa: E402
 from detector import load_detector  # noqa: E402
-from mover import HISTORY, UNKNOWN, centre, crop, pieces, train_mover  # noqa: E402
+from mover import HISTORY, UNKNOWN, cached_examples, centre, crop, pieces, train_mover  # noqa: E402
 
 from genie_play.data.shards import open_folder  # noqa: E402
 from genie_play.world.world_model import WorldModel  # noqa: E402
@@ -131,16 +131,9 @@ if __name__ == "__main__":
     run = Path(sys.argv[2])
     steps = int(sys.argv[3]) if len(sys.argv) > 3 else 2000
     w = WorldModel.load("models", "cpu")
-    cache = run / f"tracked_examples{'-ground%d' % JITTER if JITTER else ''}.safetensors"
-    names = ("crops", "codes", "last", "moves")
     t0 = time.time()
-    if cache.exists():
-        X, C, L, Y = (load_file(str(cache))[k] for k in names)
-    else:
-        with torch.no_grad():
-            X, C, L, Y = examples(sys.argv[1], w.lam, load_detector(run / "detector.safetensors"))
-        save_file(dict(zip(names, (X, C, L, Y))), str(cache.with_suffix(".tmp")))
-        cache.with_suffix(".tmp").replace(cache)
+    X, C, L, Y = cached_examples(run / f"tracked_examples{'-ground%d' % JITTER if JITTER else ''}.safetensors",
+                                 lambda: examples(sys.argv[1], w.lam, load_detector(run / "detector.safetensors")))
     known = (L[:, 0] != UNKNOWN).float().mean()
     common = torch.bincount(Y[:, 0]).max().item() / len(Y)
     print(f"{len(Y)} tracked steps ({time.time() - t0:.0f} s), {known:.2f} with a known last move; "

@@ -17,6 +17,15 @@ def clips_of(data, w):
     return frames, [win["view"] for win in windows], w.lam.infer_actions(frames)
 
 
+def eval_key_sequences(clips: int, num_actions: int, count: int, steps: int = 200) -> list[list[int]]:
+    """The random key sequences `genie-play eval` plays for its long rollouts (seed 0): first the
+    keys it draws for ΔtPSNR (t = 4 per clip), then `count` sequences of `steps` keys."""
+    rng = torch.Generator().manual_seed(0)
+    for _ in range(clips):
+        torch.randint(num_actions, (4,), generator=rng)
+    return [torch.randint(num_actions, (steps,), generator=rng).tolist() for _ in range(count)]
+
+
 def scores(frames, rolled, views) -> tuple[float, float]:
     """PSNR over steps 1-8 and the player box PSNR (dB) of rollouts (C, T, H, W, 3) of the clips."""
     psnr = M.psnr(frames[:, 1:9], rolled[:, 1:9]).mean().item()

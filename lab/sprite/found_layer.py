@@ -64,22 +64,13 @@ class FoundLayer(LayerWorld):
         self.last = [UNKNOWN] * (2 * HISTORY) if START == "unknown" else [REACH] * (2 * HISTORY)
         return Sprite(frame[y0:y1, x0:x1].copy(), mask[y0:y1, x0:x1].copy(), int(y0), int(x0))
 
-    @torch.inference_mode()
-    def reset(self, image):
+    def _background(self, frame: np.ndarray, s: Sprite) -> np.ndarray:
         if FILL == "rows":
-            return super().reset(image)
-        frame = self.w.reset(image)
-        self.sprite = self._detect(frame)
-        self.bg = frame.copy()
-        if self.sprite is not None:
-            s = self.sprite
-            full = np.zeros(frame.shape[:2], bool)
-            h, wd = s.mask.shape
-            full[s.y:s.y + h, s.x:s.x + wd] = s.mask
-            self.bg = fill_shift(frame, full)
-            self.w.reset(self.bg)
-        self.frame = self._composite()
-        return self.frame
+            return super()._background(frame, s)
+        full = np.zeros(frame.shape[:2], bool)
+        h, wd = s.mask.shape
+        full[s.y:s.y + h, s.x:s.x + wd] = s.mask
+        return fill_shift(frame, full)
 
     def _rise_split(self, frame, mask) -> float:
         """How much the mover's vertical move of this piece depends on the code (total variation)."""
@@ -169,6 +160,13 @@ def grow(frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return keep
 
 
+def load_layer(run, world) -> FoundLayer:
+    """The layer over `world` with RUN/detector.safetensors and the mover(s) named by MOVERS
+    (comma-separated files: an ensemble), else RUN/mover.safetensors."""
+    movers = os.environ.get("MOVERS", f"{run}/mover.safetensors")
+    return FoundLayer(world, load_detector(f"{run}/detector.safetensors"), load_mover(movers, world.num_actions))
+
+
 def on_player(sprite, view) -> bool:
     """Is the found sprite's centre within 8 px of the player's true place (feet - 6 px)?"""
     if sprite is None:
@@ -182,7 +180,7 @@ if __name__ == "__main__":
     torch.set_grad_enabled(False)
     run = sys.argv[1]
     w = WorldModel.load("models", "cpu")
-    lw = FoundLayer(w, load_detector(f"{run}/detector.safetensors"), load_mover(os.environ.get("MOVERS", f"{run}/mover.safetensors"), w.num_actions))
+    lw = load_layer(run, w)
     for data in sys.argv[2:]:
         frames, views, codes = clips_of(data, w)
         rolled, found = [], 0

@@ -12,9 +12,7 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, "lab/sprite")
-from detector import load_detector  # noqa: E402
-from found_layer import FoundLayer  # noqa: E402
-from mover import load_mover  # noqa: E402
+from found_layer import load_layer  # noqa: E402
 
 from genie_play.world.world_model import WorldModel  # noqa: E402
 
@@ -23,7 +21,7 @@ JUMP, RIGHT, LEFT, IDLE = int(os.environ.get("JUMP", 7)), 4, 3, 5  # models/keym
 torch.set_grad_enabled(False)
 run = sys.argv[1]
 w = WorldModel.load("models", "cpu")
-lw = FoundLayer(w, load_detector(f"{run}/detector.safetensors"), load_mover(os.environ.get("MOVERS", f"{run}/mover.safetensors"), w.num_actions))
+lw = load_layer(run, w)
 rows, lifted, landed, found = [], 0, 0, 0
 prompts = sorted(glob.glob("assets/prompts/*.png"))
 for path in prompts:

@@ -79,12 +79,17 @@ class LayerWorld:
         self.sprite = self._detect(frame)
         self.bg = frame.copy()
         if self.sprite is not None:
-            s = self.sprite
-            self.bg[s.y:s.y + s.mask.shape[0], s.x:s.x + s.mask.shape[1]] = _fill_rows(
-                frame[s.y:s.y + s.mask.shape[0], s.x:s.x + s.mask.shape[1]], s.mask)
+            self.bg = self._background(frame, self.sprite)
             self.w.reset(self.bg)  # the world carries the background; its memory holds no sprite
         self.frame = self._composite()
         return self.frame
+
+    def _background(self, frame: np.ndarray, s: Sprite) -> np.ndarray:
+        """The frame with the sprite's pixels filled from the nearest pixel of their row in its box."""
+        bg = frame.copy()
+        h, wd = s.mask.shape
+        bg[s.y:s.y + h, s.x:s.x + wd] = _fill_rows(frame[s.y:s.y + h, s.x:s.x + wd], s.mask)
+        return bg
 
     def _detect(self, frame):
         w, k = self.w, self.w.vocab.block

@@ -7,14 +7,11 @@ last quarter's sharpness counting only detail real frames show.
 import os
 import sys
 
-import numpy as np
 import torch
 
 sys.path.insert(0, "lab/sprite")
-from clips import clips_of  # noqa: E402
-from detector import load_detector  # noqa: E402
-from found_layer import FoundLayer  # noqa: E402
-from mover import load_mover  # noqa: E402
+from clips import clips_of, eval_key_sequences  # noqa: E402
+from found_layer import load_layer  # noqa: E402
 
 from genie_play.eval import evaluate as E  # noqa: E402
 from genie_play.world.world_model import WorldModel  # noqa: E402
@@ -24,15 +21,10 @@ STILL = frozenset({5})  # the code whose true action is idle (models/keymap.toml
 torch.set_grad_enabled(False)
 run = sys.argv[1]
 w = WorldModel.load("models", "cpu")
-layer = FoundLayer(w, load_detector(f"{run}/detector.safetensors"),
-                   load_mover(os.environ.get("MOVERS", f"{run}/mover.safetensors"), w.num_actions))
+layer = load_layer(run, w)
 for data in sys.argv[2:]:
     frames, _, _ = clips_of(data, w)
-    rng = torch.Generator().manual_seed(0)
-    t = min(4, frames.shape[1] - 1)  # EvalOptions.delta_t
-    for _ in range(len(frames)):  # what the evaluation's ΔtPSNR draws first
-        torch.randint(w.num_actions, (t,), generator=rng)
-    sequences = [torch.randint(w.num_actions, (200,), generator=rng).tolist() for _ in range(E.ROLLOUTS)]
+    sequences = eval_key_sequences(len(frames), w.num_actions, E.ROLLOUTS)
     prompts = [frames[i % len(frames), 0] for i in range(E.ROLLOUTS)]
     worlds = (("layer", layer),) if os.environ.get("LAYER_ONLY") else (("shipped", w), ("layer", layer))
     for name, world in worlds:

@@ -5,7 +5,6 @@ found layer.
     FILL=shift START=rest MOVERS=RUN/mover-0.safetensors python lab/sprite/layer_survival.py RUN
 """
 import glob
-import os
 import sys
 import time
 
@@ -13,9 +12,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, "lab/sprite")
-from detector import load_detector  # noqa: E402
-from found_layer import FoundLayer  # noqa: E402
-from mover import load_mover  # noqa: E402
+from found_layer import load_layer  # noqa: E402
 
 from genie_play.eval.own_pictures import PICTURES, own_picture  # noqa: E402
 from genie_play.eval.survival import survival  # noqa: E402
@@ -27,8 +24,7 @@ RIGHT = 4  # models/keymap.toml
 torch.set_grad_enabled(False)
 run = sys.argv[1]
 w = WorldModel.load("models", "cpu")
-layer = FoundLayer(w, load_detector(f"{run}/detector.safetensors"),
-                   load_mover(os.environ.get("MOVERS", f"{run}/mover.safetensors"), w.num_actions))
+layer = load_layer(run, w)
 size = w.config.image_size
 sets = {"bundled prompts": [prompt_frame(p, size) for p in sorted(glob.glob("assets/prompts/*.png"))],
         "own pictures": [prompt_frame(own_picture(n), size) for n in sorted(PICTURES)]}

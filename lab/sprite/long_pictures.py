@@ -3,7 +3,6 @@ the shipped world's row, then the found layer's; frames 0, 1, 2, 4, 8, 16, 50, 1
 
     FILL=shift START=rest MOVERS=RUN/mover-0.safetensors python lab/sprite/long_pictures.py RUN DATA OUT.png
 """
-import os
 import sys
 
 import numpy as np
@@ -11,10 +10,8 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, "lab/sprite")
-from clips import clips_of  # noqa: E402
-from detector import load_detector  # noqa: E402
-from found_layer import FoundLayer  # noqa: E402
-from mover import load_mover  # noqa: E402
+from clips import clips_of, eval_key_sequences  # noqa: E402
+from found_layer import load_layer  # noqa: E402
 
 from genie_play.world.world_model import WorldModel  # noqa: E402
 
@@ -23,13 +20,9 @@ SHOWN = (0, 1, 2, 4, 8, 16, 50, 100, 150, 200)
 torch.set_grad_enabled(False)
 run, data, out = sys.argv[1:4]
 w = WorldModel.load("models", "cpu")
-lw = FoundLayer(w, load_detector(f"{run}/detector.safetensors"),
-                load_mover(os.environ.get("MOVERS", f"{run}/mover.safetensors"), w.num_actions))
+lw = load_layer(run, w)
 frames, _, _ = clips_of(data, w)
-rng = torch.Generator().manual_seed(0)
-for _ in range(len(frames)):  # as layer_keys.py: the keys the evaluation draws first
-    torch.randint(w.num_actions, (4,), generator=rng)
-sequences = [torch.randint(w.num_actions, (200,), generator=rng).tolist() for _ in range(3)]
+sequences = eval_key_sequences(len(frames), w.num_actions, 3)
 rows = []
 for i, keys in enumerate(sequences):
     for world in (w, lw):

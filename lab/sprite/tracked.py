@@ -24,6 +24,7 @@ from safetensors.torch import save_file
 sys.path.insert(0, "lab/sprite")
 from apart import REACH, piece_move  # noqa: E402
 from detector import load_detector  # noqa: E402
+from found_layer import fill_shift  # noqa: E402
 from mover import HISTORY, UNKNOWN, cached_examples, centre, crop, pieces, train_mover  # noqa: E402
 
 from genie_play.data.shards import open_folder  # noqa: E402
@@ -76,23 +77,22 @@ def track(frames: np.ndarray, prob: np.ndarray) -> list[tuple[int, np.ndarray, t
 
 
 def jittered(frame: np.ndarray, mask: np.ndarray, move: tuple[int, int], rng: np.random.Generator):
-    """The frame with the masked sprite cut out (shift fill) and pasted (oy, ox) px off, its mask
-    there, and the move from there onto the real next place; None where it leaves the frame or reach."""
-    from found_layer import fill_shift
-    oy, ox = int(rng.integers(-JITTER, JITTER + 1)), 0
-    ty, tx = move[0] - oy, move[1] - ox
-    if (oy, ox) == (0, 0) or abs(ty) > REACH or abs(tx) > REACH:
+    """The frame with the masked sprite cut out (shift fill) and pasted oy px lower (up to JITTER
+    either way), its mask there, and the move from there onto the real next place; None where it
+    leaves the frame or reach."""
+    oy = int(rng.integers(-JITTER, JITTER + 1))
+    ty = move[0] - oy
+    if oy == 0 or abs(ty) > REACH:
         return None
-    H, W = mask.shape
     ys, xs = np.nonzero(mask)
-    ny, nx = ys + oy, xs + ox
-    if ny.min() < 0 or ny.max() >= H or nx.min() < 0 or nx.max() >= W:
+    ny = ys + oy
+    if ny.min() < 0 or ny.max() >= mask.shape[0]:
         return None
     out = fill_shift(frame, mask)
-    out[ny, nx] = frame[ys, xs]
+    out[ny, xs] = frame[ys, xs]
     moved = np.zeros_like(mask)
-    moved[ny, nx] = True
-    return out, moved, (ty, tx)
+    moved[ny, xs] = True
+    return out, moved, (ty, move[1])
 
 
 def examples(folder, lam, detector):

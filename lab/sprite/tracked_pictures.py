@@ -12,9 +12,7 @@ from PIL import Image
 
 sys.path.insert(0, "lab/sprite")
 from clips import clips_of  # noqa: E402
-from detector import load_detector  # noqa: E402
-from found_layer import FoundLayer  # noqa: E402
-from mover import load_mover  # noqa: E402
+from found_layer import load_layer  # noqa: E402
 
 from genie_play.eval.survival import player_box_psnr  # noqa: E402
 from genie_play.world.world_model import WorldModel  # noqa: E402
@@ -24,8 +22,7 @@ CLIPS = [int(c) for c in os.environ.get("CLIPS", "0,3,6,9").split(",")]
 torch.set_grad_enabled(False)
 run, out = sys.argv[1:3]
 w = WorldModel.load("models", "cpu")
-lw = FoundLayer(w, load_detector(f"{run}/detector.safetensors"),
-                load_mover(os.environ.get("MOVERS", f"{run}/mover.safetensors"), w.num_actions))
+lw = load_layer(run, w)
 rows = []
 for data in sys.argv[3:]:
     frames, views, codes = clips_of(data, w)

@@ -63,6 +63,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     networks = NETWORKS if args.network == "all" else (args.network,)
     shortcuts = {"train.lr": args.lr}
     for network in networks:  # --steps and --batch set the trained networks' own fields
+        if network == "character":  # two networks, each with its own fixed batch
+            shortcuts.update({"train.detector_steps": args.steps, "train.mover_steps": args.steps})
+            continue
         shortcuts.update({f"train.{network}_steps": args.steps, f"train.{network}_batch": args.batch})
     overrides = [*args.set, *(f"{k}={v}" for k, v in shortcuts.items() if v is not None)]
     config = resolve_config(args.preset, overrides)  # a bad preset or --set is reported before anything runs
@@ -290,11 +293,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", metavar="S", type=int, default=0, help="which random clips (default: 0)")
     d.set_defaults(func=cmd_data)
 
-    p = sub.add_parser("train", help="train the latent action model, the dynamics model, or the whole world",
-                       description="Train the latent action model, the dynamics model, or both in order (`all`; the "
-                       "tokenizer is a search with nothing to learn). The LAM runs the same under "
-                       "`torchrun --nproc_per_node K` for data-parallel training.")
-    p.add_argument("network", choices=("lam", "dynamics", "all"), help="what to train")
+    p = sub.add_parser("train", help="train the latent action model, the dynamics model, the character, or the whole world",
+                       description="Train the latent action model, the dynamics model, the character (its detector and "
+                       "mover), or all in order (`all`; the tokenizer is a search with nothing to learn). The LAM runs "
+                       "the same under `torchrun --nproc_per_node K` for data-parallel training.")
+    p.add_argument("network", choices=("lam", "dynamics", "character", "all"), help="what to train")
     p.add_argument("--data", metavar="DIR", help="training shards (from `data generate` or `data import`); "
                    "`all` without it generates the built-in world's data, and evaluates and proposes a keymap at the end")
     p.add_argument("--videos", nargs="+", metavar="PATH", help="`all` from your own footage: videos, GIFs or frame "
@@ -314,7 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--init", metavar="FILE", help="start from these weights of the same network (their architecture, "
                    "this run's training settings), e.g. models/dynamics.safetensors to fine-tune on your own video")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
-    p.add_argument("--lam", metavar="FILE", help="dynamics only: trained latent action model weights")
+    p.add_argument("--lam", metavar="FILE", help="dynamics and character: trained latent action model weights")
     p.add_argument("--checkpoint-every", metavar="N", type=int, default=500, help="steps between checkpoints (default: 500)")
     p.add_argument("--sample-every", metavar="N", type=int, default=1000,
                    help="steps between sample images in --out/samples, 0 for none (default: 1000)")

@@ -52,6 +52,21 @@ class DynamicsConfig:
 
 
 @dataclass(frozen=True)
+class CharacterConfig:
+    """The character (world/character.py): the piece of the picture the camera follows, found by
+    the detector at reset, cut out of the background and moved as one piece by the mover."""
+
+    detector_width: int = 16  # channels of the detector's dilated CNN
+    found: float = 0.5  # detector probability for a pixel to be part of a piece
+    min_pixels: int = 6  # smaller pieces are noise (a dot of texture, a raindrop)
+    grow: int = 3  # px a found piece may grow into pixels unlike every colour just around it
+    unlike: int = 40  # ... by more than this (0..255) in some channel
+    crop: int = 32  # the mover reads a crop this size around the piece
+    reach: int = 8  # the mover moves it at most this many px a step on screen
+    history: int = 4  # last moves the mover reads: a jump's arc is its velocity changing a pixel a step
+
+
+@dataclass(frozen=True)
 class SamplerConfig:
     """How play samples the block tokens (world/sampler.py); the networks know none of this."""
 
@@ -76,6 +91,12 @@ class TrainConfig:
     dynamics_steps: int = 2_400
     dynamics_batch: int = 32  # transitions
     dynamics_clips: int = 600  # training clips whose transitions are coded once, before training
+    character_clips: int = 1_600  # training clips the character's track is read from
+    detector_clips: int = 400  # ... of which the detector learns from the first ones
+    detector_steps: int = 2_000  # of 16 frames
+    mover_steps: int = 2_000  # of 256 tracked steps
+    mover_event_weight: float = 10.0  # take-offs, tops and landings: 5% of the steps, what a jump is made of
+    mover_ground: int = 3  # px a sprite on the ground is also shown above or in it, the move back as target
     lr: float = 1e-3
     weight_decay: float = 0.05
     warmup_steps: int = 100
@@ -94,6 +115,7 @@ class GenieConfig:
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
     lam: LAMConfig = field(default_factory=LAMConfig)
     dynamics: DynamicsConfig = field(default_factory=DynamicsConfig)
+    character: CharacterConfig = field(default_factory=CharacterConfig)
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
@@ -201,6 +223,8 @@ def _validate(c: GenieConfig) -> None:
         "image_size": c.image_size, "context_frames": c.context_frames, "lam.channels": c.lam.channels,
         "lam.latent_dim": c.lam.latent_dim, **{f"tokenizer.{f.name}": getattr(t, f.name) for f in dataclasses.fields(t)},
         **{f"dynamics.{f.name}": getattr(d, f.name) for f in dataclasses.fields(d)},
+        **{f"character.{f.name}": getattr(c.character, f.name) for f in dataclasses.fields(c.character)
+           if f.name not in ("found", "grow", "unlike")},
         "sampler.maskgit_steps": s.maskgit_steps,
         **{f"train.{f.name}": getattr(c.train, f.name) for f in dataclasses.fields(c.train)
            if f.name.endswith(("_steps", "_batch", "_clips")) and f.name != "warmup_steps"},
@@ -217,6 +241,8 @@ def _validate(c: GenieConfig) -> None:
                          f"tokenizer.bands ({t.bands}) bands of whole block rows")
     if d.d_model % d.num_heads:
         raise GenieError(f"config: dynamics.d_model {d.d_model} is not a multiple of dynamics.num_heads {d.num_heads}")
+    if not 0 < c.character.found < 1:
+        raise GenieError(f"config: character.found must be a probability in (0, 1), got {c.character.found}")
     if not 0 <= s.min_p <= 1:
         raise GenieError(f"config: sampler.min_p must be a share in [0, 1], got {s.min_p}")
     if s.temperature < 0:

@@ -4,7 +4,7 @@ Everything genie_play writes goes through `atomic_path`: a temp file in the same
 fsync, then rename, so a crash leaves either the old file or the new one, never half of one.
 
 A weights file is one network. Its safetensors metadata holds:
-    genie_play.kind            "tokenizer" | "lam" | "dynamics"
+    genie_play.kind            "tokenizer" | "lam" | "dynamics" | "character"
     genie_play.format_version  integer, bumped when the layout changes
     genie_play.config          the full GenieConfig as JSON (how to rebuild the network)
     genie_play.summary         JSON: a short training summary (data, steps, metrics)
@@ -31,7 +31,7 @@ from genie_play.config import GenieConfig, parse_json
 from genie_play.errors import file_error
 
 FORMAT_VERSION = 2  # 2: the change world's config sections (tokenizer, dynamics, sampler); 1: genie_play 0.1
-KINDS = ("tokenizer", "lam", "dynamics")
+KINDS = ("tokenizer", "lam", "dynamics", "character")
 # Our largest header is a few KB; the cap refuses hostile files before any JSON parsing.
 MAX_HEADER_BYTES = 1 << 20
 _META = "genie_play."

@@ -3,7 +3,7 @@ command runs with: a preset plus `--set` overrides."""
 
 from __future__ import annotations
 
-from genie_play.config import (DynamicsConfig, GenieConfig, LAMConfig, SamplerConfig, TokenizerConfig, TrainConfig,
+from genie_play.config import (CharacterConfig, DynamicsConfig, GenieConfig, LAMConfig, SamplerConfig, TokenizerConfig, TrainConfig,
                                apply_overrides)
 from genie_play.errors import GenieError
 
@@ -17,9 +17,10 @@ PRESETS: dict[str, GenieConfig] = {
         tokenizer=TokenizerConfig(bands=2, move_x=4, move_y=2, reach_x=4, reach_y=2),
         lam=LAMConfig(channels=8, latent_dim=8),
         dynamics=DynamicsConfig(channels=8, d_model=32, num_heads=2, num_layers=1),
+        character=CharacterConfig(detector_width=4, min_pixels=2, crop=8, reach=2, history=2),
         sampler=SamplerConfig(),
         train=TrainConfig(lam_steps=50, lam_batch=4, dynamics_steps=30, dynamics_batch=8, dynamics_clips=8,
-                          warmup_steps=5),
+                          character_clips=8, detector_clips=4, detector_steps=20, mover_steps=20, warmup_steps=5),
     ),
 }
 

@@ -1,9 +1,11 @@
-"""The recipe: data, one network or the whole world (LAM -> dynamics; the tokenizer is a search),
+"""The recipe: data, one network or the whole world (LAM -> dynamics -> character; the tokenizer is a search),
 then the sampler's calibration (genie_play.calibrate), evaluation and a proposed keymap. It sits
 above `train` and `eval`, which know nothing of each other.
 
-`all` trains each stage in its own sub-folder of --out, hands the exported LAM to the dynamics
-stage, and copies the three weights files to --out itself, ready for `play` or `eval --weights`.
+`all` trains each stage in its own sub-folder of --out, hands the exported LAM to the dynamics and
+character stages, and copies the weights files to --out itself, ready for `play` or `eval --weights`.
+The character (world/character.py) is trained on the built-in world's data; footage worlds are
+shipped without one (`train character --data --lam` adds one where the camera follows a sprite).
 With --resume, finished stages are kept and the interrupted one continues.
 Without --data, `all` is the whole recipe of the shipped weights: it first generates the built-in
 world's data (training clips plus held-out levels and held-out styles) in --out/data, and at the
@@ -26,7 +28,7 @@ from genie_play.errors import GenieError
 from genie_play.io import atomic_path, write_json, write_text
 from genie_play.train.lam_training import RunOptions, train_lam
 
-NETWORKS = ("lam", "dynamics")  # the networks that learn: the tokenizer is a search
+NETWORKS = ("lam", "dynamics", "character")  # what learns: the tokenizer is a search
 
 
 # The built-in world's data for `train all` without --data: (folder, split, episodes, seed).
@@ -91,7 +93,7 @@ def train_networks(config: GenieConfig, opts: RunOptions) -> list[Path]:
     from genie_play.train.dynamics_training import train_dynamics
 
     if opts.network not in ("all", *NETWORKS):
-        raise GenieError(f"there is no {opts.network} to train: the tokenizer is a search (train lam, dynamics or all)")
+        raise GenieError(f"there is no {opts.network} to train: the tokenizer is a search (train lam, dynamics, character or all)")
     generated = opts.data is None and not opts.videos
     if opts.data is None and opts.network != "all":
         raise GenieError(f"train {opts.network} needs --data DIR (only `train all` generates its own)")
@@ -107,6 +109,13 @@ def train_networks(config: GenieConfig, opts: RunOptions) -> list[Path]:
         return [exported] if exported else []
     out = Path(opts.out)
     lam = opts.lam
+    if opts.network == "character":
+        if lam is None:
+            raise GenieError("train character needs --lam FILE (the LAM of the world it will play in)")
+        from genie_play.train.character_training import train_character
+
+        with timed(out, "character"):
+            return [train_character(config, Path(opts.data), Path(lam), out, resume=opts.resume, progress=not opts.quiet)]
     if lam is None:
         if opts.network == "dynamics":
             raise GenieError("train dynamics needs --lam FILE (a trained LAM)")
@@ -128,8 +137,30 @@ def train_networks(config: GenieConfig, opts: RunOptions) -> list[Path]:
                                       init=opts.init, progress=not opts.quiet)
     if exported is None:
         return []
-    return ship([exported.parent / f"{name}.safetensors" for name in ("tokenizer", "lam", "dynamics")],
-                out, opts, config, generated)
+    files = [exported.parent / f"{name}.safetensors" for name in ("tokenizer", "lam", "dynamics")]
+    if generated:
+        files += train_character_stage(config, opts, Path(lam))
+    return ship(files, out, opts, config, generated)
+
+
+def train_character_stage(config: GenieConfig, opts, lam: Path) -> list[Path]:
+    """`all`'s character stage: [out/character/character.safetensors], or [] where the clips show none
+    (the world then carries its pictures whole, the character with them)."""
+    from genie_play.train.character_training import NoCharacter, train_character
+    from genie_play.world.world_model import CHARACTER_FILE
+
+    out = Path(opts.out)
+    character = out / "character" / "character.safetensors"
+    if opts.resume and character.exists():
+        return [character]
+    (out / CHARACTER_FILE).unlink(missing_ok=True)  # a world from an earlier run must not keep its character
+    try:
+        with timed(out, "character"):
+            return [train_character(config, Path(opts.data), lam, out / "character", resume=opts.resume,
+                                    progress=not opts.quiet)]
+    except NoCharacter as e:
+        print(f"character: none ({e}); the world plays without one", flush=True)
+        return []
 
 
 def ship(paths: list[Path], out: Path, opts, config: GenieConfig, generated: bool) -> list[Path]:

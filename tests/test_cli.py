@@ -12,7 +12,7 @@ SUBCOMMAND_FLAGS = {
     ("data", "generate"): ["--out", "--episodes", "--frames", "--size", "--seed", "--workers", "--split"],
     ("data", "import"): ["PATH", "--out", "--size", "--frames", "--fps"],
     ("data", "preview"): ["DIR", "--out", "--clips", "--seed"],
-    ("train",): ["lam,dynamics,all", "--data", "--out", "--preset", "--steps", "--resume", "--set", "--lam"],
+    ("train",): ["lam,dynamics,character,all", "--data", "--out", "--preset", "--steps", "--resume", "--set", "--lam"],
     ("eval",): ["--weights", "--data", "--out"],
     ("bench",): ["--weights", "--device", "--json", "--steps", "--curve", "--data", "--threads"],
 }

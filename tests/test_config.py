@@ -22,7 +22,7 @@ def test_required_presets_exist_and_tiny_is_small():
     assert tiny.dynamics.d_model < default.dynamics.d_model
     assert tiny.image_size == 16 and tiny.num_actions == 8
     assert default.num_actions == 8 and default.image_size == 64 and default.context_frames == 16
-    assert set(default.to_dict()) == {"image_size", "context_frames", "num_actions", "tokenizer", "lam", "dynamics",
+    assert set(default.to_dict()) == {"image_size", "context_frames", "num_actions", "tokenizer", "lam", "dynamics", "character",
                                       "sampler", "train"}
 
 

@@ -6,8 +6,8 @@ environment's engine).
     frames = batch.step(actions)                  # one latent action per world
     batch.reset([prompt], [seed], rows=mask)      # restart some worlds; the others play on
 
-It shares the WorldModel's networks and samples with its `sample_next`, so world b given the same
-prompt, seed and actions shows the frames a lone WorldModel shows.
+It shares the WorldModel's networks and steps with its `advance`, so world b given the same prompt,
+seed and actions shows the frames a lone WorldModel shows.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import torch
 
 from genie_play.errors import GenieError
 from genie_play.world.memory import Memory
-from genie_play.world.world_model import WorldModel
+from genie_play.world.world_model import FrameRecord, WorldModel
 
 
 def restart_rows(rows, num_worlds: int, prompts: Sequence, seeds: Sequence[int], started: bool) -> tuple[np.ndarray, int]:
@@ -47,9 +47,8 @@ class WorldBatch:
         self.world, self.num_worlds, self.device = world, num_worlds, world.device
         self.generators = [torch.Generator(device=self.device) for _ in range(num_worlds)]
         self.frames: np.ndarray | None = None  # (B, H, W, 3) uint8
-        self._moves: torch.Tensor | None = None  # (B, bands)
-        self.memories = [Memory() for _ in range(num_worlds)]  # each world's pixels by place (memory.py)
-        self.cameras = [(0, 0)] * num_worlds  # each world's camera position in its world
+        self.records: list[FrameRecord] = []  # each world's frame on screen
+        self.memories = [Memory() for _ in range(num_worlds)]  # each world's background pixels by place (memory.py)
 
     @torch.inference_mode()
     def reset(self, prompts: Sequence, seeds: Sequence[int], rows=None) -> np.ndarray:
@@ -57,18 +56,15 @@ class WorldBatch:
         restart, count = restart_rows(rows, self.num_worlds, prompts, seeds, self.frames is not None)
         if count == 0:
             return self.frames
-        first = np.stack([self.world.prompt_frame(p) for p in prompts])
-        if self.frames is None:
-            self.frames = first
-            self._moves = torch.full((self.num_worlds, self.world.vocab.bands), self.world.dynamics.no_move,
-                                     dtype=torch.long, device=self.device)
-        self.frames = self.frames.copy()
-        self.frames[restart] = first
-        self._moves[torch.from_numpy(restart).to(self.device)] = self.world.dynamics.no_move
+        first = [self.world.first_record(self.world.prompt_frame(p)) for p in prompts]
+        if not self.records:
+            self.records = list(first)
         for i, b in enumerate(np.flatnonzero(restart)):
+            self.records[b] = first[i]
             self.generators[b].manual_seed(int(seeds[i]))
-            self.memories[b], self.cameras[b] = Memory(), (0, 0)
-            self.world.remember(self.memories[b], (0, 0), first[i])
+            self.memories[b] = Memory()
+            self.world.remember(self.memories[b], (0, 0), first[i].background)
+        self.frames = np.stack([r.frame for r in self.records])
         return self.frames
 
     @torch.inference_mode()
@@ -79,11 +75,8 @@ class WorldBatch:
         acts = [self.world.action_index(a) for a in np.asarray(actions).reshape(-1)]
         if len(acts) != self.num_worlds:
             raise GenieError(f"expected {self.num_worlds} actions, got {len(acts)}")
-        frames = torch.from_numpy(self.frames).to(self.device)
-        nxt, self._moves = self.world.sample_next(frames, self._moves, acts, self.generators, None,
-                                                  self.memories, self.cameras)
-        self.frames = nxt.cpu().numpy()
-        for b in range(self.num_worlds):
-            self.cameras[b] = self.world.camera_after(self.cameras[b], self._moves[b])
-            self.world.remember(self.memories[b], self.cameras[b], self.frames[b])
+        self.records = self.world.advance(self.records, acts, self.generators, None, self.memories)
+        for record, memory in zip(self.records, self.memories):
+            self.world.remember(memory, record.camera, record.background)
+        self.frames = np.stack([r.frame for r in self.records])
         return self.frames

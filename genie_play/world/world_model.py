@@ -1,12 +1,14 @@
 """The world model: the frame on screen carried forward by the camera's move, with what changes sampled.
 
-    reset(image)   the prompt's own pixels are the first frame
+    reset(image)   the prompt's own pixels are the first frame; where the weights have a character
+                   (character.py), the piece the camera follows is lifted out of it into a sprite
     step(action)   latent action -> the dynamics model picks the camera's move (the most likely
                    one: the camera is exact, never sampled) -> the sampler picks the block tokens
                    of the moved frame (which blocks are new and where each copies from) -> the
-                   tokenizer copies the pixels: every pixel is one of the frame before
+                   tokenizer copies the pixels: every pixel is one of the frame before; the
+                   sprite takes the mover's move and is pasted over that background
     undo()         back one frame
-    memory         every pixel shown, at its place in the world (memory.py): where the view
+    memory         every background pixel shown, at its place in the world (memory.py): where the view
                    moves back over a place it has shown, that place comes back as it was
     overlay        rows at the top and bottom of the screen that are not the world (a score bar,
                    a fuel gauge: dynamics.overlay_rows): they stay on screen as they are, and the
@@ -14,8 +16,9 @@
     preview(acts)  the next frame for several actions at once, state untouched; step(a) then shows
                    exactly the previewed frame without running a network
 The app, headless play, evaluation, benchmarks and the RL environment drive this object (and
-WorldBatch, world_batch.py, for many worlds at once). Its state is the frame on screen, the move
-that made it, the camera's place in the world and the memory, so there is no cache to rebuild.
+WorldBatch, world_batch.py, for many worlds at once). Its state is the frame on screen, its
+background and sprite, the move that made it, the camera's place in the world and the memory, so
+there is no cache to rebuild.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from genie_play.errors import GenieError, file_error
 from genie_play.images import prompt_frame
 from genie_play.io import load_state, read_weights
 from genie_play.world import tokenizer as tk
+from genie_play.world.character import CharacterNetworks, Sprite, compose, cut_out, find_sprite, move_sprites
 from genie_play.world.dynamics import Dynamics
 from genie_play.world.lam import LatentActionModel
 from genie_play.world.memory import Memory, Region
@@ -42,15 +46,18 @@ from genie_play.world.sampler import Sampler
 from genie_play.world.strip import fill_new
 
 WEIGHT_FILES = {"tokenizer": "tokenizer.safetensors", "lam": "lam.safetensors", "dynamics": "dynamics.safetensors"}
+CHARACTER_FILE = "character.safetensors"  # optional: a world without it carries its character with the background
 MAX_UNDO = 256  # frames of history kept for undo
 
 
 @dataclass
 class FrameRecord:
-    """One frame of play: its pixels, the latent action that made it, the camera's move then and
-    its place in the world."""
+    """One frame of play: its pixels, its background and sprite, the latent action that made it,
+    the camera's move then and its place in the world."""
 
-    frame: np.ndarray  # (H, W, 3) uint8
+    frame: np.ndarray  # (H, W, 3) uint8: what the player sees
+    background: np.ndarray  # (H, W, 3) uint8: what the dynamics model carries (the frame, without a sprite)
+    sprite: Sprite | None  # the character, moved by the mover (None: the world has none)
     action: int  # -1 for the prompt
     moves: torch.Tensor  # (bands,) move classes; the dynamics' `no_move` for the prompt
     camera: tuple[int, int] = (0, 0)  # world position (y, x) of the frame's top-left pixel
@@ -63,14 +70,16 @@ class Cancelled(Exception):
 
 
 class WorldModel:
-    """Owns the networks (tokenizer, LAM, dynamics), the sampler and the play state (frame records)."""
+    """Owns the networks (tokenizer, LAM, dynamics, character), the sampler and the play state (frame records)."""
 
     def __init__(self, tokenizer: tk.Tokenizer, dynamics: Dynamics, lam: LatentActionModel | None = None, *,
-                 device: str | torch.device = "cpu", sampler: Sampler | None = None, seed: int = 0):
+                 device: str | torch.device = "cpu", sampler: Sampler | None = None, seed: int = 0,
+                 character: CharacterNetworks | None = None):
         self.device = device if isinstance(device, torch.device) else select_device(device)
         self.tokenizer = tokenizer.to(self.device).eval()
         self.dynamics = dynamics.to(self.device).eval()
         self.lam = lam.to(self.device).eval() if lam is not None else None
+        self.character = character.eval() if character is not None else None  # small: runs on the CPU
         self.config = dynamics.config
         self.vocab = tk.vocabulary(self.config)
         self.overlay = dynamics.overlay_rows
@@ -105,7 +114,14 @@ class WorldModel:
         tokenizer = load_state(tk.Tokenizer(tokenizer_w.config), tokenizer_w)
         dynamics = load_state(Dynamics(config), dynamics_w)
         lam = load_state(LatentActionModel(lam_w.config), lam_w) if lam_w is not None else None
-        world = cls(tokenizer, dynamics, lam, device=device, seed=seed, sampler=Sampler.from_config(config.sampler, **sampling))
+        character = None
+        if (folder / CHARACTER_FILE).exists():
+            character_w = read_weights(folder / CHARACTER_FILE, "character")
+            if (character_w.config.num_actions, character_w.config.image_size) != (config.num_actions, config.image_size):
+                raise file_error(character_w.path, "its actions or image size differ from the dynamics model's")
+            character = load_state(CharacterNetworks(character_w.config), character_w)
+        world = cls(tokenizer, dynamics, lam, device=device, seed=seed, character=character,
+                    sampler=Sampler.from_config(config.sampler, **sampling))
         world.source = folder
         return world
 
@@ -128,21 +144,34 @@ class WorldModel:
         return self._history[-1].camera
 
     @property
+    def sprite(self) -> Sprite | None:
+        """The character on screen (None where the world or the prompt has none)."""
+        return self._history[-1].sprite
+
+    @property
     def num_frames(self) -> int:
         return len(self._history)
 
     @torch.inference_mode()
     def reset(self, image) -> np.ndarray:
         """Start from a picture (path, PIL image or RGB uint8 array); returns it at model resolution."""
-        frame = self.prompt_frame(image)
+        first = self.first_record(self.prompt_frame(image))
         self._generator.manual_seed(self.seed)
         self._history.clear()
-        no_move = torch.full((self.vocab.bands,), self.dynamics.no_move, dtype=torch.long, device=self.device)
         self.memory = Memory()
-        self.remember(self.memory, (0, 0), frame)
-        self._history.append(FrameRecord(frame, -1, no_move))
+        self.remember(self.memory, (0, 0), first.background)
+        self._history.append(first)
         self._previews = {}
-        return frame
+        return first.frame
+
+    def first_record(self, frame: np.ndarray) -> FrameRecord:
+        """The prompt's frame record: its character (if found) lifted out of the background."""
+        sprite = None
+        if self.character is not None:
+            sprite = find_sprite(self.character, frame, self.code_split(frame), self.vocab.block)
+        background = cut_out(frame, sprite) if sprite is not None else frame
+        no_move = torch.full((self.vocab.bands,), self.dynamics.no_move, dtype=torch.long, device=self.device)
+        return FrameRecord(frame, background, sprite, -1, no_move)
 
     @torch.inference_mode()
     def step(self, action: int) -> np.ndarray:
@@ -152,14 +181,14 @@ class WorldModel:
         self.last_step_precomputed = previewed is not None
         if previewed is not None:
             self._generator.set_state(previewed.generator_state)
-            frame, moves = previewed.frame, previewed.moves
+            record = previewed
         else:
-            frames, moves = self._sample([action], [self._generator])
-            frame, moves = frames[0], moves[0]
-        camera = self.camera_after(self._history[-1].camera, moves)
-        self._history.append(FrameRecord(frame, action, moves, camera, self.remember(self.memory, camera, frame)))
+            record = self.advance([self._history[-1]], [action], [self._generator], None, [self.memory])[0]
+        record.overwritten = self.remember(self.memory, record.camera, record.background)
+        record.generator_state = None
+        self._history.append(record)
         self._previews = {}
-        return frame
+        return record.frame
 
     @torch.inference_mode()
     def preview(self, actions: Sequence[int], cancelled=None) -> list[np.ndarray] | None:
@@ -172,15 +201,17 @@ class WorldModel:
             g.set_state(self._generator.get_state())
             generators.append(g)
         try:
-            frames, moves = self._sample(actions, generators, cancelled)
+            records = self.advance([self._history[-1]] * len(actions), actions, generators, cancelled,
+                                   [self.memory] * len(actions))
         except Cancelled:
             return None
         if self._previews_made_with != self.sampler.knobs():
             self._previews = {}
-        self._previews.update({a: FrameRecord(frames[i], a, moves[i], generator_state=generators[i].get_state())
-                               for i, a in enumerate(actions)})
+        for record, g in zip(records, generators):
+            record.generator_state = g.get_state()
+            self._previews[record.action] = record
         self._previews_made_with = self.sampler.knobs()
-        return frames
+        return [r.frame for r in records]
 
     @torch.inference_mode()
     def undo(self) -> np.ndarray:
@@ -192,13 +223,41 @@ class WorldModel:
 
     # --- sampling -----------------------------------------------------------------------------
 
-    def _sample(self, actions: list[int], generators: list[torch.Generator], cancelled=None):
-        """Next frames for each action from the frame on screen: (list of (H, W, 3) uint8, moves (B, bands))."""
-        B, last = len(actions), self._history[-1]
-        frames = torch.from_numpy(last.frame).to(self.device)[None].expand(B, -1, -1, -1)
-        nxt, moves = self.sample_next(frames, last.moves[None].expand(B, -1), actions, generators, cancelled,
-                                      [self.memory] * B, [last.camera] * B)
-        return list(nxt.cpu().numpy()), moves
+    def advance(self, last: Sequence[FrameRecord], actions: Sequence[int], generators: list[torch.Generator],
+                cancelled=None, memories: Sequence[Memory] | None = None) -> list[FrameRecord]:
+        """One step of B worlds: the records of the frames on screen and a latent action each -> the
+        next frames' records (their memory not yet written: `overwritten` is None)."""
+        backgrounds = torch.from_numpy(np.stack([r.background for r in last])).to(self.device)
+        cameras = [r.camera for r in last]
+        nxt, moves = self.sample_next(backgrounds, torch.stack([r.moves for r in last]), actions, generators,
+                                      cancelled, memories, cameras)
+        nxt = nxt.cpu().numpy()
+        sprites = [r.sprite for r in last]
+        if self.character is not None:
+            with self._phase("character_ms"):
+                sprites = move_sprites(self.character, np.stack([r.frame for r in last]), sprites, list(actions))
+        return [FrameRecord(compose(nxt[b], sprites[b]), nxt[b], sprites[b], actions[b], moves[b],
+                            self.camera_after(cameras[b], moves[b])) for b in range(len(last))]
+
+    @torch.inference_mode()
+    def code_split(self, frame: np.ndarray) -> np.ndarray:
+        """How much the codes disagree on each block of `frame` (H, W, 3): (G, G), the total variation
+        of the token head's first-round votes across the latent actions; 0 on the strip a move uncovers."""
+        A = self.num_actions
+        frames = torch.from_numpy(frame).to(self.device)[None].expand(A, -1, -1, -1)
+        action = torch.arange(A, device=self.device)
+        no_move = torch.full((A, self.vocab.bands), self.dynamics.no_move, dtype=torch.long, device=self.device)
+        logits = self.dynamics.move_logits(frames, action, no_move)
+        moves = logits.masked_fill(~self.dynamics.allowed_moves(action)[:, None], -torch.inf).argmax(-1)
+        px, size, G = self.tokenizer.moves[moves], self.config.image_size, self.config.image_size // self.vocab.block
+        moved = tk.decode(frames, px, torch.full((A, G, G), self.vocab.carry, device=self.device), self.vocab)
+        hole, valid = tk.hole(px, size, self.overlay), tk.valid_ids(px, self.vocab, size)
+        context = self.dynamics.token_context(frames, moved, hole, action, moves)
+        votes = self.dynamics.token_logits(context, torch.full((A, G, G), self.dynamics.mask_id, device=self.device))
+        votes = votes.masked_fill(~valid, -torch.inf).softmax(-1)  # (A, G, G, V)
+        split = 0.5 * (votes - votes.mean(0, keepdim=True)).abs().sum(-1).mean(0)  # (G, G)
+        new = F.max_pool2d(hole[:, None].float(), self.vocab.block)[:, 0].bool().any(0)
+        return split.masked_fill(new, 0).cpu().numpy()
 
     def remember(self, memory: Memory, camera: tuple[int, int], frame: np.ndarray) -> Region:
         """Write the world's part of `frame` (H, W, 3), shown at `camera`, into `memory`; returns what it held."""

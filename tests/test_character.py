@@ -1,0 +1,222 @@
+"""The character: found at reset, cut out of the background, moved as one piece, and its label-free training."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from genie_play.errors import GenieError
+from genie_play.io import save_weights
+from genie_play.presets import PRESETS
+from genie_play.train import character_training as ct
+from genie_play.world import tokenizer as tk
+from genie_play.world.character import (CharacterNetworks, Sprite, compose, crop, cut_out, find_sprite,
+                                        move_sprites)
+from genie_play.world.dynamics import Dynamics
+from genie_play.world.lam import LatentActionModel
+from genie_play.world.world_batch import WorldBatch
+from genie_play.world.world_model import WorldModel
+
+DEFAULT, TINY = PRESETS["default"], PRESETS["tiny"]
+RED = np.array([230, 30, 30], np.uint8)
+
+
+def striped(size=64, period=4):
+    """Vertical stripes of two colours, `period` px each, over a darker ground below row 48."""
+    x = np.arange(size)
+    frame = np.where(((x // period) % 2)[None, :, None] == 0, [40, 90, 160], [70, 120, 200]).astype(np.uint8)
+    frame = np.repeat(frame, size, 0)
+    frame[48:] = [90, 60, 30]
+    return frame
+
+
+def with_square(frame, y, x, side=6):
+    out = frame.copy()
+    out[y:y + side, x:x + side] = RED
+    return out
+
+
+class Finds(nn.Module):
+    """A detector that finds the red pixels."""
+
+    def forward(self, frames):
+        red = (frames[..., 0] > 200) & (frames[..., 1] < 60)
+        return torch.where(red, 10.0, -10.0)
+
+
+class Moves(nn.Module):
+    """A mover that always answers the move (dy, dx)."""
+
+    def __init__(self, dy, dx, reach):
+        super().__init__()
+        self.dy, self.dx, self.classes = dy + reach, dx + reach, 2 * reach + 1
+
+    def forward(self, crops, actions, last):
+        out = torch.full((len(crops), 2, self.classes), -10.0)
+        out[:, 0, self.dy] = out[:, 1, self.dx] = 10.0
+        return out
+
+
+def fake_character(config=DEFAULT, dy=-1, dx=2):
+    nets = CharacterNetworks(config)
+    nets.detector, nets.mover = Finds(), Moves(dy, dx, config.character.reach)
+    return nets
+
+
+def test_the_networks_have_the_shapes_play_needs():
+    nets = CharacterNetworks(DEFAULT)
+    assert nets.detector(torch.zeros(2, 64, 64, 3, dtype=torch.uint8)).shape == (2, 64, 64)
+    c = DEFAULT.character
+    out = nets.mover(torch.zeros(3, 4, c.crop, c.crop), torch.tensor([0, 1, 7]), torch.zeros(3, 2 * c.history, dtype=torch.long))
+    assert out.shape == (3, 2, 2 * c.reach + 1)
+
+
+def test_the_character_is_the_found_piece_grown_to_its_edge_and_cut_out_of_stripes_without_a_trace():
+    background = striped()
+    frame = with_square(background, 30, 21)
+    frame[30, 21] = [200, 200, 40]  # a pixel of the sprite the detector misses: growth takes it
+    sprite = find_sprite(fake_character(), frame, np.ones((16, 16)), 4)
+    assert (sprite.y, sprite.x) == (30, 21) and sprite.mask.shape == (6, 6) and sprite.mask.all()
+    assert sprite.last == (8,) * 8  # at rest: no move in its history
+    cut = cut_out(frame, sprite)
+    assert np.array_equal(cut, background)  # the stripes continue behind it, bit for bit
+    assert np.array_equal(compose(cut, sprite), frame)
+
+
+def test_no_piece_no_character():
+    assert find_sprite(fake_character(), striped(), np.ones((16, 16)), 4) is None
+
+
+def test_the_codes_choose_among_pieces():
+    frame = with_square(with_square(striped(), 10, 8), 40, 40)
+    split = np.zeros((16, 16))
+    split[10, 10] = 1.0  # the codes disagree on the second square's blocks only
+    sprite = find_sprite(fake_character(), frame, split, 4)
+    assert (sprite.y, sprite.x) == (40, 40)
+
+
+def test_the_mover_moves_the_whole_piece_and_remembers_the_move():
+    frame = with_square(striped(), 30, 21)
+    sprite = find_sprite(fake_character(), frame, np.ones((16, 16)), 4)
+    moved = move_sprites(fake_character(dy=-3, dx=2), frame[None], [sprite, None], [0])[0]
+    assert (moved.y, moved.x) == (27, 23) and moved.last[:2] == (5, 10) and moved.last[2:] == sprite.last[:-2]
+    assert np.array_equal(moved.pixels, sprite.pixels)  # one piece: never repainted
+    edge = dataclasses.replace(sprite, x=62)
+    assert move_sprites(fake_character(dy=0, dx=8), frame[None], [edge], [0])[0].x == 61  # half stays on screen
+
+
+def test_the_crop_is_centred_on_the_piece_and_holds_its_mask():
+    frame = with_square(striped(), 30, 21)
+    mask = np.zeros((64, 64), bool)
+    mask[30:36, 21:27] = True
+    x = crop(frame, mask, 32)
+    assert x.shape == (4, 32, 32) and x[3].sum() == 36
+    assert torch.allclose(x[:3, 16, 16], torch.tensor(RED / 255, dtype=torch.float32))
+
+
+@pytest.fixture(scope="module")
+def world():
+    torch.manual_seed(0)
+    return WorldModel(tk.Tokenizer(DEFAULT), Dynamics(DEFAULT).eval(), character=fake_character())
+
+
+def test_play_moves_the_sprite_over_the_carried_background_and_undo_brings_it_back(world):
+    background = striped()
+    frame = with_square(background, 30, 21)
+    assert np.array_equal(world.reset(frame), frame)  # the prompt is shown as it is
+    assert world.sprite is not None and (world.sprite.y, world.sprite.x) == (30, 21)
+    pixels, known = world.memory.read(0, 0, 64, 64)
+    assert known.all() and not (pixels == RED).all(-1).any()  # the memory holds the background only
+    shown = world.step(0)
+    assert (world.sprite.y, world.sprite.x) == (29, 23)
+    assert (shown == RED).all(-1).sum() == 36  # one whole sprite, no clone left behind
+    world.undo()
+    assert (world.sprite.y, world.sprite.x) == (30, 21) and np.array_equal(world.frame, frame)
+
+
+def test_a_previewed_step_shows_the_previewed_sprite(world):
+    world.reset(with_square(striped(), 30, 21))
+    previews = world.preview([0, 3])
+    assert (world.sprite.y, world.sprite.x) == (30, 21)  # the state is untouched
+    assert np.array_equal(world.step(3), previews[1]) and world.last_step_precomputed
+
+
+def test_a_batch_of_worlds_moves_each_sprite_as_a_lone_world_does(world):
+    prompts = [with_square(striped(), 30, 21), striped()]
+    alone = []
+    for p in prompts:
+        world.reset(p)
+        alone.append([world.step(a) for a in (0, 5, 2)])
+    batch = WorldBatch(world, 2)
+    batch.reset(prompts, [0, 0])
+    for t, a in enumerate((0, 5, 2)):
+        frames = batch.step([a, a])
+        assert all(np.array_equal(frames[b], alone[b][t]) for b in range(2))
+    assert batch.records[0].sprite is not None and batch.records[1].sprite is None
+
+
+def test_a_weights_folder_with_a_character_plays_it_and_a_mismatched_one_is_refused(tmp_path):
+    from tests.conftest import save_tiny_world
+
+    save_tiny_world(tmp_path)
+    save_weights(tmp_path / "character.safetensors", "character", CharacterNetworks(TINY), TINY)
+    assert WorldModel.load(tmp_path, "cpu").character is not None
+    other = dataclasses.replace(TINY, num_actions=4)
+    save_weights(tmp_path / "character.safetensors", "character", CharacterNetworks(other), other)
+    with pytest.raises(GenieError, match="character.safetensors: its actions or image size differ"):
+        WorldModel.load(tmp_path, "cpu")
+
+
+# --- label-free training ------------------------------------------------------------------------
+
+
+def scrolling_clip(frames=8, jump=(0, -3, -2, -1, 0, 1, 2, 3)):
+    """A view scrolling 4 px a step over tiles, with a red square the camera follows (fixed column)
+    that jumps: its screen moves are known."""
+    rng = np.random.default_rng(0)
+    tiles = rng.integers(0, 5, (20, 48))
+    world = rng.integers(0, 200, (5, 3))[tiles.repeat(4, 0).repeat(4, 1)].astype(np.uint8)  # (80, 192)
+    y, clip = 36, []
+    for t in range(frames):
+        clip.append(with_square(world[:64, 4 * t:4 * t + 64], y, 20))
+        y += jump[t]
+    return torch.from_numpy(np.stack(clip))
+
+
+def test_the_followed_target_is_the_piece_that_holds_its_column_while_the_view_scrolls():
+    clip = scrolling_clip()
+    target, used = ct.followed(clip, tk.vocabulary(DEFAULT), DEFAULT)
+    assert used.all()
+    red = torch.from_numpy((clip[1:-1].numpy() == RED).all(-1))
+    assert (target & ~red).sum() == 0  # never the scrolling tiles
+    assert all(target[t][red[t]].sum() >= 12 for t in range(len(red)))  # the square on every frame (where it
+    # overlaps its own camera-moved self it looks still, so not all of it)
+
+
+def test_a_track_reads_the_pieces_true_moves_and_the_mover_learns_them():
+    clip = scrolling_clip()
+    prob = (clip.numpy() == RED).all(-1).astype(np.float32)  # a perfect detector
+    steps = ct.track(clip.numpy(), prob, DEFAULT)
+    assert [m[0] for _, _, m in steps] == [0, -3, -2, -1, 0, 1, 2] and all(m[1] == 0 for _, _, m in steps)
+    nets = fake_character()
+    nets.detector = nn.Identity()  # mover_examples reads sigmoid(detector(frames)): logits of the perfect one
+    nets.detector.forward = lambda f: torch.from_numpy(np.where((f.numpy() == RED).all(-1), 10.0, -10.0))
+    ex = ct.mover_examples(clip[None], torch.zeros(1, 7, dtype=torch.long), nets, DEFAULT, progress=False)
+    assert ex["moves"][:, 1].eq(8).all() and len(ex["moves"]) >= 7  # ground examples come on top
+    assert ex["last"][1].tolist()[:2] == [8, 8] and ex["last"][0].tolist() == [17] * 8  # unknown before the track
+    config = dataclasses.replace(DEFAULT, train=dataclasses.replace(DEFAULT.train, mover_steps=150))
+    torch.manual_seed(0)
+    learner = CharacterNetworks(config)
+    ex = {k: v.repeat(4, *[1] * (v.dim() - 1)) for k, v in ex.items()}  # enough to hold some out
+    scores = ct.train_mover(learner, ex, config, progress=False)
+    assert scores["mover_dy_right"] == 1.0 and scores["mover_dx_right"] == 1.0  # it overfits the jump
+
+
+def test_train_character_without_a_character_in_the_clips_says_so(tmp_path, generated_data):
+    from tests.conftest import save_tiny_world
+
+    save_tiny_world(tmp_path / "w")
+    with pytest.raises(GenieError, match=f"{generated_data}: the detector found no character to learn"):
+        ct.train_character(TINY, generated_data, tmp_path / "w" / "lam.safetensors", tmp_path / "c", progress=False)

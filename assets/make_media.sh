@@ -8,7 +8,7 @@ weights=${1:-models}
 run=${2:-}
 footage=${3:-}
 here=$(dirname "$0")
-keys='right*8,jump right,right*6,left*6,jump right,right*10'
+keys='right*8,jump,right*6,left*6,jump,right*10'
 genie-play play "$here/prompts/default.png" --weights "$weights" --headless --keys "$keys" \
     --out "$here/play-default.gif" --scale 4
 genie-play play "$here/prompts/sketch-castle.png" --weights "$weights" --headless --keys "$keys" \

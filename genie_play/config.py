@@ -91,8 +91,7 @@ class TrainConfig:
     dynamics_steps: int = 2_400
     dynamics_batch: int = 32  # transitions
     dynamics_clips: int = 600  # training clips whose transitions are coded once, before training
-    character_clips: int = 1_600  # training clips the character's track is read from
-    detector_clips: int = 400  # ... of which the detector learns from the first ones
+    character_clips: int = 1_600  # training clips the detector and the mover learn from
     detector_steps: int = 2_000  # of 16 frames
     mover_steps: int = 2_000  # of 256 tracked steps
     mover_event_weight: float = 10.0  # take-offs, tops and landings: 5% of the steps, what a jump is made of

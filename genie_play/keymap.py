@@ -169,6 +169,26 @@ def propose_keymap(counts: list[list[int]], actions: list[str]) -> Keymap:
     return Keymap(tuple(bindings), "proposed from the evaluation")
 
 
+def with_jump_on(keymap: Keymap, code: int, why: str) -> Keymap:
+    """`keymap` with the jump keys and label moved to `code` (which keeps its own keys too); the
+    code that had them becomes "<its label> (also)" on its digit key."""
+    jump_keys = ACTION_KEYS["jump"]
+    old = next((b.code for b in keymap.bindings if b.label == "jump"), None)
+    if old == code:
+        return keymap
+    out = []
+    for b in keymap.bindings:
+        keys = tuple(k for k in b.keys if k not in jump_keys)
+        if b.code == code:
+            b = Binding(code, "jump", jump_keys + keys, why)
+        elif b.code == old:
+            b = Binding(old, "jump (also)", keys or (str(old + 1),))
+        else:
+            b = dataclasses.replace(b, keys=keys)
+        out.append(b)
+    return Keymap(tuple(out), keymap.source)
+
+
 def _toml_string(text: str) -> str:
     """One TOML string literal, quoted and escaped by tomli-w."""
     import tomli_w

@@ -220,3 +220,25 @@ def test_train_character_without_a_character_in_the_clips_says_so(tmp_path, gene
     save_tiny_world(tmp_path / "w")
     with pytest.raises(GenieError, match=f"{generated_data}: the detector found no character to learn"):
         ct.train_character(TINY, generated_data, tmp_path / "w" / "lam.safetensors", tmp_path / "c", progress=False)
+
+
+# --- the jump key ---------------------------------------------------------------------------------
+
+
+def test_the_jump_keys_go_to_the_code_that_lifts_the_character():
+    from genie_play.eval.motion import lifts, take_off_code
+    from genie_play.keymap import load_keymap, with_jump_on
+    from tests.conftest import LABELLED_KEYMAP
+
+    torch.manual_seed(0)
+    up = WorldModel(tk.Tokenizer(DEFAULT), Dynamics(DEFAULT).eval(), character=fake_character(dy=-2, dx=0))
+    down = WorldModel(tk.Tokenizer(DEFAULT), Dynamics(DEFAULT).eval(), character=fake_character(dy=1, dx=0))
+    prompt = with_square(striped(), 30, 21)
+    assert lifts(up, prompt, 0) is True and lifts(down, prompt, 0) is False and lifts(up, striped(), 0) is None
+    assert take_off_code(down, [prompt], [6, 7]) == (None, {6: 0, 7: 0})
+    keymap = load_keymap(LABELLED_KEYMAP)
+    jump, other = keymap.code_for_key("space"), keymap.code_for_key("e")
+    moved = with_jump_on(keymap, other, "lifts it")
+    assert moved.label(other) == "jump" and moved.code_for_key("space") == other == moved.code_for_key("e")
+    assert moved.label(jump) == "jump (also)" and moved.keys_text(jump) == str(jump + 1)
+    assert moved.bindings[other].note == "lifts it" and with_jump_on(moved, other, "") == moved

@@ -1,4 +1,5 @@
-"""What a key does on screen, measured from the pixels: how far the view scrolls (phase correlation).
+"""What a key does on screen, measured from the pixels: how far the view scrolls (phase correlation),
+and whether it lifts the world's character.
 
 Used by the keymap checks (does "right" scroll the view one way and "left" the other) on the
 shipped weights and any bundled or player's picture, and by `eval`. Pure NumPy.
@@ -42,6 +43,27 @@ def scroll(frames: list[np.ndarray]) -> int:
 def hold(world, prompt, code: int, steps: int = 8) -> list[np.ndarray]:
     """The frames of holding one latent action for `steps` steps from `prompt` (the prompt first)."""
     return [world.reset(prompt)] + [world.step(code) for _ in range(steps)]
+
+
+def lifts(world, prompt, code: int, steps: int = 3, rise: int = 3) -> bool | None:
+    """Does holding `code` from `prompt` raise the world's character by `rise` px or more within
+    `steps` steps (its place is known exactly: WorldModel.sprite)? None where it has no character."""
+    world.reset(prompt)
+    if world.sprite is None:
+        return None
+    start, top = world.sprite.y, world.sprite.y
+    for _ in range(steps):
+        world.step(code)
+        top = min(top, world.sprite.y)
+    return start - top >= rise
+
+
+def take_off_code(world, prompts, codes) -> tuple[int | None, dict[int, int]]:
+    """Of `codes`, the one that lifts the character from the most prompts, and each one's count
+    (None where no prompt has a character or none lifts it)."""
+    counts = {c: sum(bool(lifts(world, p, c)) for p in prompts) for c in codes}
+    best = max(counts, key=counts.get) if counts else None
+    return (best if best is not None and counts[best] else None), counts
 
 
 def view_scroll(world, prompt, steps: int = 8) -> list[int]:

@@ -304,7 +304,7 @@ def train_character(config: GenieConfig, data: Path, lam_path: Path, out: Path, 
     clips = read_clips(data, config)
     summary: dict = {"data": str(data), "clips": len(clips)}
     examples = _cached(out / "detector_examples.safetensors",
-                       lambda: detector_examples(clips[:config.train.detector_clips], config, progress), resume)
+                       lambda: detector_examples(clips, config, progress), resume)
     if len(examples["frames"]) < 10:
         raise NoCharacter(f"{data}: the detector found no character to learn: in too few frames does the camera "
                           "follow a piece that moves on its own")

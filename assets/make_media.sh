@@ -11,7 +11,7 @@ here=$(dirname "$0")
 keys='right*8,jump,right*6,left*6,jump,right*10'
 genie-play play "$here/prompts/default.png" --weights "$weights" --headless --keys "$keys" \
     --out "$here/play-default.gif" --scale 4
-genie-play play "$here/prompts/sketch-castle.png" --weights "$weights" --headless --keys "$keys" \
+genie-play play "$here/prompts/sketch-hills.png" --weights "$weights" --headless --keys "$keys" \
     --out "$here/play-sketch.gif" --scale 4
 python "$here/make_own_pictures.py" "$weights"
 if [[ -n "$run" ]]; then

@@ -105,7 +105,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
              "player_box_psnr_8", "kept_real_1", "kept_real_8", "kept_1_prompts", "kept_8_prompts", "kept_1_own",
              "kept_8_own", "px_per_step_prompts", "px_per_step_own", "new_strip_sharpness_prompts",
              "new_strip_sharpness_own", "kept_1_heldout", "kept_8_heldout", "px_per_step_heldout",
-             "new_strip_sharpness_heldout", "opposite_right_left", "opposite_down_up"]
+             "new_strip_sharpness_heldout", "opposite_right_left", "opposite_down_up",
+             # the character (world/character.py), where the world has one
+             "character_on_player", "character_found_prompts", "character_found_own", "jump_lifts_prompts",
+             "jump_lifts_own"]
     for key in shown:
         if result.get(key) is not None:  # kept_k is None where no patch can stay in view (small frames)
             print(f"{key:28s} {result[key]:.4f}")

@@ -242,3 +242,20 @@ def test_the_jump_keys_go_to_the_code_that_lifts_the_character():
     assert moved.label(other) == "jump" and moved.code_for_key("space") == other == moved.code_for_key("e")
     assert moved.label(jump) == "jump (also)" and moved.keys_text(jump) == str(jump + 1)
     assert moved.bindings[other].note == "lifts it" and with_jump_on(moved, other, "") == moved
+
+
+def test_the_evaluation_measures_where_the_character_is_found_and_whether_jump_lifts_it(tmp_path):
+    from genie_play.eval.survival import character_metrics, character_on_player
+    from tests.conftest import LABELLED_KEYMAP
+
+    torch.manual_seed(0)
+    world = WorldModel(tk.Tokenizer(DEFAULT), Dynamics(DEFAULT).eval(), character=fake_character(dy=-1, dx=0))
+    world.source = tmp_path
+    (tmp_path / "keymap.toml").write_text(LABELLED_KEYMAP.read_text())  # jump is code 2
+    clip = with_square(striped(), 30, 21)
+    frames = np.stack([np.stack([clip, clip])] * 2)  # (2 clips, 2 frames, H, W, 3)
+    views = [[(0, 24, 36), (0, 24, 36)], [(0, 50, 60), (0, 50, 60)]]  # feet under the square; far from it
+    assert character_on_player(world, frames, views) == 0.5
+    result = {}
+    character_metrics(world, {"prompts": {"square": clip, "bare": striped()}}, result)
+    assert result == {"character_found_prompts": 0.5, "jump_lifts_prompts": 0.5}

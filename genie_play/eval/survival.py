@@ -19,7 +19,7 @@ import torch
 
 from genie_play.eval import metrics as M
 from genie_play.eval.code_effects import opposite_keys
-from genie_play.eval.motion import hold, scroll, view_scroll
+from genie_play.eval.motion import hold, lifts, scroll, view_scroll
 
 HELDOUT_PROMPTS = 8  # held-out first frames of own footage played as pictures
 
@@ -217,6 +217,44 @@ def scroll_key(world, prompt: np.ndarray) -> tuple[str, int]:
     return "right", right_code(world, prompt)
 
 
+def character_on_player(world, frames, views, reach: int = 8) -> float | None:
+    """Share of the clips (with a true player place) whose first frame's character, as the world
+    finds it at reset, is centred within `reach` px of the player (feet up a sprite's half height)."""
+    hits = []
+    for c, view in enumerate(views):
+        if view is None:
+            continue
+        world.reset(np.asarray(frames[c, 0]))
+        sprite = world.sprite
+        if sprite is None:
+            hits.append(False)
+            continue
+        ys, xs = np.nonzero(sprite.mask)
+        cx, cy = xs.mean() + sprite.x, ys.mean() + sprite.y
+        hits.append(abs(cx - view[0][1]) <= reach and abs(cy - (view[0][2] - round(frames.shape[2] / 12))) <= reach)
+    return float(np.mean(hits)) if hits else None
+
+
+def character_metrics(world, pictures: dict, result: dict) -> None:
+    """For a world with a character: on each group of pictures, the share where one is found and
+    where the key labelled jump (if the keymap has one) lifts it."""
+    from genie_play.errors import GenieError
+
+    try:
+        jump = world_keymap(world).resolve("jump")
+    except GenieError:
+        jump = None
+    for group, pics in pictures.items():
+        found = lifted = 0
+        for pic in pics.values():
+            world.reset(pic)
+            found += world.sprite is not None
+            lifted += bool(jump is not None and lifts(world, pic, jump))
+        result[f"character_found_{group}"] = found / len(pics)
+        if jump is not None:
+            result[f"jump_lifts_{group}"] = lifted / len(pics)
+
+
 def _mean(runs: dict, key: str) -> float | None:
     values = [r[key] for r in runs.values() if r[key] is not None]
     return float(np.mean(values)) if values else None
@@ -245,6 +283,10 @@ def survival_metrics(world, frames, rolled, windows, result: dict) -> None:
         picks = np.unique(np.linspace(0, len(frames) - 1, min(HELDOUT_PROMPTS, len(frames))).round().astype(int))
         pictures["heldout"] = {f"clip{i}": np.asarray(frames[i, 0]) for i in picks}
         result.update(opposite_keys(world, world_keymap(world), list(pictures["heldout"].values())))
+    if getattr(world, "character", None) is not None:
+        if any(v is not None for v in views):
+            result["character_on_player"] = character_on_player(world, frames, views)
+        character_metrics(world, pictures, result)
     key, code = scroll_key(world, next(iter(pictures["own"].values())))
     result["survival_right_code"], result["survival_key"] = code, key
     for group, pics in pictures.items():

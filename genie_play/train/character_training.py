@@ -220,6 +220,14 @@ def mover_examples(clips: torch.Tensor, codes: torch.Tensor, nets: CharacterNetw
 # --- training -------------------------------------------------------------------------------------
 
 
+def _step(opt: torch.optim.Optimizer, loss: torch.Tensor, bar: Progress) -> None:
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    bar.update()
+    bar.set_postfix(loss=f"{loss.item():.3f}")
+
+
 def train_detector(nets: CharacterNetworks, ex: dict[str, torch.Tensor], config: GenieConfig, progress: bool) -> dict:
     """Trains nets.detector on the followed targets (a random tenth held out); returns its scores there."""
     X, Y = ex["frames"], ex["targets"]
@@ -233,12 +241,7 @@ def train_detector(nets: CharacterNetworks, ex: dict[str, torch.Tensor], config:
         x, y = X[i], Y[i]
         if torch.rand(()) < 0.5:  # the camera follows a character running either way
             x, y = x.flip(2), y.flip(2)
-        loss = F.binary_cross_entropy_with_logits(nets.detector(x), y.float(), pos_weight=positive)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        bar.update()
-        bar.set_postfix(loss=f"{loss.item():.3f}")
+        _step(opt, F.binary_cross_entropy_with_logits(nets.detector(x), y.float(), pos_weight=positive), bar)
     bar.close()
     with torch.no_grad():
         hit = torch.cat([nets.detector(X[j:j + 64]).sigmoid() > nets.config.found for j in range(split, len(X), 64)])
@@ -261,12 +264,7 @@ def train_mover(nets: CharacterNetworks, ex: dict[str, torch.Tensor], config: Ge
         logits = nets.mover(X[i], A[i], L[i])
         event = (Y[i, 0] != L[i, 0]) & (L[i, 0] != unknown)  # the vertical move changes: a jump's events
         weight = torch.where(event, config.train.mover_event_weight, 1.0).repeat_interleave(2)
-        loss = (F.cross_entropy(logits.flatten(0, 1), Y[i].flatten(), reduction="none") * weight).sum() / weight.sum()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        bar.update()
-        bar.set_postfix(loss=f"{loss.item():.3f}")
+        _step(opt, (F.cross_entropy(logits.flatten(0, 1), Y[i].flatten(), reduction="none") * weight).sum() / weight.sum(), bar)
     bar.close()
     with torch.no_grad():
         right = nets.mover(X[held], A[held], L[held]).argmax(-1) == Y[held]

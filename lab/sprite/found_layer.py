@@ -11,15 +11,15 @@ import sys
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, "lab/sprite")
 from apart import REACH  # noqa: E402
 from clips import clips_of, said  # noqa: E402
 from detector import load_detector  # noqa: E402
-from layer import LayerWorld, Sprite, _components, _fill_rows  # noqa: E402
+from layer import LayerWorld, Sprite  # noqa: E402
 from mover import HISTORY, UNKNOWN, centre, crop, load_mover, pieces  # noqa: E402
 
+from genie_play.world.character import Sprite as CutSprite, cut_out, dilate, grow  # noqa: E402
 from genie_play.world.world_model import WorldModel  # noqa: E402
 
 FOUND = 0.5  # detector probability for a pixel to be part of a piece
@@ -56,9 +56,9 @@ class FoundLayer(LayerWorld):
             score = [p[m].sum() for m in cands]
         mask = cands[int(np.argmax(score))]
         if GROW:
-            mask = grow(frame, mask)
+            mask = grow(frame, mask, GROW, UNLIKE)
         if CUT_MARGIN:
-            mask = _dilate(mask, CUT_MARGIN)
+            mask = dilate(mask, CUT_MARGIN)
         ys, xs = np.nonzero(mask)
         y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
         self.last = [UNKNOWN] * (2 * HISTORY) if START == "unknown" else [REACH] * (2 * HISTORY)
@@ -106,58 +106,11 @@ class FoundLayer(LayerWorld):
         return self.frame
 
 
-def _dilate(mask: np.ndarray, r: int) -> np.ndarray:
-    return F.max_pool2d(torch.from_numpy(mask)[None, None].float(), 2 * r + 1, 1, r)[0, 0].numpy() > 0
-
-
-def fill_shift(frame: np.ndarray, hole: np.ndarray, ring: int = 2, reach: int = 24) -> np.ndarray:
-    """frame with the hole's pixels (and a 1 px fringe) copied from the frame dx px beside them, dx
-    the offset (|dx| >= the hole's width, within reach) whose copy best matches the ring around it;
-    the row fill where no offset fits in the frame."""
-    cut = _dilate(hole, 1)
-    around = _dilate(cut, ring) & ~cut
-    W = hole.shape[1]
-    xs = np.nonzero(cut.any(0))[0]
-    width = xs.max() - xs.min() + 1
-    f = frame.astype(np.int32)
-    ys, xx = np.nonzero(cut | around)  # what the copy must cover
-    ay, ax = np.nonzero(around)  # what it is judged on
-    best, best_dx = np.inf, None
-    for dx in [d for d in range(-reach, reach + 1) if abs(d) >= width]:
-        src = xx + dx
-        if src.min() < 0 or src.max() >= W or cut[ys, src].any():
-            continue
-        err = np.abs(f[ay, ax + dx] - f[ay, ax]).mean()
-        if err < best:
-            best, best_dx = err, dx
-    if best_dx is None:
-        box_fill = frame.copy()
-        ys, xs2 = np.nonzero(cut)
-        y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs2.min(), xs2.max() + 1
-        box_fill[y0:y1, x0:x1] = _fill_rows(frame[y0:y1, x0:x1], cut[y0:y1, x0:x1])
-        return box_fill
-    out = frame.copy()
-    ys, xx = np.nonzero(cut)
-    out[ys, xx] = frame[ys, xx + best_dx]
-    return out
-
-
-def grow(frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The piece and the pixels up to GROW px around it that are unlike every colour of the ring
-    just beyond, kept where connected to it: the detector's threshold cuts sprites short."""
-    near, ring = _dilate(mask, GROW), _dilate(mask, GROW + 2) & ~_dilate(mask, GROW)
-    colours = frame[ring].astype(int)  # (n, 3)
-    if not len(colours):
-        return mask
-    ys, xs = np.nonzero(near & ~mask)
-    far = np.abs(frame[ys, xs].astype(int)[:, None] - colours[None]).max(-1).min(-1) > UNLIKE
-    out = mask.copy()
-    out[ys[far], xs[far]] = True
-    piece = [c for c in _components(out) if any(mask[y, x] for y, x in c)]
-    keep = np.zeros_like(mask)
-    for c in piece:
-        keep[tuple(np.array(c).T)] = True
-    return keep
+def fill_shift(frame: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """frame with the hole's pixels (and a 1 px fringe) copied from the frame beside them at the
+    offset whose copy best fits the ring around it: the product's cut_out (whose fallback, where no
+    offset fits, fills each row from its nearest pixel outside the cut; here it filled the box's rows)."""
+    return cut_out(frame, CutSprite(frame, hole, 0, 0, ()))
 
 
 def load_layer(run, world) -> FoundLayer:

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from genie_play.world import tokenizer as tk
+from genie_play.world.character import components
 from genie_play.world.world_model import WorldModel
 
 PEAK = 0.2  # the codes must disagree this much (total variation) somewhere for a sprite
@@ -33,21 +34,8 @@ class Sprite:
 
 
 def _components(on: np.ndarray) -> list[list[tuple[int, int]]]:
-    seen, out = np.zeros_like(on), []
-    for y0, x0 in zip(*np.nonzero(on)):
-        if seen[y0, x0]:
-            continue
-        stack, comp = [(y0, x0)], []
-        seen[y0, x0] = True
-        while stack:
-            y, x = stack.pop()
-            comp.append((y, x))
-            for ny, nx in ((y + 1, x), (y - 1, x), (y, x + 1), (y, x - 1)):
-                if 0 <= ny < on.shape[0] and 0 <= nx < on.shape[1] and on[ny, nx] and not seen[ny, nx]:
-                    seen[ny, nx] = True
-                    stack.append((ny, nx))
-        out.append(comp)
-    return out
+    """The 4-connected pieces of `on`, each as a list of (y, x): the product's search."""
+    return [[(int(y), int(x)) for y, x in piece] for piece in components(on)]
 
 
 class LayerWorld:

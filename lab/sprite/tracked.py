@@ -28,12 +28,11 @@ from found_layer import fill_shift  # noqa: E402
 from mover import HISTORY, UNKNOWN, cached_examples, centre, crop, pieces, train_mover  # noqa: E402
 
 from genie_play.data.shards import open_folder  # noqa: E402
+from genie_play.presets import PRESETS  # noqa: E402
+from genie_play.train import character_training  # noqa: E402
 from genie_play.world.world_model import WorldModel  # noqa: E402
 
-FOUND = 0.5
-TRACK_ERROR = 0.25  # a step whose best move leaves more error than this loses the track
 TARGET_ERROR = 0.15  # a target move must fit at least this well
-MIN_OVERLAP = 0.3  # the next frame's piece must hold this share of the moved piece
 JITTER = int(os.environ.get("JITTER", 0))  # each step that ends on the ground (no vertical move after a fall or a
 # stand) also gives an example with the sprite pasted up to this many px above or into the ground: its target is
 # the move back onto the ground, so the mover learns to undo its own errors (a landing 2 px into the ground must come
@@ -51,29 +50,9 @@ def recolour_crops(x: torch.Tensor) -> torch.Tensor:
 
 
 def track(frames: np.ndarray, prob: np.ndarray) -> list[tuple[int, np.ndarray, tuple[int, int, float]]]:
-    """frames (T, H, W, 3), detector probabilities (T, H, W) -> [(t, mask_t, move t -> t+1)] along one track."""
-    T = len(frames)
-    start = next((t for t in range(T - 1) if pieces(prob[t] > FOUND)), None)
-    if start is None:
-        return []
-    cands = pieces(prob[start] > FOUND)
-    mask = max(cands, key=lambda m: prob[start][m].sum())
-    out = []
-    for t in range(start, T - 1):
-        move = piece_move(frames[t], frames[t + 1], mask)
-        if move[2] > TRACK_ERROR:
-            break
-        out.append((t, mask, move))
-        moved = np.zeros_like(mask)
-        ys, xs = np.nonzero(mask)
-        ty, tx = ys + move[0], xs + move[1]
-        ok = (ty >= 0) & (ty < mask.shape[0]) & (tx >= 0) & (tx < mask.shape[1])
-        moved[ty[ok], tx[ok]] = True
-        nxt = [(float((m & moved).sum()) / max(1, moved.sum()), m) for m in pieces(prob[t + 1] > FOUND)]
-        if not nxt or max(nxt, key=lambda o: o[0])[0] < MIN_OVERLAP:
-            break
-        mask = max(nxt, key=lambda o: o[0])[1]
-    return out
+    """frames (T, H, W, 3), detector probabilities (T, H, W) -> [(t, mask_t, move t -> t+1)] along one
+    track: the product's (train/character_training.py), with this file's constants."""
+    return character_training.track(frames, prob, PRESETS["default"])
 
 
 def jittered(frame: np.ndarray, mask: np.ndarray, move: tuple[int, int], rng: np.random.Generator):

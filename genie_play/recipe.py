@@ -56,8 +56,8 @@ def evaluate_and_propose_keymap(out: Path, data: Path, device: str, num_actions:
     evaluate the run's weights on both held-out sets with that keymap (the survival measures hold
     the key it labels right)."""
     from genie_play.keymap import propose_keymap
-    from genie_play.eval.evaluate import EvalOptions, code_table, evaluate
-    from genie_play.world.world_model import CHARACTER_FILE
+    from genie_play.eval.evaluate import EvalOptions, code_table, evaluate, held_out_clips
+    from genie_play.world.world_model import CHARACTER_FILE, WorldModel
 
     levels = code_table(out / "lam.safetensors", data / EVAL_SPLITS["levels"], device)
     counts = [levels.get(f"lam_code{c}_counts") or [] for c in range(num_actions)]
@@ -65,28 +65,26 @@ def evaluate_and_propose_keymap(out: Path, data: Path, device: str, num_actions:
     header = ("# Proposed by `genie-play train all` from the LAM's code -> true action table on held-out\n"
               "# levels (eval/levels/metrics.json); check it in the action explorer (Tab) and fix labels by hand.\n")
     if (out / CHARACTER_FILE).exists():
-        keymap = jump_from_character(keymap, out, data / EVAL_SPLITS["levels"], device)
+        world = WorldModel.load(out, device)
+        first_frames = held_out_clips(data / EVAL_SPLITS["levels"], world.config, 16, 0)[0][:, 0].numpy()
+        keymap = jump_from_character(keymap, world, list(first_frames))
     write_text(out / "keymap.toml", header + keymap.to_toml())
     for name, folder in EVAL_SPLITS.items():
         evaluate(EvalOptions(out, data / folder, out / "eval" / name, device=device, probe_data=data / "train"))
 
 
-def jump_from_character(keymap, weights: Path, data: Path, device: str, prompts: int = 16):
+def jump_from_character(keymap, world, prompts: list):
     """The jump keys on the jump code (jump, jump left or right in the table) that lifts the world's
-    character from the most held-out first frames: the table names the transitions a code holds, and
-    the code holding most "jump" frames may hold the flight, not the take-off."""
-    from genie_play.eval.evaluate import held_out_clips
+    character from the most `prompts` (held-out first frames): the table names the transitions a
+    code holds, and the code holding most "jump" frames may hold the flight, not the take-off."""
     from genie_play.eval.motion import take_off_code
     from genie_play.keymap import with_jump_on
-    from genie_play.world.world_model import WorldModel
 
-    world = WorldModel.load(weights, device)
-    frames = held_out_clips(data, world.config, prompts, 0)[0][:, 0].numpy()
     codes = [b.code for b in keymap.bindings if b.label.startswith("jump")]
-    best, counts = take_off_code(world, list(frames), codes)
+    best, counts = take_off_code(world, prompts, codes)
     if best is None:
         return keymap
-    why = (f"lifts the character from {counts[best]} of {len(frames)} held-out first frames "
+    why = (f"lifts the character from {counts[best]} of {len(prompts)} held-out first frames "
            f"(held 3 steps; {', '.join(f'code {c}: {n}' for c, n in counts.items())})")
     return with_jump_on(keymap, best, why)
 

@@ -13,7 +13,7 @@ from genie_play.presets import PRESETS
 from genie_play.train import character_training as ct
 from genie_play.world import tokenizer as tk
 from genie_play.world.character import (CharacterNetworks, Sprite, compose, crop, cut_out, find_sprite,
-                                        move_sprites)
+                                        move_sprites, screen_mask)
 from genie_play.world.dynamics import Dynamics
 from genie_play.world.lam import LatentActionModel
 from genie_play.world.world_batch import WorldBatch
@@ -259,3 +259,56 @@ def test_the_evaluation_measures_where_the_character_is_found_and_whether_jump_l
     result = {}
     character_metrics(world, {"prompts": {"square": clip, "bare": striped()}}, result)
     assert result == {"character_found_prompts": 0.5, "jump_lifts_prompts": 0.5}
+
+
+def test_the_recipe_moves_the_jump_keys_to_the_code_that_lifts_the_character():
+    from genie_play.keymap import load_keymap
+    from genie_play.recipe import jump_from_character
+    from tests.conftest import LABELLED_KEYMAP
+
+    class LiftsOn(Moves):
+        """Up 2 px a step under code 5 ("jump right" in the labelled keymap), still under the rest."""
+
+        def forward(self, crops, actions, last):
+            out = super().forward(crops, actions, last)
+            out[actions == 5, 0] = out[actions == 5, 0].roll(-2, -1)
+            return out
+
+    torch.manual_seed(0)
+    nets = fake_character(dy=0, dx=0)
+    nets.mover = LiftsOn(0, 0, DEFAULT.character.reach)
+    world = WorldModel(tk.Tokenizer(DEFAULT), Dynamics(DEFAULT).eval(), character=nets)
+    keymap = load_keymap(LABELLED_KEYMAP)  # jump: code 2, jump left: 4, jump right: 5
+    moved = jump_from_character(keymap, world, [with_square(striped(), 30, 21), striped()])
+    assert moved.code_for_key("space") == 5 and moved.label(5) == "jump" and moved.label(2) == "jump (also)"
+    assert "lifts the character from 1 of 2" in moved.bindings[5].note
+    assert jump_from_character(keymap, world, [striped()]) == keymap  # no character: nothing to go by
+
+
+def test_long_random_play_keeps_the_sprite_whole_on_screen_and_undo_exact():
+    """A tiny world whose mover is untrained (random moves): 60 random keys with previews and undos."""
+    torch.manual_seed(0)
+    nets = CharacterNetworks(TINY)
+    nets.detector = Finds()
+    world = WorldModel(tk.Tokenizer(TINY), Dynamics(TINY).eval(), character=nets)
+    prompt = np.zeros((16, 16, 3), np.uint8)
+    prompt[12:] = 90
+    prompt[8:12, 6:9] = RED
+    world.reset(prompt)
+    rng = np.random.default_rng(0)
+    shown = [world.frame]
+    for _ in range(60):
+        roll = rng.random()
+        if roll < 0.15 and world.num_frames > 1:
+            world.undo()
+            shown.pop()
+            assert np.array_equal(world.frame, shown[-1])
+            continue
+        if roll < 0.3:
+            world.preview(list(range(4)))
+        shown.append(world.step(int(rng.integers(8))))
+        record, sprite = world._history[-1], world.sprite
+        assert np.array_equal(record.frame, compose(record.background, sprite))
+        assert (shown[-1] == RED).all(-1).sum() == screen_mask(sprite, 16).sum()  # one whole piece (its part on screen)
+        h, w = sprite.mask.shape
+        assert -(h // 2) <= sprite.y <= 16 - h // 2 and -(w // 2) <= sprite.x <= 16 - w // 2

@@ -12,7 +12,7 @@ from genie_play.io import save_weights
 from genie_play.presets import PRESETS
 from genie_play.train import character_training as ct
 from genie_play.world import tokenizer as tk
-from genie_play.world.character import (CharacterNetworks, Sprite, compose, crop, cut_out, find_sprite,
+from genie_play.world.character import (CharacterNetworks, compose, crop, cut_out, find_sprite,
                                         move_sprites, screen_mask)
 from genie_play.world.dynamics import Dynamics
 from genie_play.world.lam import LatentActionModel

@@ -519,3 +519,38 @@ def test_a_key_whose_preview_is_being_computed_waits_for_it_and_shows_it(make_ap
     assert not app.cancel_preview.is_set() and app.last_precomputed and app.last_code == code
     monkeypatch.undo()
     settle(app)
+
+
+def test_a_click_on_the_picture_chooses_the_character_and_plays_on_from_that_frame(make_app, tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "square.png"
+    picture = np.zeros((SIZE, SIZE, 3), np.uint8)
+    picture[SIZE - 4:] = 90
+    picture[6:10, 2:5] = (230, 30, 30)
+    Image.fromarray(picture).save(path)
+    app = make_app(prompt=path)
+    assert app.world.character is None
+    tap(app, pygame.K_d)
+    box = app.view_rect
+    click(app, (box.x + 3 * box.width // SIZE, box.y + 7 * box.height // SIZE))
+    assert app.world.num_frames == 2 and "no character to choose" in app.toasts[-1][0]  # a world without one
+    from genie_play.world.character import CharacterNetworks
+
+    class RedPixels(torch.nn.Module):
+        def forward(self, frames):
+            return torch.where(frames[..., 0] > 200, 10.0, -10.0)
+
+    app.world.character = CharacterNetworks(PRESETS["tiny"]).eval()
+    app.world.character.detector = RedPixels()
+    tap(app, pygame.K_r)  # back to the prompt: the detector finds the square
+    tap(app, pygame.K_d)
+    shown = app.frame.copy()
+    click(app, (box.x + box.width // 2, box.y + 1))  # the top of the sky: no piece there
+    assert app.world.num_frames == 1 and app.world.sprite is None and np.array_equal(app.frame, shown)
+    assert "plays whole" in app.toasts[-1][0]
+    ys, xs = np.nonzero((shown[..., 0] > 200))
+    click(app, (box.x + int(xs.mean()) * box.width // SIZE, box.y + int(ys.mean()) * box.height // SIZE))
+    assert app.world.sprite is not None and "the piece you clicked" in app.toasts[-1][0]
+    tap(app, pygame.K_r)
+    assert np.array_equal(app.frame, picture)  # R still goes back to the picture loaded

@@ -312,3 +312,11 @@ def test_long_random_play_keeps_the_sprite_whole_on_screen_and_undo_exact():
         assert (shown[-1] == RED).all(-1).sum() == screen_mask(sprite, 16).sum()  # one whole piece (its part on screen)
         h, w = sprite.mask.shape
         assert -(h // 2) <= sprite.y <= 16 - h // 2 and -(w // 2) <= sprite.x <= 16 - w // 2
+
+
+def test_a_player_chooses_the_character_by_where_they_click(world):
+    frame = with_square(with_square(striped(), 10, 8), 40, 40)  # the codes would pick the first square
+    world.reset(frame, character_at=(45, 41))
+    assert (world.sprite.y, world.sprite.x) == (40, 40)
+    world.reset(frame, character_at=(60, 2))  # no piece there: no character, the picture plays whole
+    assert world.sprite is None and np.array_equal(world._history[-1].background, frame)

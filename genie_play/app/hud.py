@@ -18,6 +18,7 @@ TOAST_FADE_S = 0.4  # a toast fades out over its last this-many seconds
 CONTROLS = [
     ("keymap keys", "step one frame (hold to repeat)"),
     ("click a preview", "take that action"),
+    ("click the picture", "that piece is the character (none: plays whole)"),
     ("Backspace", "undo (step back)"),
     ("R", "reset to the prompt"),
     ("P", "pause"),

@@ -28,8 +28,9 @@ class Undo:
 
 @dataclass(frozen=True)
 class Reset:
-    prompt: Path | np.ndarray  # a picture file, or the sketch's pixels
+    prompt: Path | np.ndarray  # a picture file, or the sketch's (or the screen's) pixels
     name: str  # shown in the window's title
+    character_at: tuple[int, int] | None = None  # a clicked (y, x) in model pixels: the character there
 
 
 # --- of a panel: what the mode it returns to should do -----------------------------------------

@@ -114,7 +114,8 @@ class WorldJobs:
         elif isinstance(intent, Undo):
             self.running_job = self.worker.submit("undo", self._on_threads(0, world.undo), intent)
         else:
-            self.running_job = self.worker.submit("reset", self._on_threads(0, lambda: world.reset(intent.prompt)), intent)
+            self.running_job = self.worker.submit("reset", self._on_threads(0, lambda: world.reset(
+                intent.prompt, character_at=intent.character_at)), intent)
 
     def _finished(self, job: Job) -> None:
         if job.kind in ("step", "undo", "reset"):
@@ -143,6 +144,12 @@ class WorldJobs:
             self._show(frame, {"do": "step", "action": code, "label": self.keymap.label(code), "key": key})
         elif job.kind == "undo":
             self._show(job.result, {"do": "undo"})
+        elif job.kind == "reset" and job.tag.character_at is not None:  # the player chose the character
+            self.last_code = None
+            sprite = self.world.sprite
+            self.toast("the character: the piece you clicked" if sprite is not None else
+                       "no character there: the picture plays whole", theme.INFO)
+            self._show(job.result, {"do": "reset", "prompt": self.prompt_name, "character_at": list(job.tag.character_at)})
         elif job.kind == "reset":
             self.prompt, self.prompt_name = job.tag.prompt, job.tag.name
             pygame.display.set_caption(f"genie_play — {self.prompt_name}")

@@ -63,6 +63,7 @@ def _game_view(app, screen: pygame.Surface, box: pygame.Rect, t: float) -> None:
         return
     image, where = theme.fit_image(app.frame, box.inflate(-24, -24), app.crisp)
     screen.blit(image, where)
+    app.view_rect = where
     pygame.draw.rect(screen, theme.LINE, where.inflate(4, 4), width=2, border_radius=3)
     job = app.worker.current
     if job is not None and job.kind in ("step", "undo", "reset") and time.perf_counter() - job.started > THINKING_AFTER_S:

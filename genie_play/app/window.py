@@ -92,6 +92,7 @@ class App(Controls, WorldJobs):
         self.mode, self.help, self.paused, self.crisp = "play", False, False, True
         self.running, self.fatal = True, None
         self.frame: np.ndarray | None = None
+        self.view_rect: pygame.Rect | None = None  # where the frame is drawn (view.py): clicks on it choose the character
         self.prompt, self.prompt_name = settings.prompt, _name(settings.prompt)
         self.num_frames = 0
         self.version = 0  # bumps whenever the state the previews depend on changes
@@ -226,10 +227,12 @@ class App(Controls, WorldJobs):
             hover = self.explorer.hit(event.pos) if self.explorer.visible else None
             self.dirty = self.dirty or hover != self.hover
             self.hover = hover
-        elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 1 and self.explorer.visible:
-            code = self.explorer.hit(event.pos)
+        elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
+            code = self.explorer.hit(event.pos) if self.explorer.visible else None
             if code is not None:
                 self.press(code, "click", hold=False)
+            elif self.view_rect is not None and self.view_rect.collidepoint(event.pos):
+                self._choose_character(event.pos)
 
     def _play_key(self, event) -> None:
         name = normalize_key(pygame.key.name(event.key))
@@ -268,6 +271,16 @@ class App(Controls, WorldJobs):
             if intent is not None:
                 n = n + 1 if isinstance(intent, Step) else max(1, n - 1) if isinstance(intent, Undo) else 1
         return n
+
+    def _choose_character(self, pos: tuple[int, int]) -> None:
+        """A click on the picture: play on from the frame on screen with the piece clicked as the
+        character (or none, where no piece is)."""
+        if self.world is None or self.world.character is None or self.frame is None:
+            self.toast("this world has no character to choose", theme.DIM)
+            return
+        size, box = len(self.frame), self.view_rect
+        at = ((pos[1] - box.y) * size // box.height, (pos[0] - box.x) * size // box.width)
+        self._reset_to(Reset(self.frame.copy(), self.prompt_name, at))
 
     def _reset_to(self, reset: Reset) -> None:
         self.intents.clear()

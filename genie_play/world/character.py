@@ -141,13 +141,21 @@ def grow(frame: np.ndarray, mask: np.ndarray, by: int, unlike: int) -> np.ndarra
     return keep
 
 
+PICK_REACH = 4  # px from a piece a player's click may land to choose it
+
+
 @torch.no_grad()
-def find_sprite(nets: CharacterNetworks, frame: np.ndarray, split: np.ndarray, block: int) -> Sprite | None:
+def find_sprite(nets: CharacterNetworks, frame: np.ndarray, split: np.ndarray, block: int,
+                at: tuple[int, int] | None = None) -> Sprite | None:
     """The character in `frame` (H, W, 3) uint8, or None; `split` (G, G) is how much the dynamics
-    model's codes disagree on each block (WorldModel.code_split)."""
+    model's codes disagree on each block (WorldModel.code_split). With `at` (y, x), a player's
+    choice: the piece there (None where there is none)."""
     c = nets.config
     p = nets.detector(torch.from_numpy(frame)[None]).sigmoid()[0].numpy()
     found = pieces(p > c.found, c.min_pixels)
+    if at is not None:
+        near = [(float(np.hypot(*(np.argwhere(m) - at).T).min()), i) for i, m in enumerate(found)]
+        found = [found[min(near)[1]]] if near and min(near)[0] <= PICK_REACH else []
     if not found:
         return None
     score = [split[np.nonzero(m)[0] // block, np.nonzero(m)[1] // block].max() * p[m].sum() ** 0.5 for m in found]

@@ -153,9 +153,11 @@ class WorldModel:
         return len(self._history)
 
     @torch.inference_mode()
-    def reset(self, image) -> np.ndarray:
-        """Start from a picture (path, PIL image or RGB uint8 array); returns it at model resolution."""
-        first = self.first_record(self.prompt_frame(image))
+    def reset(self, image, character_at: tuple[int, int] | None = None) -> np.ndarray:
+        """Start from a picture (path, PIL image or RGB uint8 array); returns it at model resolution.
+        `character_at` (y, x in model pixels) is a player's choice of character: the piece there,
+        or none where there is none."""
+        first = self.first_record(self.prompt_frame(image), character_at)
         self._generator.manual_seed(self.seed)
         self._history.clear()
         self.memory = Memory()
@@ -164,11 +166,12 @@ class WorldModel:
         self._previews = {}
         return first.frame
 
-    def first_record(self, frame: np.ndarray) -> FrameRecord:
-        """The prompt's frame record: its character (if found) lifted out of the background."""
+    def first_record(self, frame: np.ndarray, character_at: tuple[int, int] | None = None) -> FrameRecord:
+        """The prompt's frame record: its character (if found, or chosen at `character_at`) lifted
+        out of the background."""
         sprite = None
         if self.character is not None:
-            sprite = find_sprite(self.character, frame, self.code_split(frame), self.vocab.block)
+            sprite = find_sprite(self.character, frame, self.code_split(frame), self.vocab.block, character_at)
         background = cut_out(frame, sprite) if sprite is not None else frame
         no_move = torch.full((self.vocab.bands,), self.dynamics.no_move, dtype=torch.long, device=self.device)
         return FrameRecord(frame, background, sprite, -1, no_move)

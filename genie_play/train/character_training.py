@@ -17,6 +17,7 @@ Stages, each kept for --resume: detector examples, detector, mover examples, mov
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -322,4 +323,7 @@ def train_character(config: GenieConfig, data: Path, lam_path: Path, out: Path, 
     nets.train()
     summary.update(train_mover(nets, examples, config, progress))
     summary["minutes"] = round((time.monotonic() - start) / 60, 1)
-    return save_weights(out / "character.safetensors", "character", nets.eval(), config, summary)
+    path = save_weights(out / "character.safetensors", "character", nets.eval(), config, summary)
+    if progress:
+        print(f"character: {summary['minutes']} min; weights in {path}", file=sys.stderr)
+    return path

@@ -5,11 +5,12 @@ as the target the move from there onto the real next place. The character's drif
 sinks into the ground or floats over 100-200 keys) comes from positions and histories training
 never showed.
 
-    python lab/sprite/self_fed.py TRAIN_DATA RUN_DIR [rounds] [unroll] [every]
+    [FINETUNE=1] python lab/sprite/self_fed.py TRAIN_DATA RUN_DIR [rounds] [unroll] [every]
         (RUN_DIR gets character-selffed.safetensors: the shipped detector, the new mover)
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -19,7 +20,7 @@ import torch
 
 from genie_play.io import read_weights, save_weights
 from genie_play.train import character_training as ct
-from genie_play.world.character import Sprite, crop, cut_out
+from genie_play.world.character import Mover, Sprite, crop, cut_out
 from genie_play.world.world_model import WorldModel
 
 
@@ -35,6 +36,8 @@ def paste(frame: np.ndarray, mask: np.ndarray, dy: int, dx: int):
     moved = np.zeros_like(mask)
     moved[ty, tx] = True
     return out, moved
+
+FINETUNE = os.environ.get("FINETUNE", "0") == "1"  # each round trains on from the last mover, not from scratch
 
 
 @torch.no_grad()
@@ -95,8 +98,8 @@ if __name__ == "__main__":
               f"({time.time() - t0:.0f} s)", flush=True)
         both = {k: torch.cat([real[k], fed[k]]) for k in real}
         torch.manual_seed(config.train.seed)
-        from genie_play.world.character import Mover
-        nets.mover = Mover(config.num_actions, config.character.crop, config.character.reach, config.character.history)
+        if not FINETUNE:  # else the mover goes on from the one that made the unrolls
+            nets.mover = Mover(config.num_actions, config.character.crop, config.character.reach, config.character.history)
         scores = ct.train_mover(nets, both, config, progress=False)
         nets.eval()
         print(f"round {r}: {scores}", flush=True)

@@ -246,15 +246,11 @@ class WorldModel:
     def code_split(self, frame: np.ndarray) -> np.ndarray:
         """How much the codes disagree on each block of `frame` (H, W, 3): (G, G), the total variation
         of the token head's first-round votes across the latent actions; 0 on the strip a move uncovers."""
-        A = self.num_actions
+        A, G = self.num_actions, self.config.image_size // self.vocab.block
         frames = torch.from_numpy(frame).to(self.device)[None].expand(A, -1, -1, -1)
         action = torch.arange(A, device=self.device)
         no_move = torch.full((A, self.vocab.bands), self.dynamics.no_move, dtype=torch.long, device=self.device)
-        logits = self.dynamics.move_logits(frames, action, no_move)
-        moves = logits.masked_fill(~self.dynamics.allowed_moves(action)[:, None], -torch.inf).argmax(-1)
-        px, size, G = self.tokenizer.moves[moves], self.config.image_size, self.config.image_size // self.vocab.block
-        moved = tk.decode(frames, px, torch.full((A, G, G), self.vocab.carry, device=self.device), self.vocab)
-        hole, valid = tk.hole(px, size, self.overlay), tk.valid_ids(px, self.vocab, size)
+        moves, _, moved, hole, valid = self._camera_move(frames, action, no_move)
         context = self.dynamics.token_context(frames, moved, hole, action, moves)
         votes = self.dynamics.token_logits(context, torch.full((A, G, G), self.dynamics.mask_id, device=self.device))
         votes = votes.masked_fill(~valid, -torch.inf).softmax(-1)  # (A, G, G, V)
@@ -297,15 +293,9 @@ class WorldModel:
         """The one place frames are sampled: frames (B, H, W, 3) uint8 on screen, the moves that made
         them (B, bands) and a latent action each -> next frames (B, H, W, 3) uint8 and their moves.
         With each world's memory and camera position, places shown before come back as they were."""
-        B, G, size = len(actions), self.config.image_size // self.vocab.block, self.config.image_size
         action = torch.tensor(list(actions), device=self.device)
         with self._phase("move_ms"):
-            logits = self.dynamics.move_logits(frames, action, last_moves)  # (B, bands, moves)
-            moves = logits.masked_fill(~self.dynamics.allowed_moves(action)[:, None], -torch.inf).argmax(-1)  # (B, bands)
-            px = self.tokenizer.moves[moves]
-            moved = tk.decode(frames, px, torch.full((B, G, G), self.vocab.carry, device=self.device), self.vocab)
-            moved = tk.hold_overlay(frames, moved, self.overlay)
-            hole, valid = tk.hole(px, size, self.overlay), tk.valid_ids(px, self.vocab, size)
+            moves, px, moved, hole, valid = self._camera_move(frames, action, last_moves)
             filled = None
             if memories is not None and self.vocab.bands == 1:  # one camera: the world has one place per pixel
                 moved, filled = self._fill_strips(moved, hole, memories, cameras, moves, generators)
@@ -328,6 +318,18 @@ class WorldModel:
                 carried = (ids == self.vocab.carry).repeat_interleave(k, 1).repeat_interleave(k, 2)
                 nxt = torch.where((filled & carried)[..., None], moved, nxt)
             return tk.hold_overlay(frames, nxt, self.overlay), moves
+
+    def _camera_move(self, frames: torch.Tensor, action: torch.Tensor, last_moves: torch.Tensor):
+        """The camera's move of frames (B, H, W, 3) under each action (the most likely allowed one) and
+        what it makes: moves (B, bands), px (B, bands, 2), the moved frames, the strip it uncovers
+        (B, H, W) and the ids valid there (B, G, G, V)."""
+        B, G, size = len(frames), self.config.image_size // self.vocab.block, self.config.image_size
+        logits = self.dynamics.move_logits(frames, action, last_moves)  # (B, bands, moves)
+        moves = logits.masked_fill(~self.dynamics.allowed_moves(action)[:, None], -torch.inf).argmax(-1)  # (B, bands)
+        px = self.tokenizer.moves[moves]
+        moved = tk.decode(frames, px, torch.full((B, G, G), self.vocab.carry, device=self.device), self.vocab)
+        moved = tk.hold_overlay(frames, moved, self.overlay)
+        return moves, px, moved, tk.hole(px, size, self.overlay), tk.valid_ids(px, self.vocab, size)
 
     def action_index(self, action) -> int:
         """`action` as an int, refused in one line unless it is one of this model's latent actions."""

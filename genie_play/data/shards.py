@@ -136,6 +136,20 @@ def open_folder(folder: str | Path, mmap: bool = True) -> list[Shard]:
     return shards
 
 
+def first_clips(folder: str | Path, count: int, size: int) -> np.ndarray:
+    """The first `count` clips of a data folder (fewer where it holds fewer): (C, T, H, W, 3) uint8,
+    every shard's frames checked to be size x size."""
+    clips, held = [], 0
+    for shard in open_folder(folder):
+        if shard.frames.shape[2:4] != (size, size):
+            raise file_error(shard.meta_path, f"frames are {shard.frames.shape[2]}x{shard.frames.shape[3]}, the world is {size}x{size}")
+        clips.append(np.array(shard.frames[:count - held]))
+        held += len(clips[-1])
+        if held >= count:
+            break
+    return np.concatenate(clips)
+
+
 def clip_actions(clip: dict, frames: int) -> np.ndarray:
     """A clip's true actions as int64 (frames-1,), with -1 where unknown or where a new level cuts in."""
     actions = clip.get("actions")

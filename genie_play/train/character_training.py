@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from genie_play.config import GenieConfig
-from genie_play.data.shards import open_folder
+from genie_play.data.shards import first_clips
 from genie_play.errors import GenieError, file_error
 from genie_play.io import atomic_path, load_state, read_weights, save_weights
 from genie_play.progress import Progress
@@ -156,14 +156,7 @@ def off_ground(frame: np.ndarray, mask: np.ndarray, move: tuple[int, int], reach
 
 def read_clips(data: Path, config: GenieConfig) -> torch.Tensor:
     """The first `train.character_clips` clips of a data folder: (C, T, H, W, 3) uint8."""
-    size, wanted, frames = config.image_size, config.train.character_clips, []
-    for shard in open_folder(data):
-        if shard.frames.shape[2:4] != (size, size):
-            raise file_error(shard.meta_path, f"frames are {shard.frames.shape[2]}x{shard.frames.shape[3]}, the world is {size}x{size}")
-        frames.append(torch.from_numpy(np.array(shard.frames[:wanted - sum(len(f) for f in frames)])))
-        if sum(len(f) for f in frames) >= wanted:
-            break
-    frames = torch.cat(frames)
+    frames = torch.from_numpy(first_clips(data, config.train.character_clips, config.image_size))
     if frames.shape[1] < 4:
         raise file_error(data, "clips need at least 4 frames to show a piece moving on its own")
     return frames

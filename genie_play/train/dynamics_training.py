@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from genie_play.config import GenieConfig
-from genie_play.data.shards import open_folder
+from genie_play.data.shards import first_clips
 from genie_play.errors import file_error
 from genie_play.io import atomic_path, save_weights
 from genie_play.progress import Progress
@@ -47,17 +47,8 @@ def code_transitions(data: Path, lam, config: GenieConfig, out: Path, progress: 
     path = out / CODED
     if path.exists():
         return load_file(str(path))
-    shards = open_folder(data)
     size = config.image_size
-    frames, wanted = [], config.train.dynamics_clips
-    for shard in shards:
-        if shard.frames.shape[2:4] != (size, size):
-            raise file_error(shard.meta_path, f"frames are {shard.frames.shape[2]}x{shard.frames.shape[3]}, the world is {size}x{size}")
-        take = min(wanted - sum(len(f) for f in frames), len(shard.frames))
-        frames.append(torch.from_numpy(np.array(shard.frames[:take])))
-        if sum(len(f) for f in frames) >= wanted:
-            break
-    frames = torch.cat(frames)  # (C, T, H, W, 3)
+    frames = torch.from_numpy(first_clips(data, config.train.dynamics_clips, size))  # (C, T, H, W, 3)
     if frames.shape[1] < 3:
         raise file_error(data, "clips need at least 3 frames to learn a move from the move before")
     vocab = tk.vocabulary(config)

@@ -247,9 +247,13 @@ def character_metrics(world, pictures: dict, result: dict) -> None:
     for group, pics in pictures.items():
         found = lifted = 0
         for pic in pics.values():
-            world.reset(pic)
-            found += world.sprite is not None
-            lifted += bool(jump is not None and lifts(world, pic, jump))
+            if jump is None:
+                world.reset(pic)
+                found += world.sprite is not None
+            else:  # lifts() resets to the picture itself, and says None where no character is found
+                lift = lifts(world, pic, jump)
+                found += lift is not None
+                lifted += bool(lift)
         result[f"character_found_{group}"] = found / len(pics)
         if jump is not None:
             result[f"jump_lifts_{group}"] = lifted / len(pics)

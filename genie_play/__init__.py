@@ -4,4 +4,4 @@ Importing the package is cheap on purpose (no torch), so `genie-play --help` and
 answer instantly; the networks, training and the app are imported by the commands that use them.
 """
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"

@@ -64,6 +64,8 @@ class CharacterConfig:
     crop: int = 32  # the mover reads a crop this size around the piece
     reach: int = 8  # the mover moves it at most this many px a step on screen
     history: int = 4  # last moves the mover reads: a jump's arc is its velocity changing a pixel a step
+    floor: float = 0.5  # ground network probability for a pixel to be ground the character stands on
+    support: float = 0.5  # share of the feet's columns on ground that stops a fall (half a sprite on a ledge)
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class TrainConfig:
     character_clips: int = 1_600  # training clips the detector and the mover learn from
     detector_steps: int = 2_000  # of 16 frames
     mover_steps: int = 2_000  # of 256 tracked steps
+    ground_steps: int = 1_500  # of 16 frames
     mover_event_weight: float = 10.0  # take-offs, tops and landings: 5% of the steps, what a jump is made of
     mover_ground: int = 3  # px a sprite on the ground is also shown above or in it, the move back as target
     lr: float = 1e-3
@@ -223,7 +226,7 @@ def _validate(c: GenieConfig) -> None:
         "lam.latent_dim": c.lam.latent_dim, **{f"tokenizer.{f.name}": getattr(t, f.name) for f in dataclasses.fields(t)},
         **{f"dynamics.{f.name}": getattr(d, f.name) for f in dataclasses.fields(d)},
         **{f"character.{f.name}": getattr(c.character, f.name) for f in dataclasses.fields(c.character)
-           if f.name not in ("found", "grow", "unlike")},
+           if f.name not in ("found", "grow", "unlike", "floor", "support")},
         "sampler.maskgit_steps": s.maskgit_steps,
         **{f"train.{f.name}": getattr(c.train, f.name) for f in dataclasses.fields(c.train)
            if f.name.endswith(("_steps", "_batch", "_clips")) and f.name != "warmup_steps"},
@@ -240,8 +243,11 @@ def _validate(c: GenieConfig) -> None:
                          f"tokenizer.bands ({t.bands}) bands of whole block rows")
     if d.d_model % d.num_heads:
         raise GenieError(f"config: dynamics.d_model {d.d_model} is not a multiple of dynamics.num_heads {d.num_heads}")
-    if not 0 < c.character.found < 1:
-        raise GenieError(f"config: character.found must be a probability in (0, 1), got {c.character.found}")
+    for name in ("found", "floor"):
+        if not 0 < getattr(c.character, name) < 1:
+            raise GenieError(f"config: character.{name} must be a probability in (0, 1), got {getattr(c.character, name)}")
+    if not 0 < c.character.support <= 1:
+        raise GenieError(f"config: character.support must be a share in (0, 1], got {c.character.support}")
     if not 0 <= s.min_p <= 1:
         raise GenieError(f"config: sampler.min_p must be a share in [0, 1], got {s.min_p}")
     if s.temperature < 0:

@@ -20,7 +20,7 @@ PRESETS: dict[str, GenieConfig] = {
         character=CharacterConfig(detector_width=4, min_pixels=2, crop=8, reach=2, history=2),
         sampler=SamplerConfig(),
         train=TrainConfig(lam_steps=50, lam_batch=4, dynamics_steps=30, dynamics_batch=8, dynamics_clips=8,
-                          character_clips=8, detector_steps=20, mover_steps=20, warmup_steps=5),
+                          character_clips=8, detector_steps=20, mover_steps=20, ground_steps=20, warmup_steps=5),
     ),
 }
 

@@ -12,7 +12,7 @@ from genie_play.io import save_weights
 from genie_play.presets import PRESETS
 from genie_play.train import character_training as ct
 from genie_play.world import tokenizer as tk
-from genie_play.world.character import (CharacterNetworks, compose, crop, cut_out, find_sprite,
+from genie_play.world.character import (CharacterNetworks, compose, crop, cut_out, feet, find_sprite, land,
                                         move_sprites, screen_mask)
 from genie_play.world.dynamics import Dynamics
 from genie_play.world.lam import LatentActionModel
@@ -100,11 +100,50 @@ def test_the_codes_choose_among_pieces():
 def test_the_mover_moves_the_whole_piece_and_remembers_the_move():
     frame = with_square(striped(), 30, 21)
     sprite = find_sprite(fake_character(), frame, np.ones((16, 16)), 4)
-    moved = move_sprites(fake_character(dy=-3, dx=2), frame[None], [sprite, None], [0])[0]
+    moved = move_sprites(fake_character(dy=-3, dx=2), frame[None], [sprite, None], [0], frame[None])[0]
     assert (moved.y, moved.x) == (27, 23) and moved.last[:2] == (5, 10) and moved.last[2:] == sprite.last[:-2]
     assert np.array_equal(moved.pixels, sprite.pixels)  # one piece: never repainted
     edge = dataclasses.replace(sprite, x=62)
-    assert move_sprites(fake_character(dy=0, dx=8), frame[None], [edge], [0])[0].x == 61  # half stays on screen
+    assert move_sprites(fake_character(dy=0, dx=8), frame[None], [edge], [0], frame[None])[0].x == 61  # half stays on screen
+
+
+class GroundBelow(nn.Module):
+    """A ground network that calls the striped frame's dark ground (from row 48) ground from its
+    second row (as the trained one reads it: FOOTING rows under the feet)."""
+
+    def forward(self, frames):
+        out = torch.full(frames.shape[:3], -10.0)
+        out[:, 49] = 10.0
+        return out
+
+
+def test_a_fall_lands_on_the_ground_and_a_stand_never_sinks_into_it():
+    frame = with_square(striped(), 38, 21)  # feet on row 43: 4 px above the ground
+    sprite = find_sprite(fake_character(), frame, np.ones((16, 16)), 4)
+    nets = fake_character(dy=6, dx=0)
+    nets.ground = GroundBelow()
+    landed = move_sprites(nets, frame[None], [sprite], [0], frame[None])[0]
+    assert landed.y == 42 and landed.last[0] == 4 + 8  # stopped 4 px down, and it remembers the 4 px it fell
+    assert move_sprites(nets, with_square(striped(), 42, 21)[None], [landed], [0], frame[None])[0].y == 42
+    nets.mover = fake_character(dy=-3, dx=0).mover
+    assert move_sprites(nets, frame[None], [landed], [0], frame[None])[0].y == 39  # a jump leaves the ground
+    no_ground = fake_character(dy=6, dx=0)  # an untrained ground network holds nothing: the fall goes on
+    assert move_sprites(no_ground, frame[None], [sprite], [0], frame[None])[0].y == 44
+
+
+def test_a_foot_on_a_ledge_holds_the_sprite_a_lone_pixel_of_ground_under_a_wide_one_does_not():
+    mask = np.zeros((4, 8), bool)
+    mask[:, 1:7] = True
+    mask[3, 3] = False  # a notch between the legs: that column's foot is higher
+    bottom, cols = feet(mask)
+    assert cols.tolist() == [1, 2, 3, 4, 5, 6] and bottom.tolist() == [3, 3, 2, 3, 3, 3]
+    sprite = ct.Sprite(np.zeros((4, 8, 3), np.uint8), mask, 25, 10, (17, 8) + (8,) * 6)  # fell from row 16 to 25
+    floor = np.zeros((64, 64), bool)
+    floor[26, 11:13] = True  # under two of six feet: a ledge
+    assert land(sprite, 16, floor, 0.25).y == 21 and land(sprite, 16, floor, 0.25).last[0] == 17 - 4
+    floor[:] = False
+    floor[26, 11] = True  # under one of six
+    assert land(sprite, 16, floor, 0.25).y == 25
 
 
 def test_the_crop_is_centred_on_the_piece_and_holds_its_mask():
@@ -169,6 +208,16 @@ def test_a_weights_folder_with_a_character_plays_it_and_a_mismatched_one_is_refu
         WorldModel.load(tmp_path, "cpu")
 
 
+def test_a_character_file_from_before_the_ground_plays_with_falls_as_the_mover_says(tmp_path):
+    from tests.conftest import save_tiny_world
+
+    save_tiny_world(tmp_path)
+    old = {k: v for k, v in CharacterNetworks(TINY).state_dict().items() if not k.startswith("ground.")}
+    save_weights(tmp_path / "character.safetensors", "character", old, TINY)
+    ground = WorldModel.load(tmp_path, "cpu").character.ground
+    assert ground(torch.from_numpy(striped())[None]).sigmoid().max() < TINY.character.floor  # holds nothing
+
+
 # --- label-free training ------------------------------------------------------------------------
 
 
@@ -212,6 +261,35 @@ def test_a_track_reads_the_pieces_true_moves_and_the_mover_learns_them():
     ex = {k: v.repeat(4, *[1] * (v.dim() - 1)) for k, v in ex.items()}  # enough to hold some out
     scores = ct.train_mover(learner, ex, config, progress=False)
     assert scores["mover_dy_right"] == 1.0 and scores["mover_dx_right"] == 1.0  # it overfits the jump
+
+
+def test_a_stand_is_a_row_held_after_a_fall_or_for_long_an_apex_is_not():
+    assert ct.standing([3, 2, 0, 0, 0, -4]) == [False, False, True, True, True, False]  # landed
+    assert ct.standing([-2, -1, 0, 0, 1, 2]) == [False] * 6  # the top of a jump holds its row twice
+    assert ct.standing([0] * 5 + [-3]) == [True] * 5 + [False]  # a stand from the clip's start
+
+
+def test_the_ground_target_is_under_the_feet_of_a_landed_sprite_and_clear_where_it_fell():
+    background = striped()
+    ys = [30, 33, 36, 38, 42, 42, 42, 42]  # falls, lands on row 48 (feet on 47), stands
+    clip = torch.from_numpy(np.stack([with_square(background, y, 21) for y in ys]))
+    nets = fake_character()
+    nets.detector = nn.Identity()
+    nets.detector.forward = lambda f: torch.from_numpy(np.where((f.numpy() == RED).all(-1), 10.0, -10.0))
+    ex = ct.ground_examples(clip[None], nets, DEFAULT, progress=False)
+    targets, frames = ex["targets"].numpy(), ex["frames"].numpy()
+    assert len(targets) == 7  # every move is a fall or a stand
+    assert (frames == background).all()  # the sprite is cut out: the ground network sees what play gives it
+    assert (targets[:4] == 1).sum() == 0 and (targets[0, 37:40, 21:27] == 0).all()  # feet from row 35 to 38
+    assert ((targets[:4, 36:48, 21:27] == 0).any(0)).all() and (targets[4:, 49, 21:27] == 1).all()
+    assert (targets[4:] == 1).sum() == 3 * 6 and (targets[4:, 48, 21:27] == 0).all()  # the surface row: a sharp edge
+    assert (targets[4:, 42:48, 21:27] == 0).all()  # where it stands next is not ground
+    config = dataclasses.replace(DEFAULT, train=dataclasses.replace(DEFAULT.train, ground_steps=150))
+    torch.manual_seed(0)
+    learner = CharacterNetworks(config)
+    ex = {k: v.repeat(4, *[1] * (v.dim() - 1)) for k, v in ex.items()}
+    scores = ct.train_ground(learner, ex, config, progress=False)
+    assert scores["ground_recall"] == 1.0 and scores["ground_clear"] == 1.0  # it overfits the ground line
 
 
 def test_train_character_without_a_character_in_the_clips_says_so(tmp_path, generated_data):

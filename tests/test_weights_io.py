@@ -231,7 +231,7 @@ def without_character(config) -> dict:
     """A config's fields as a dict, less the character's (its section and training settings)."""
     out = config.to_dict()
     del out["character"]
-    out["train"] = {k: v for k, v in out["train"].items() if not k.startswith(("character", "detector", "mover"))}
+    out["train"] = {k: v for k, v in out["train"].items() if not k.startswith(("character", "detector", "mover", "ground"))}
     return out
 
 

@@ -11,8 +11,12 @@ Targets come from the pixels:
                latent action of the step, its last moves on the track and, as the target, its next
                move; steps that end on the ground are also shown with the sprite pasted a few px
                above or in the ground, the move back as target, so the mover undoes a late landing
-Stages, each kept for --resume: detector examples, detector, mover examples, mover, then
-`character.safetensors`.
+    ground     along the same tracks, the row under the sprite's feet where it stands (it fell and
+               stopped, or held its row STAND_RUN moves running) is ground; the rows its feet
+               pass through in a fall, and every pixel it takes next, are not -> the ground
+               network's target, on the frame with the sprite cut out (the background play shows)
+Stages, each kept for --resume: detector examples, detector, mover examples, mover, ground
+examples, ground, then `character.safetensors`.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from genie_play.errors import GenieError, file_error
 from genie_play.io import atomic_path, load_state, read_weights, save_weights
 from genie_play.progress import Progress
 from genie_play.world import tokenizer as tk
-from genie_play.world.character import CharacterNetworks, crop, cut_out, pieces, Sprite
+from genie_play.world.character import FOOTING, CharacterNetworks, Sprite, crop, cut_out, feet, grow, pieces
 from genie_play.world.lam import LatentActionModel
 
 CHANGE = 24 / 255  # a pixel differs from its camera-moved self by more than this
@@ -40,6 +44,7 @@ PIECE_ERROR = 0.08  # a followed piece's best move must leave at most this mean 
 TRACK_ERROR = 0.25  # a step whose best move leaves more error than this loses the track (poses change)
 TARGET_ERROR = 0.15  # a target move must fit at least this well
 MIN_OVERLAP = 0.3  # the next frame's piece must hold this share of the moved piece to continue the track
+STAND_RUN = 5  # moves in a row without a vertical move that show a stand (an apex holds its row 4 at most)
 HELD_OUT = 0.1  # share of the examples kept out of training to report accuracy on
 
 
@@ -151,6 +156,24 @@ def off_ground(frame: np.ndarray, mask: np.ndarray, move: tuple[int, int], reach
     return out, moved, (dy, move[1])
 
 
+def standing(dys: list[int]) -> list[bool]:
+    """Per frame of a track whose moves are `dys` (vertical, px): whether the sprite stands on it. It
+    holds its row on the next move, and it landed (fell, then held its row) or holds it STAND_RUN
+    moves running: a jump's apex may hold its row a few moves but never follows a fall."""
+    out = [False] * len(dys)
+    for i, dy in enumerate(dys):
+        if dy != 0:
+            continue
+        start, end = i, i
+        while start > 0 and dys[start - 1] == 0:
+            start -= 1
+        while end < len(dys) and dys[end] == 0:
+            end += 1
+        landed = start > 0 and dys[start - 1] > 0
+        out[i] = landed or end - start >= STAND_RUN
+    return out
+
+
 # --- examples -------------------------------------------------------------------------------------
 
 
@@ -211,6 +234,44 @@ def mover_examples(clips: torch.Tensor, codes: torch.Tensor, nets: CharacterNetw
     return {"crops": torch.stack(X), "actions": torch.tensor(A), "last": torch.tensor(L), "moves": torch.tensor(Y)}
 
 
+@torch.no_grad()
+def ground_examples(clips: torch.Tensor, nets: CharacterNetworks, config: GenieConfig,
+                    progress: bool) -> dict[str, torch.Tensor]:
+    """Along each clip's track: the frames with the sprite cut out (N, H, W, 3) and their ground
+    targets (N, H, W) int8: 1 under the feet of a standing sprite (FOOTING rows down, as play reads
+    it), 0 where a falling one's feet pass and where the sprite is next (not in the ground: where it
+    was cut out, too), -1 unknown."""
+    c, frames_out, targets = config.character, [], []
+    bar = Progress(len(clips), "character: ground targets", quiet=not progress)
+    for clip in clips:
+        frames = clip.numpy()
+        steps = track(frames, nets.detector(clip).sigmoid().numpy(), config)
+        stand = standing([dy for _, _, (dy, _, _) in steps])
+        for (t, mask, (dy, dx, err)), stands in zip(steps, stand):
+            if err > TARGET_ERROR or not (stands or dy > 0):
+                continue
+            mask = grow(frames[t], mask, c.grow, c.unlike)
+            target = np.full(mask.shape, -1, np.int8)
+            ys, xs = np.nonzero(mask)
+            ys, xs = ys + dy, xs + dx
+            inside = (ys >= 0) & (ys < len(mask)) & (xs >= 0) & (xs < mask.shape[1])
+            target[ys[inside], xs[inside]] = 0
+            bottom, cols = feet(mask)
+            for b, x in zip(bottom, cols):
+                if stands:  # ground from the footing row down, not the fringe above it: a sharp top edge
+                    target[b + 1:b + FOOTING, x] = 0
+                    target[b + FOOTING:b + FOOTING + 1, x] = 1
+                else:
+                    target[b + FOOTING:b + FOOTING + dy, x] = 0
+            frames_out.append(cut_out(frames[t], Sprite(frames[t], mask, 0, 0, ())))
+            targets.append(target)
+        bar.update()
+    bar.close()
+    if not targets:
+        return {}
+    return {"frames": torch.from_numpy(np.stack(frames_out)), "targets": torch.from_numpy(np.stack(targets))}
+
+
 # --- training -------------------------------------------------------------------------------------
 
 
@@ -266,6 +327,33 @@ def train_mover(nets: CharacterNetworks, ex: dict[str, torch.Tensor], config: Ge
             "mover_dx_right": round(float(right[:, 1].float().mean()), 3)}
 
 
+def train_ground(nets: CharacterNetworks, ex: dict[str, torch.Tensor], config: GenieConfig, progress: bool) -> dict:
+    """Trains nets.ground on the stands and falls (a random tenth held out); returns its scores there."""
+    X, Y = ex["frames"], ex["targets"].long()
+    order = torch.randperm(len(Y), generator=torch.Generator().manual_seed(0))
+    split = int((1 - HELD_OUT) * len(Y))
+    train, held = order[:split], order[split:]
+    ground, clear = (Y[train] == 1).sum().clamp_min(1), (Y[train] == 0).sum().clamp_min(1)
+    positive = (clear / ground).float().sqrt()
+    opt = torch.optim.AdamW(nets.ground.parameters(), 2e-3)
+    bar = Progress(config.train.ground_steps, "character: ground", unit="steps", quiet=not progress)
+    for _ in range(config.train.ground_steps):
+        i = train[torch.randint(len(train), (16,))]
+        x, y = X[i], Y[i]
+        if torch.rand(()) < 0.5:
+            x, y = x.flip(2), y.flip(2)
+        known = y >= 0
+        weight = torch.where(y == 1, positive, 1.0)[known]
+        _step(opt, F.binary_cross_entropy_with_logits(nets.ground(x)[known], y[known].float(), weight=weight), bar)
+    bar.close()
+    with torch.no_grad():
+        on = torch.cat([nets.ground(X[held[j:j + 64]]).sigmoid() > nets.config.floor for j in range(0, len(held), 64)])
+    y = Y[held]
+    return {"ground_examples": len(Y),
+            "ground_recall": round(float((on & (y == 1)).sum() / (y == 1).sum().clamp_min(1)), 3),
+            "ground_clear": round(float((~on & (y == 0)).sum() / (y == 0).sum().clamp_min(1)), 3)}
+
+
 def _cached(path: Path, make, resume: bool) -> dict[str, torch.Tensor]:
     from safetensors.torch import load_file, save_file
 
@@ -315,6 +403,11 @@ def train_character(config: GenieConfig, data: Path, lam_path: Path, out: Path, 
         raise NoCharacter(f"{data}: the detector found no character to track in these clips")
     nets.train()
     summary.update(train_mover(nets, examples, config, progress))
+    nets.eval()
+    examples = _cached(out / "ground_examples.safetensors", lambda: ground_examples(clips, nets, config, progress), resume)
+    nets.train()
+    if examples:  # no stand or fall on the tracks: the ground stays as made, holding nothing
+        summary.update(train_ground(nets, examples, config, progress))
     summary["minutes"] = round((time.monotonic() - start) / 60, 1)
     path = save_weights(out / "character.safetensors", "character", nets.eval(), config, summary)
     if progress:

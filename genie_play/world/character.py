@@ -6,10 +6,11 @@ and moved as one piece, so it stays whole where the block tokens would tear or c
                        every code, a monster walks whatever the player presses, the player not)
     cut_out(...)       the background: the sprite's pixels replaced by the frame beside them
     move_sprites(...)  each sprite's next screen move, from a crop of the frame on screen around
-                       it, the latent action and its last moves (the mover)
+                       it, the latent action and its last moves (the mover); a move down stops on
+                       the first row of ground under its feet (the ground network), so it lands
     compose(...)       the frame on screen: the sprite pasted over the background
 The background goes through the dynamics model as any picture does; its memory never holds the
-sprite. Both networks learn from video without labels (train/character_training.py).
+sprite. The three networks learn from video without labels (train/character_training.py).
 """
 
 from __future__ import annotations
@@ -50,6 +51,15 @@ class Detector(nn.Module):
         return self.net(frames.permute(0, 3, 1, 2).float() / 255 - 0.5)[:, 0]
 
 
+class Ground(Detector):
+    """Background frames (B, H, W, 3) uint8 -> logits (B, H, W) that a pixel is the top of something
+    the character stands on (the same dilated CNN as the detector: ground is a piece of texture too)."""
+
+    def __init__(self, width: int):
+        super().__init__(width)
+        nn.init.constant_(self.net[-1].bias, -4.0)  # untrained, it holds nothing: a fall goes on as the mover says
+
+
 class Mover(nn.Module):
     """(crops (B, 4, crop, crop): RGB and mask, latent actions (B,), last moves (B, 2 * history))
     -> logits (B, 2, classes) of the sprite's next dy and dx."""
@@ -70,7 +80,9 @@ class Mover(nn.Module):
 
 
 class CharacterNetworks(nn.Module):
-    """The two networks of `character.safetensors`: the detector and the mover."""
+    """The networks of `character.safetensors`: the detector, the mover and the ground."""
+
+    OPTIONAL = ("ground.",)  # genie_play 0.4's files have no ground: their falls go on as the mover says
 
     def __init__(self, config: GenieConfig):
         super().__init__()
@@ -78,6 +90,7 @@ class CharacterNetworks(nn.Module):
         self.config = c
         self.detector = Detector(c.detector_width)
         self.mover = Mover(config.num_actions, c.crop, c.reach, c.history)
+        self.ground = Ground(c.detector_width)
 
     @property
     def rest(self) -> tuple[int, ...]:
@@ -236,10 +249,37 @@ def crop(frame: np.ndarray, mask: np.ndarray, size: int) -> torch.Tensor:
     return torch.from_numpy(pad[y0:y0 + size, x0:x0 + size]).permute(2, 0, 1).contiguous()
 
 
+def feet(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The lowest row of each column a (h, w) mask covers, and those columns."""
+    cols = np.nonzero(mask.any(0))[0]
+    return mask.shape[0] - 1 - mask[::-1, cols].argmax(0), cols
+
+
+FOOTING = 2  # rows under its feet where the ground is read: the 1-px fringe cut_out fills lies between
+
+
+def stands(sprite: Sprite, floor: np.ndarray, support: float) -> bool:
+    """Whether at least `support` of the sprite's feet's columns stand on `floor` (H, W) bool."""
+    bottom, cols = feet(sprite.mask)
+    ry, rx = bottom + sprite.y + FOOTING, cols + sprite.x
+    inside = (ry >= 0) & (ry < floor.shape[0]) & (rx >= 0) & (rx < floor.shape[1])
+    return bool(inside.any()) and floor[ry[inside], rx[inside]].mean() >= support
+
+
+def land(sprite: Sprite, y0: int, floor: np.ndarray, support: float) -> Sprite:
+    """`sprite`, moved down from row `y0`, stopped on the first row where at least `support` of its
+    feet's columns stand on `floor` (H, W) bool (the ground under the next frame, FOOTING rows down)."""
+    for y in range(y0, sprite.y):
+        if stands(replace(sprite, y=y), floor, support):
+            return replace(sprite, y=y, last=(sprite.last[0] - (sprite.y - y),) + sprite.last[1:])
+    return sprite
+
+
 @torch.no_grad()
 def move_sprites(nets: CharacterNetworks, frames: np.ndarray, sprites: list[Sprite | None],
-                 actions: list[int]) -> list[Sprite | None]:
-    """Each sprite moved one step under its latent action, read from the frame on screen (B, H, W, 3)."""
+                 actions: list[int], backgrounds: np.ndarray) -> list[Sprite | None]:
+    """Each sprite moved one step under its latent action, read from the frame on screen (B, H, W, 3)
+    and landed on the ground of the next frame's background (B, H, W, 3)."""
     c, size = nets.config, frames.shape[1]
     live = [b for b, s in enumerate(sprites) if s is not None]
     if not live:
@@ -253,11 +293,12 @@ def move_sprites(nets: CharacterNetworks, frames: np.ndarray, sprites: list[Spri
         crops.append(crop(frames[b], on_screen, c.crop))
     logits = nets.mover(torch.stack(crops), torch.tensor([actions[b] for b in live]),
                         torch.tensor([sprites[b].last for b in live]))
+    floor = (nets.ground(torch.from_numpy(backgrounds[live])).sigmoid() > c.floor).numpy()
     out = list(sprites)
-    for b, (dy, dx) in zip(live, logits.argmax(-1).tolist()):
+    for k, (b, (dy, dx)) in enumerate(zip(live, logits.argmax(-1).tolist())):
         s = sprites[b]
         h, w = s.mask.shape
         y = int(np.clip(s.y + dy - c.reach, -(h // 2), size - h // 2))  # never wholly off screen
         x = int(np.clip(s.x + dx - c.reach, -(w // 2), size - w // 2))
-        out[b] = replace(s, y=y, x=x, last=(dy, dx) + s.last[:-2])
+        out[b] = land(replace(s, y=y, x=x, last=(dy, dx) + s.last[:-2]), s.y, floor[k], c.support)
     return out

@@ -238,7 +238,7 @@ class WorldModel:
         sprites = [r.sprite for r in last]
         if self.character is not None:
             with self._phase("character_ms"):
-                sprites = move_sprites(self.character, np.stack([r.frame for r in last]), sprites, list(actions))
+                sprites = move_sprites(self.character, np.stack([r.frame for r in last]), sprites, list(actions), nxt)
         return [FrameRecord(compose(nxt[b], sprites[b]), nxt[b], sprites[b], actions[b], moves[b],
                             self.camera_after(cameras[b], moves[b])) for b in range(len(last))]
 

@@ -300,6 +300,29 @@ def test_train_character_without_a_character_in_the_clips_says_so(tmp_path, gene
         ct.train_character(TINY, generated_data, tmp_path / "w" / "lam.safetensors", tmp_path / "c", progress=False)
 
 
+def test_train_character_learns_all_three_networks_from_clips_and_resumes_from_its_examples(tmp_path):
+    """The whole stage on clips where the view scrolls under a square that falls, stands and jumps:
+    the file holds the detector, the mover and a ground network that learned where it stood."""
+    from genie_play.data.shards import write_shard
+    from genie_play.io import read_weights
+
+    fall, stand, jump = (2, 3, 4, 5), (0,) * 6, (-3, -2, -1, 0, 1, 2, 3)
+    clips = np.stack([scrolling_clip(16, jump=np.roll(fall + stand + (0,) * 5 + jump, k)[:16]).numpy()
+                      for k in (0, 0, 0, 0)])  # the square's track: falls 14 px, stands, jumps
+    write_shard(tmp_path / "data", 0, clips, {"clips": [{} for _ in clips]})
+    config = dataclasses.replace(DEFAULT, train=dataclasses.replace(
+        DEFAULT.train, character_clips=4, detector_steps=150, mover_steps=20, ground_steps=150))
+    save_weights(tmp_path / "lam.safetensors", "lam", LatentActionModel(DEFAULT), DEFAULT)
+    path = ct.train_character(config, tmp_path / "data", tmp_path / "lam.safetensors", tmp_path / "c", progress=False)
+    weights = read_weights(path, "character")
+    assert any(name.startswith("ground.") for name in weights.tensors)
+    assert weights.summary["ground_examples"] > 0 and weights.summary["ground_recall"] > 0.5
+    assert (tmp_path / "c" / "ground_examples.safetensors").exists()
+    again = ct.train_character(config, tmp_path / "data", tmp_path / "lam.safetensors", tmp_path / "c",
+                               resume=True, progress=False)  # from the cached examples and detector
+    assert read_weights(again, "character").summary["ground_examples"] == weights.summary["ground_examples"]
+
+
 # --- the jump key ---------------------------------------------------------------------------------
 
 

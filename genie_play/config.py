@@ -93,7 +93,7 @@ class TrainConfig:
     dynamics_steps: int = 2_400
     dynamics_batch: int = 32  # transitions
     dynamics_clips: int = 600  # training clips whose transitions are coded once, before training
-    character_clips: int = 1_600  # training clips the detector and the mover learn from
+    character_clips: int = 1_600  # training clips the character's three networks learn from
     detector_steps: int = 2_000  # of 16 frames
     mover_steps: int = 2_000  # of 256 tracked steps
     ground_steps: int = 1_500  # of 16 frames

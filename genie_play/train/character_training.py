@@ -11,9 +11,9 @@ Targets come from the pixels:
                latent action of the step, its last moves on the track and, as the target, its next
                move; steps that end on the ground are also shown with the sprite pasted a few px
                above or in the ground, the move back as target, so the mover undoes a late landing
-    ground     along the same tracks, the row under the sprite's feet where it stands (it fell and
-               stopped, or held its row STAND_RUN moves running) is ground; the rows its feet
-               pass through in a fall, and every pixel it takes next, are not -> the ground
+    ground     along the same tracks, the row FOOTING under the sprite's feet where it stands (it
+               fell and stopped, or held its row STAND_RUN moves running) is ground; the row
+               above it, the rows its feet pass in a fall and every pixel it takes next are not -> the ground
                network's target, on the frame with the sprite cut out (the background play shows)
 Stages, each kept for --resume: detector examples, detector, mover examples, mover, ground
 examples, ground, then `character.safetensors`.

@@ -52,8 +52,8 @@ class Detector(nn.Module):
 
 
 class Ground(Detector):
-    """Background frames (B, H, W, 3) uint8 -> logits (B, H, W) that a pixel is the top of something
-    the character stands on (the same dilated CNN as the detector: ground is a piece of texture too)."""
+    """Background frames (B, H, W, 3) uint8 -> logits (B, H, W) that a pixel is ground the character
+    stands on, from FOOTING rows under its feet down (the detector's dilated CNN: ground is texture too)."""
 
     def __init__(self, width: int):
         super().__init__(width)

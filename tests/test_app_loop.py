@@ -543,8 +543,20 @@ def test_a_click_on_the_picture_chooses_the_character_and_plays_on_from_that_fra
 
     app.world.character = CharacterNetworks(PRESETS["tiny"]).eval()
     app.world.character.detector = RedPixels()
-    tap(app, pygame.K_r)  # back to the prompt: the detector finds the square
+    tap(app, pygame.K_r)  # back to the prompt: the detector finds the square, and the view outlines it
+    from genie_play.app import theme, view
+
+    def accent_in_view():
+        view.draw_app(app)
+        pixels = pygame.surfarray.pixels3d(app.screen)[box.left:box.right, box.top:box.bottom]
+        return np.argwhere((pixels == theme.ACCENT).all(-1))
+
+    assert app.character_box == (6, 2, 4, 3)
+    outline = accent_in_view()
+    sx = box.width / SIZE
+    assert len(outline) and abs(outline[:, 0].min() - (2 * sx - 3)) <= 2  # its left edge, in view pixels
     tap(app, pygame.K_d)
+    assert not len(accent_in_view())  # gone once play starts
     shown = app.frame.copy()
     click(app, (box.x + box.width // 2, box.y + 1))  # the top of the sky: no piece there
     assert app.world.num_frames == 1 and app.world.sprite is None and np.array_equal(app.frame, shown)

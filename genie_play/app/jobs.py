@@ -167,6 +167,9 @@ class WorldJobs:
     def _show(self, frame: np.ndarray, step: dict) -> None:
         """A new frame is on screen: the previews are stale and a recording gets the frame."""
         self.frame, self.new_frame = frame, True
+        if step["do"] == "reset":  # outlined on the first frame, so a wrong pick is seen (and clicked away)
+            sprite = self.world.sprite
+            self.character_box = None if sprite is None else (sprite.y, sprite.x, *sprite.mask.shape)
         self.num_frames = self.world.num_frames
         self.last_step_end = time.monotonic()
         self._changed()

@@ -76,10 +76,26 @@ def _game_view(app, screen: pygame.Surface, box: pygame.Rect, t: float) -> None:
     if app.paused:
         theme.text(screen, "PAUSED", where.center, app.fonts.title, theme.ACCENT, anchor="center")
     if app.num_frames == 1 and app.last_code is None:
-        keys = [f"{b.keys[0]}: {b.label}" for b in app.keymap.bindings if b.keys][:4]
-        hint = "press a key to play  ·  " + "  ·  ".join(keys) + "  ·  H for help"
+        keys = [f"{b.keys[0]}: {b.label}" for b in app.keymap.bindings if b.keys]
+        hint = "press a key to play  ·  " + "  ·  ".join(keys[:4]) + "  ·  H for help"
+        if app.character_box is not None:
+            _outline_character(app, screen, where)
+            hint = "press a key to play  ·  click a piece to make it the character  ·  " + "  ·  ".join(keys[:2]) + "  ·  H for help"
         theme.text(screen, hint, (box.centerx, box.bottom - 8), app.fonts.small, theme.DIM, anchor="midbottom",
                    max_width=box.width - 20)
+
+
+def _outline_character(app, screen: pygame.Surface, where: pygame.Rect) -> None:
+    """A frame around the piece the world took for the character, on the first frame only."""
+    y, x, h, w = app.character_box
+    size = len(app.frame)
+    sx, sy = where.width / size, where.height / size
+    box = pygame.Rect(round(where.x + x * sx) - 3, round(where.y + y * sy) - 3, round(w * sx) + 6, round(h * sy) + 6)
+    box = box.clip(where.inflate(-2, -2))
+    if box.width and box.height:
+        pygame.draw.rect(screen, theme.ACCENT, box, width=2, border_radius=3)
+        label = (box.x, box.y - 2) if box.y - where.y > 18 else (box.x, box.bottom + 16)
+        theme.text(screen, "character", label, app.fonts.small, theme.ACCENT, anchor="bottomleft")
 
 
 def redraw_due(app, last_draw: float, interval: float) -> float:

@@ -93,6 +93,7 @@ class App(Controls, WorldJobs):
         self.running, self.fatal = True, None
         self.frame: np.ndarray | None = None
         self.view_rect: pygame.Rect | None = None  # where the frame is drawn (view.py): clicks on it choose the character
+        self.character_box: tuple[int, int, int, int] | None = None  # (y, x, h, w) of the character found at reset
         self.prompt, self.prompt_name = settings.prompt, _name(settings.prompt)
         self.num_frames = 0
         self.version = 0  # bumps whenever the state the previews depend on changes

@@ -258,19 +258,15 @@ def feet(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 FOOTING = 2  # rows under its feet where the ground is read: the 1-px fringe cut_out fills lies between
 
 
-def stands(sprite: Sprite, floor: np.ndarray, support: float) -> bool:
-    """Whether at least `support` of the sprite's feet's columns stand on `floor` (H, W) bool."""
-    bottom, cols = feet(sprite.mask)
-    ry, rx = bottom + sprite.y + FOOTING, cols + sprite.x
-    inside = (ry >= 0) & (ry < floor.shape[0]) & (rx >= 0) & (rx < floor.shape[1])
-    return bool(inside.any()) and floor[ry[inside], rx[inside]].mean() >= support
-
-
 def land(sprite: Sprite, y0: int, floor: np.ndarray, support: float) -> Sprite:
     """`sprite`, moved down from row `y0`, stopped on the first row where at least `support` of its
     feet's columns stand on `floor` (H, W) bool (the ground under the next frame, FOOTING rows down)."""
+    bottom, cols = feet(sprite.mask)
+    rx = cols + sprite.x
     for y in range(y0, sprite.y):
-        if stands(replace(sprite, y=y), floor, support):
+        ry = bottom + y + FOOTING
+        inside = (ry >= 0) & (ry < floor.shape[0]) & (rx >= 0) & (rx < floor.shape[1])
+        if inside.any() and floor[ry[inside], rx[inside]].mean() >= support:
             return replace(sprite, y=y, last=(sprite.last[0] - (sprite.y - y),) + sprite.last[1:])
     return sprite
 
@@ -293,12 +289,16 @@ def move_sprites(nets: CharacterNetworks, frames: np.ndarray, sprites: list[Spri
         crops.append(crop(frames[b], on_screen, c.crop))
     logits = nets.mover(torch.stack(crops), torch.tensor([actions[b] for b in live]),
                         torch.tensor([sprites[b].last for b in live]))
-    floor = (nets.ground(torch.from_numpy(backgrounds[live])).sigmoid() > c.floor).numpy()
     out = list(sprites)
-    for k, (b, (dy, dx)) in enumerate(zip(live, logits.argmax(-1).tolist())):
+    for b, (dy, dx) in zip(live, logits.argmax(-1).tolist()):
         s = sprites[b]
         h, w = s.mask.shape
         y = int(np.clip(s.y + dy - c.reach, -(h // 2), size - h // 2))  # never wholly off screen
         x = int(np.clip(s.x + dx - c.reach, -(w // 2), size - w // 2))
-        out[b] = land(replace(s, y=y, x=x, last=(dy, dx) + s.last[:-2]), s.y, floor[k], c.support)
+        out[b] = replace(s, y=y, x=x, last=(dy, dx) + s.last[:-2])
+    falling = [b for b in live if out[b].y > sprites[b].y]  # only a move down can meet the ground
+    if falling:
+        floor = (nets.ground(torch.from_numpy(backgrounds[falling])).sigmoid() > c.floor).numpy()
+        for k, b in enumerate(falling):
+            out[b] = land(out[b], sprites[b].y, floor[k], c.support)
     return out

@@ -252,7 +252,7 @@ def test_a_track_reads_the_pieces_true_moves_and_the_mover_learns_them():
     nets = fake_character()
     nets.detector = nn.Identity()  # mover_examples reads sigmoid(detector(frames)): logits of the perfect one
     nets.detector.forward = lambda f: torch.from_numpy(np.where((f.numpy() == RED).all(-1), 10.0, -10.0))
-    ex = ct.mover_examples(clip[None], torch.zeros(1, 7, dtype=torch.long), nets, DEFAULT, progress=False)
+    ex = ct.mover_examples(clip[None], torch.zeros(1, 7, dtype=torch.long), ct.clip_tracks(clip[None], nets, DEFAULT, False), DEFAULT)
     assert ex["moves"][:, 1].eq(8).all() and len(ex["moves"]) >= 7  # ground examples come on top
     assert ex["last"][1].tolist()[:2] == [8, 8] and ex["last"][0].tolist() == [17] * 8  # unknown before the track
     config = dataclasses.replace(DEFAULT, train=dataclasses.replace(DEFAULT.train, mover_steps=150))
@@ -276,7 +276,7 @@ def test_the_ground_target_is_under_the_feet_of_a_landed_sprite_and_clear_where_
     nets = fake_character()
     nets.detector = nn.Identity()
     nets.detector.forward = lambda f: torch.from_numpy(np.where((f.numpy() == RED).all(-1), 10.0, -10.0))
-    ex = ct.ground_examples(clip[None], nets, DEFAULT, progress=False)
+    ex = ct.ground_examples(clip[None], ct.clip_tracks(clip[None], nets, DEFAULT, False), DEFAULT)
     targets, frames = ex["targets"].numpy(), ex["frames"].numpy()
     assert len(targets) == 7  # every move is a fall or a stand
     assert (frames == background).all()  # the sprite is cut out: the ground network sees what play gives it

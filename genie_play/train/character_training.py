@@ -21,6 +21,7 @@ examples, ground, then `character.safetensors`.
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from pathlib import Path
@@ -199,10 +200,20 @@ def detector_examples(clips: torch.Tensor, config: GenieConfig, progress: bool) 
 
 
 @torch.no_grad()
-def mover_examples(clips: torch.Tensor, codes: torch.Tensor, nets: CharacterNetworks, config: GenieConfig,
-                   progress: bool) -> dict[str, torch.Tensor]:
-    """Along each clip's track: crops (N, 4, crop, crop), latent actions (N,), last moves (N, 2 * history)
-    and the next move (N, 2), as classes (move + reach)."""
+def clip_tracks(clips: torch.Tensor, nets: CharacterNetworks, config: GenieConfig, progress: bool) -> list:
+    """Each clip's track of the detector's piece (`track`): what the mover and the ground learn from."""
+    bar = Progress(len(clips), "character: tracks", quiet=not progress)
+    out = []
+    for clip in clips:
+        out.append(track(clip.numpy(), nets.detector(clip).sigmoid().numpy(), config))
+        bar.update()
+    bar.close()
+    return out
+
+
+def mover_examples(clips: torch.Tensor, codes: torch.Tensor, tracks: list, config: GenieConfig) -> dict[str, torch.Tensor]:
+    """Along each clip's track (`clip_tracks`): crops (N, 4, crop, crop), latent actions (N,), last
+    moves (N, 2 * history) and the next move (N, 2), as classes (move + reach)."""
     c, rng = config.character, np.random.default_rng(config.train.seed)
     unknown = 2 * c.reach + 1
     X, A, L, Y = [], [], [], []
@@ -213,11 +224,9 @@ def mover_examples(clips: torch.Tensor, codes: torch.Tensor, nets: CharacterNetw
         L.append(last)
         Y.append((move[0] + c.reach, move[1] + c.reach))
 
-    bar = Progress(len(clips), "character: tracks", quiet=not progress)
-    for clip, clip_codes in zip(clips, codes.tolist()):
-        prob = nets.detector(clip).sigmoid().numpy()
+    for clip, clip_codes, steps in zip(clips, codes.tolist(), tracks):
         frames, past = clip.numpy(), []  # past: the track's moves as classes, newest first
-        for t, mask, (dy, dx, err) in track(frames, prob, config):
+        for t, mask, (dy, dx, err) in steps:
             last = (past + [unknown] * (2 * c.history))[:2 * c.history]
             if err <= TARGET_ERROR:
                 add(frames[t], mask, clip_codes[t], last, (dy, dx))
@@ -227,25 +236,19 @@ def mover_examples(clips: torch.Tensor, codes: torch.Tensor, nets: CharacterNetw
                 if shown is not None:
                     add(shown[0], shown[1], clip_codes[t], last, shown[2])
             past = [dy + c.reach, dx + c.reach] + past
-        bar.update()
-    bar.close()
     if not X:
         return {}
     return {"crops": torch.stack(X), "actions": torch.tensor(A), "last": torch.tensor(L), "moves": torch.tensor(Y)}
 
 
-@torch.no_grad()
-def ground_examples(clips: torch.Tensor, nets: CharacterNetworks, config: GenieConfig,
-                    progress: bool) -> dict[str, torch.Tensor]:
-    """Along each clip's track: the frames with the sprite cut out (N, H, W, 3) and their ground
+def ground_examples(clips: torch.Tensor, tracks: list, config: GenieConfig) -> dict[str, torch.Tensor]:
+    """Along each clip's track (`clip_tracks`): the frames with the sprite cut out (N, H, W, 3) and their ground
     targets (N, H, W) int8: 1 under the feet of a standing sprite (FOOTING rows down, as play reads
     it), 0 where a falling one's feet pass and where the sprite is next (not in the ground: where it
     was cut out, too), -1 unknown."""
     c, frames_out, targets = config.character, [], []
-    bar = Progress(len(clips), "character: ground targets", quiet=not progress)
-    for clip in clips:
+    for clip, steps in zip(clips, tracks):
         frames = clip.numpy()
-        steps = track(frames, nets.detector(clip).sigmoid().numpy(), config)
         stand = standing([dy for _, _, (dy, _, _) in steps])
         for (t, mask, (dy, dx, err)), stands in zip(steps, stand):
             if err > TARGET_ERROR or not (stands or dy > 0):
@@ -265,8 +268,6 @@ def ground_examples(clips: torch.Tensor, nets: CharacterNetworks, config: GenieC
                     target[b + FOOTING:b + FOOTING + dy, x] = 0
             frames_out.append(cut_out(frames[t], Sprite(frames[t], mask, 0, 0, ())))
             targets.append(target)
-        bar.update()
-    bar.close()
     if not targets:
         return {}
     return {"frames": torch.from_numpy(np.stack(frames_out)), "targets": torch.from_numpy(np.stack(targets))}
@@ -398,14 +399,13 @@ def train_character(config: GenieConfig, data: Path, lam_path: Path, out: Path, 
     nets.eval()
     with torch.no_grad():
         codes = torch.cat([lam.infer_actions(clips[i:i + 64]) for i in range(0, len(clips), 64)])
-    examples = _cached(out / "mover_examples.safetensors", lambda: mover_examples(clips, codes, nets, config, progress), resume)
+    tracked = functools.cache(lambda: clip_tracks(clips, nets, config, progress))  # once, for whichever examples are not cached
+    examples = _cached(out / "mover_examples.safetensors", lambda: mover_examples(clips, codes, tracked(), config), resume)
     if not examples:
         raise NoCharacter(f"{data}: the detector found no character to track in these clips")
     nets.train()
     summary.update(train_mover(nets, examples, config, progress))
-    nets.eval()
-    examples = _cached(out / "ground_examples.safetensors", lambda: ground_examples(clips, nets, config, progress), resume)
-    nets.train()
+    examples = _cached(out / "ground_examples.safetensors", lambda: ground_examples(clips, tracked(), config), resume)
     if examples:  # no stand or fall on the tracks: the ground stays as made, holding nothing
         summary.update(train_ground(nets, examples, config, progress))
     summary["minutes"] = round((time.monotonic() - start) / 60, 1)

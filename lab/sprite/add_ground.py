@@ -26,7 +26,7 @@ def main():
     nets = load_state(CharacterNetworks(config), w).eval()
     start = time.monotonic()
     clips = ct.read_clips(data, config)
-    examples = ct._cached(out / "ground_examples.safetensors", lambda: ct.ground_examples(clips, nets, config, True), True)
+    examples = ct._cached(out / "ground_examples.safetensors", lambda: ct.ground_examples(clips, ct.clip_tracks(clips, nets, config, True), config), True)
     nets.train()
     summary = dict(w.summary)
     summary.update(ct.train_ground(nets, examples, config, True))

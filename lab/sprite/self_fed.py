@@ -88,7 +88,7 @@ if __name__ == "__main__":
     clips = ct.read_clips(data, config)
     with torch.no_grad():
         codes = torch.cat([world.lam.infer_actions(clips[i:i + 64]) for i in range(0, len(clips), 64)])
-        real = ct.mover_examples(clips, codes, nets, config, progress=False)
+        real = ct.mover_examples(clips, codes, ct.clip_tracks(clips, nets, config, False), config)
     print(f"{len(real['moves'])} real examples ({time.time() - t0:.0f} s)", flush=True)
     for r in range(rounds):
         t0 = time.time()
